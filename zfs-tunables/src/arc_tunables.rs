@@ -1,0 +1,675 @@
+//! The component: registry, ARC limits and headroom behind one lock.
+
+use crate::arc_limits::{
+    compute_lenient, compute_strict, names, AdminValues, ArcLimits, Generation, HostMemory,
+    ARC_LIMIT_FLOOR, DBUF_CACHE_SHIFT, DBUF_METADATA_CACHE_SHIFT,
+};
+use crate::error::TunableError;
+use crate::headroom::{HeadroomCounters, HeadroomTable, ReleaseOutcome, ReservationId};
+use crate::platform::{Platform, Wake};
+use crate::published_limits::{LimitsSnapshot, PublishedLimits};
+use crate::registry::{
+    Proposal, ProposalContext, Registrant, RegistrantId, RegistryMeta, RegistryValues, TunableDesc,
+    TunableEntry, TunableFlags, TunableHandle, Unit, Writes,
+};
+use crate::sync::{AtomicU64, Ordering, UnsafeCell};
+use crate::units::{Bytes, Hrtime, PageSize, Pages};
+
+/// The flags of every ARC tunable: runtime-adjustable, 0 for the default.
+const ARC_FLAGS: TunableFlags = TunableFlags::DYNAMIC.union(TunableFlags::ZERO_IS_DEFAULT);
+
+/// The ARC's own tunables, registered by [`ArcTunables::new`].
+static ARC_TUNABLES: [TunableDesc; 6] = [
+    TunableDesc {
+        name: names::ZFS_ARC_MAX,
+        description: "ARC size ceiling in bytes (0: MAX(3/4 of memory, all but 1 GiB))",
+        unit: Unit::Bytes,
+        flags: ARC_FLAGS,
+        min: ARC_LIMIT_FLOOR.0 + 1,
+        max: u64::MAX,
+        default: 0,
+        rule: None,
+    },
+    TunableDesc {
+        name: names::ZFS_ARC_MIN,
+        description: "ARC size floor in bytes (0: the arc_init() default)",
+        unit: Unit::Bytes,
+        flags: ARC_FLAGS,
+        min: ARC_LIMIT_FLOOR.0 + 1,
+        max: u64::MAX,
+        default: 0,
+        rule: None,
+    },
+    TunableDesc {
+        name: names::ZFS_ARC_META_LIMIT,
+        description: "ARC metadata limit in bytes (0: a quarter of the ceiling)",
+        unit: Unit::Bytes,
+        flags: ARC_FLAGS,
+        min: 1,
+        max: u64::MAX,
+        default: 0,
+        rule: None,
+    },
+    TunableDesc {
+        name: names::ZFS_ARC_META_MIN,
+        description: "ARC metadata floor in bytes (0: half of c_min)",
+        unit: Unit::Bytes,
+        flags: ARC_FLAGS,
+        min: 1,
+        max: u64::MAX,
+        default: 0,
+        rule: None,
+    },
+    TunableDesc {
+        name: names::DBUF_CACHE_MAX_BYTES,
+        description: "dbuf cache size in bytes (0: 1/32 of the ARC ceiling)",
+        unit: Unit::Bytes,
+        flags: ARC_FLAGS,
+        min: 1,
+        max: u64::MAX,
+        default: 0,
+        rule: None,
+    },
+    TunableDesc {
+        name: names::DBUF_METADATA_CACHE_MAX_BYTES,
+        description: "metadata dbuf cache size in bytes (0: 1/64 of the ceiling)",
+        unit: Unit::Bytes,
+        flags: ARC_FLAGS,
+        min: 1,
+        max: u64::MAX,
+        default: 0,
+        rule: None,
+    },
+];
+
+/// The ARC's registrant. Its `validate` hook runs `arc_init()`'s rules
+/// strictly and checks live reservations; no `apply` hook is needed,
+/// because the component recomputes every derived value after any write.
+static ARC_REGISTRANT: Registrant = Registrant {
+    module: "zfs",
+    tunables: &ARC_TUNABLES,
+    validate: Some(validate_arc),
+    apply: None,
+};
+
+/// The admin values in a proposal.
+fn proposed_admin(p: &Proposal<'_>) -> AdminValues {
+    AdminValues {
+        arc_max: p.get(names::ZFS_ARC_MAX).unwrap_or(0),
+        arc_min: p.get(names::ZFS_ARC_MIN).unwrap_or(0),
+        arc_meta_limit: p.get(names::ZFS_ARC_META_LIMIT).unwrap_or(0),
+        arc_meta_min: p.get(names::ZFS_ARC_META_MIN).unwrap_or(0),
+        dbuf_cache_max: p.get(names::DBUF_CACHE_MAX_BYTES).unwrap_or(0),
+        dbuf_metadata_cache_max: p.get(names::DBUF_METADATA_CACHE_MAX_BYTES).unwrap_or(0),
+    }
+}
+
+/// The ceiling from which reservations are subtracted: the host's default
+/// `c_max`, or the admin's `zfs_arc_max` when that is higher.
+fn c_max_base(l: &ArcLimits) -> Bytes {
+    core::cmp::max(l.c_max_default, l.c_max)
+}
+
+fn validate_arc(p: &Proposal<'_>) -> Result<(), TunableError> {
+    let admin = proposed_admin(p);
+    let changed = |n: &str| p.is_changed(n);
+    let limits = compute_strict(p.host(), p.generation(), &admin, &changed)?;
+    let reserved = p.context().reserved;
+    let needed = limits
+        .c_min
+        .checked_add(reserved)
+        .ok_or(TunableError::Overflow)?;
+    if needed > c_max_base(&limits) {
+        let name = if p.is_changed(names::ZFS_ARC_MIN) {
+            names::ZFS_ARC_MIN
+        } else {
+            names::ZFS_ARC_MAX
+        };
+        return Err(TunableError::ConflictsWithReservations {
+            name,
+            value: p.get(name).unwrap_or(0),
+            reserved,
+        });
+    }
+    Ok(())
+}
+
+/// Everything behind the lock.
+#[derive(Debug)]
+struct State {
+    registry: RegistryMeta,
+    headroom: HeadroomTable,
+    host: HostMemory,
+    generation: Generation,
+    booting: bool,
+    /// The limits before reservations, as last computed.
+    limits: ArcLimits,
+    /// The effective ceiling, as last published.
+    c_max_eff: Bytes,
+}
+
+/// The state of one wait across [`ArcTunables::poll_wait`] calls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaitTicket {
+    /// Whether this wait has already been counted as one that slept.
+    slept: bool,
+}
+
+/// The headroom figures exported as `zfs:0:arc_headroom`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeadroomStats {
+    /// Bytes held by live reservations.
+    pub reserved: Bytes,
+    /// Bytes promised and not yet allocated.
+    pub pending: Bytes,
+    /// Bytes reserved and allocated.
+    pub allocated: Bytes,
+    /// Distinct consumers holding reservations.
+    pub consumers: u64,
+    /// Live reservations.
+    pub reservations: u64,
+    /// The ceiling with no reservation.
+    pub c_max_base: Bytes,
+    /// The ceiling the ARC obeys.
+    pub c_max_effective: Bytes,
+    /// The event counters.
+    pub counters: HeadroomCounters,
+}
+
+/// Runtime-adjustable ARC limits and ARC headroom reservations for one
+/// host; see the crate documentation.
+pub struct ArcTunables<P: Platform> {
+    platform: P,
+    limits: PublishedLimits,
+    values: RegistryValues,
+    /// Total pending bytes, read by the headroom term without the lock.
+    pending: AtomicU64,
+    /// The host's page size (immutable; kept out of the locked state so
+    /// the headroom term needs no lock).
+    page_size: PageSize,
+    state: UnsafeCell<State>,
+}
+
+// SAFETY: `state` is only accessed through `Locked`, which exists only
+// while the platform's lock is held (the `Platform` contract makes that
+// lock exclusive); every other field is an atomic or `P`, which is `Sync`.
+unsafe impl<P: Platform> Sync for ArcTunables<P> {}
+// SAFETY: nothing in the component is tied to the thread that created it;
+// moving it moves the platform, which must then be `Send` too.
+unsafe impl<P: Platform + Send> Send for ArcTunables<P> {}
+
+/// Proof that the component's lock is held; releases it when dropped.
+#[must_use = "the lock is released as soon as this guard is dropped"]
+struct Locked<'a, P: Platform> {
+    owner: &'a ArcTunables<P>,
+}
+
+impl<P: Platform> Locked<'_, P> {
+    /// Runs `f` on the locked state.
+    fn with<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> R {
+        // SAFETY: `self` proves the lock is held, so no other thread is in
+        // `with`; `&mut self` keeps this thread from nesting calls.
+        self.owner.state.with_mut(|s| f(unsafe { &mut *s }))
+    }
+
+    /// Sleeps on the component's condition variable.
+    fn wait(&mut self, deadline: Hrtime) -> Wake {
+        // SAFETY: `self` proves this thread holds the lock; the platform
+        // gives it back before returning, so the guard stays truthful.
+        unsafe { self.owner.platform.wait(deadline) }
+    }
+}
+
+impl<P: Platform> Drop for Locked<'_, P> {
+    fn drop(&mut self) {
+        // SAFETY: a `Locked` is only made after `lock`/`try_lock` succeeded
+        // on this thread, and is dropped once.
+        unsafe { self.owner.platform.unlock() }
+    }
+}
+
+impl<P: Platform> ArcTunables<P> {
+    /// The component for `host`, with the ARC's tunables registered at
+    /// their defaults and the limits `arc_init()` would compute. `c` starts
+    /// at the ceiling, as in `arc_init()`. Boot is in progress until
+    /// [`finish_boot`](Self::finish_boot).
+    pub fn new(platform: P, host: HostMemory, generation: Generation) -> Self {
+        let (limits, _) = compute_lenient(&host, generation, &AdminValues::default());
+        let this = ArcTunables {
+            platform,
+            limits: PublishedLimits::new(),
+            values: RegistryValues::new(),
+            pending: AtomicU64::new(0),
+            page_size: host.page_size,
+            state: UnsafeCell::new(State {
+                registry: RegistryMeta::new(),
+                headroom: HeadroomTable::new(),
+                host,
+                generation,
+                booting: true,
+                limits,
+                c_max_eff: limits.c_max,
+            }),
+        };
+        {
+            let mut g = this.lock();
+            g.with(|s| {
+                // Cannot fail: the registry is empty and the ARC's table is
+                // well-formed (a unit test registers it on its own).
+                let _ = s.registry.register(&ARC_REGISTRANT, &this.values);
+            });
+            this.republish(&mut g);
+        }
+        this.limits.set_target(this.limits.c_max());
+        this
+    }
+
+    fn lock(&self) -> Locked<'_, P> {
+        self.platform.lock();
+        Locked { owner: self }
+    }
+
+    fn try_lock(&self) -> Option<Locked<'_, P>> {
+        if self.platform.try_lock() {
+            Some(Locked { owner: self })
+        } else {
+            None
+        }
+    }
+
+    /// The platform this component runs on.
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+
+    /// Recomputes every derived value from the registry and the
+    /// reservations, publishes them, and kicks the evictor if `c` fell
+    /// below the ARC's size.
+    fn republish(&self, g: &mut Locked<'_, P>) {
+        let (snap, old_c) = g.with(|s| {
+            let admin = self.admin_values(s);
+            let (l, _) = compute_lenient(&s.host, s.generation, &admin);
+            let base = c_max_base(&l);
+            let avail = base.saturating_sub(s.headroom.reserved());
+            let c_max_eff = core::cmp::max(l.c_min, core::cmp::min(l.c_max, avail));
+            let meta_limit = if admin.arc_meta_limit != 0 {
+                core::cmp::min(Bytes(admin.arc_meta_limit), c_max_eff)
+            } else {
+                core::cmp::min(l.meta_limit, Bytes(c_max_eff.0 / 4))
+            };
+            let dbuf = |set: u64, shift: u32| {
+                if set != 0 && set < c_max_eff.0 {
+                    Bytes(set)
+                } else {
+                    Bytes(c_max_eff.0 >> shift)
+                }
+            };
+            s.limits = l;
+            s.c_max_eff = c_max_eff;
+            self.pending
+                .store(s.headroom.pending().0, Ordering::Relaxed);
+            (
+                LimitsSnapshot {
+                    c: Bytes::ZERO,
+                    c_min: l.c_min,
+                    c_max: c_max_eff,
+                    p: Bytes::ZERO,
+                    meta_limit,
+                    meta_min: l.meta_min,
+                    dbuf_cache_max: dbuf(admin.dbuf_cache_max, DBUF_CACHE_SHIFT),
+                    dbuf_metadata_cache_max: dbuf(
+                        admin.dbuf_metadata_cache_max,
+                        DBUF_METADATA_CACHE_SHIFT,
+                    ),
+                },
+                self.limits.c(),
+            )
+        });
+        let c = self.limits.publish(&snap);
+        if c < old_c && self.platform.arc_size() > c {
+            self.platform.kick_evictor();
+        }
+    }
+
+    fn admin_values(&self, s: &State) -> AdminValues {
+        let v = |n: &str| s.registry.find(n).map_or(0, |slot| self.values.load(slot));
+        AdminValues {
+            arc_max: v(names::ZFS_ARC_MAX),
+            arc_min: v(names::ZFS_ARC_MIN),
+            arc_meta_limit: v(names::ZFS_ARC_META_LIMIT),
+            arc_meta_min: v(names::ZFS_ARC_META_MIN),
+            dbuf_cache_max: v(names::DBUF_CACHE_MAX_BYTES),
+            dbuf_metadata_cache_max: v(names::DBUF_METADATA_CACHE_MAX_BYTES),
+        }
+    }
+
+    fn write_locked(&self, g: &mut Locked<'_, P>, writes: Writes<'_>) -> Result<(), TunableError> {
+        g.with(|s| {
+            let ctx = ProposalContext {
+                reserved: s.headroom.reserved(),
+                booting: s.booting,
+            };
+            s.registry
+                .write(&self.values, writes, ctx, &s.host, s.generation)
+        })?;
+        self.republish(g);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------
+    // The registry.
+    // ---------------------------------------------------------------
+
+    /// Registers another module's tunables (each starts at its default).
+    pub fn register(&self, r: &'static Registrant) -> Result<RegistrantId, TunableError> {
+        let mut g = self.lock();
+        g.with(|s| s.registry.register(r, &self.values))
+    }
+
+    /// Removes a module's tunables (at module unload).
+    pub fn unregister(&self, id: RegistrantId) -> Result<(), TunableError> {
+        let mut g = self.lock();
+        g.with(|s| s.registry.unregister(id))?;
+        self.republish(&mut g);
+        Ok(())
+    }
+
+    /// The handle of a registered tunable.
+    pub fn lookup(&self, name: &str) -> Option<TunableHandle> {
+        let mut g = self.lock();
+        g.with(|s| s.registry.lookup(name))
+    }
+
+    /// A tunable's value through its handle: one atomic load, no lock.
+    #[inline]
+    pub fn value(&self, handle: TunableHandle) -> u64 {
+        self.values.get(handle)
+    }
+
+    /// A tunable's current value (0 for "default" where that applies).
+    pub fn get(&self, name: &str) -> Result<u64, TunableError> {
+        let mut g = self.lock();
+        g.with(|s| s.registry.find(name).map(|slot| self.values.load(slot)))
+            .ok_or(TunableError::UnknownTunable)
+    }
+
+    /// A tunable's descriptor.
+    pub fn desc(&self, name: &str) -> Option<&'static TunableDesc> {
+        let mut g = self.lock();
+        g.with(|s| s.registry.desc(name))
+    }
+
+    /// Calls `f` for every registered tunable, in registry order.
+    pub fn for_each_tunable(&self, mut f: impl FnMut(&TunableEntry)) {
+        let mut g = self.lock();
+        g.with(|s| {
+            for e in s.registry.entries(&self.values) {
+                f(&e);
+            }
+        });
+    }
+
+    /// Sets one tunable: validated, applied at once, or refused with
+    /// nothing changed.
+    pub fn set(&self, name: &str, value: u64) -> Result<(), TunableError> {
+        self.set_many(&[(name, value)])
+    }
+
+    /// Sets several tunables at once, all or nothing.
+    pub fn set_many(&self, writes: Writes<'_>) -> Result<(), TunableError> {
+        let mut g = self.lock();
+        self.write_locked(&mut g, writes)
+    }
+
+    /// Like [`set_many`](Self::set_many), for a caller that must not
+    /// sleep: [`TunableError::WouldBlock`] if the lock is held.
+    pub fn try_set_many(&self, writes: Writes<'_>) -> Result<(), TunableError> {
+        let mut g = self.try_lock().ok_or(TunableError::WouldBlock)?;
+        self.write_locked(&mut g, writes)
+    }
+
+    /// Puts a tunable back to its default (0 where 0 means default).
+    pub fn reset(&self, name: &str) -> Result<(), TunableError> {
+        let mut g = self.lock();
+        let desc = g
+            .with(|s| s.registry.desc(name))
+            .ok_or(TunableError::UnknownTunable)?;
+        let v = if desc.flags.contains(TunableFlags::ZERO_IS_DEFAULT) {
+            0
+        } else {
+            desc.default
+        };
+        self.write_locked(&mut g, &[(name, v)])
+    }
+
+    /// Sets a tunable from `/etc/system`: boot-only tunables are accepted,
+    /// and the caller reports and ignores an error, as illumos does.
+    pub fn boot_set(&self, name: &str, value: u64) -> Result<(), TunableError> {
+        let mut g = self.lock();
+        let booting = g.with(|s| s.booting);
+        if !booting {
+            return Err(TunableError::BootOnly {
+                name: g.with(|s| s.registry.desc(name)).map_or("?", |d| d.name),
+            });
+        }
+        self.write_locked(&mut g, &[(name, value)])
+    }
+
+    /// Ends boot: from now on boot-only tunables refuse writes. The ARC's
+    /// target is set to the ceiling, as at the end of `arc_init()`.
+    pub fn finish_boot(&self) {
+        let mut g = self.lock();
+        g.with(|s| s.booting = false);
+        drop(g);
+        self.limits.set_target(self.limits.c_max());
+    }
+
+    // ---------------------------------------------------------------
+    // The ARC's side: reads and its own moves of `c`.
+    // ---------------------------------------------------------------
+
+    /// A consistent snapshot of the published limits.
+    #[inline]
+    pub fn limits(&self) -> LimitsSnapshot {
+        self.limits.snapshot()
+    }
+
+    /// The published limits themselves, for the ARC's hot-path loads.
+    #[inline]
+    pub fn published(&self) -> &PublishedLimits {
+        &self.limits
+    }
+
+    /// The limits before reservations (`c_max` is the admin's or default).
+    pub fn configured_limits(&self) -> ArcLimits {
+        let mut g = self.lock();
+        g.with(|s| s.limits)
+    }
+
+    /// The headroom term of `arc_available_memory()`, in bytes:
+    /// `freemem - pending - desfree`, or `i64::MAX` when nothing is
+    /// pending. One atomic load and integer arithmetic; no lock.
+    #[inline]
+    pub fn headroom_term(&self, freemem: Pages, desfree: Pages) -> i64 {
+        let pending = self.pending.load(Ordering::Relaxed);
+        if pending == 0 {
+            return i64::MAX;
+        }
+        let ps = i128::from(self.page_size.bytes().0);
+        let free = i128::from(freemem.0).saturating_mul(ps);
+        let des = i128::from(desfree.0).saturating_mul(ps);
+        let n = free.saturating_sub(i128::from(pending)).saturating_sub(des);
+        i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    // ---------------------------------------------------------------
+    // Headroom reservations.
+    // ---------------------------------------------------------------
+
+    /// Reserves `bytes` of headroom for `consumer`: refused with
+    /// `ENOMEM` and no side effect when `c_min + reserved + bytes` exceeds
+    /// the base ceiling; otherwise the ARC's effective ceiling drops by
+    /// `bytes` (not below `c_min`), `c` follows, and the evictor is kicked.
+    pub fn reserve(&self, consumer: &str, bytes: Bytes) -> Result<ReservationId, TunableError> {
+        let mut g = self.lock();
+        let id = g.with(|s| {
+            let base = c_max_base(&s.limits);
+            s.headroom.reserve(consumer, bytes, s.limits.c_min, base)
+        })?;
+        self.republish(&mut g);
+        drop(g);
+        self.platform.kick_evictor();
+        Ok(id)
+    }
+
+    /// Records that `bytes` of `id` are now allocated (moved from pending).
+    pub fn mark_allocated(&self, id: ReservationId, bytes: Bytes) -> Result<(), TunableError> {
+        let mut g = self.lock();
+        g.with(|s| {
+            s.headroom.mark_allocated(id, bytes)?;
+            self.pending
+                .store(s.headroom.pending().0, Ordering::Relaxed);
+            Ok::<(), TunableError>(())
+        })?;
+        self.platform.broadcast();
+        Ok(())
+    }
+
+    /// Releases `id`: both parts return and the ceiling is restored
+    /// exactly. Releasing twice is harmless.
+    pub fn release(&self, id: ReservationId) -> Result<ReleaseOutcome, TunableError> {
+        let mut g = self.lock();
+        let out = g.with(|s| s.headroom.release(id))?;
+        if let ReleaseOutcome::Released { .. } = out {
+            self.republish(&mut g);
+            // A waiter on this reservation must learn it is gone, and the
+            // waiters behind it need less.
+            self.platform.broadcast();
+        }
+        Ok(out)
+    }
+
+    /// Whether free memory covers `id`'s pending bytes, those of every
+    /// older reservation, and `desfree`.
+    fn headroom_ready(&self, s: &State, id: ReservationId) -> Result<bool, TunableError> {
+        let need = match s.headroom.pending_through(id) {
+            Some(n) => n,
+            None if s.headroom.was_issued(id) => return Err(TunableError::Released),
+            None => return Err(TunableError::UnknownReservation),
+        };
+        if s.headroom.get(id).is_some_and(|r| r.pending == Bytes::ZERO) {
+            return Ok(true);
+        }
+        let mem = self.platform.memory();
+        let ps = s.host.page_size;
+        let free = mem.freemem.saturating_to_bytes(ps);
+        let margin = mem.desfree.saturating_to_bytes(ps);
+        Ok(free >= need.saturating_add(margin))
+    }
+
+    /// One check of a wait, under the lock: `Ok(true)` when headroom is
+    /// there, `Ok(false)` to sleep on, `ETIME` once `deadline` has passed.
+    fn wait_check(
+        &self,
+        g: &mut Locked<'_, P>,
+        id: ReservationId,
+        deadline: Hrtime,
+        ticket: &mut WaitTicket,
+    ) -> Result<bool, TunableError> {
+        if g.with(|s| self.headroom_ready(s, id))? {
+            return Ok(true);
+        }
+        if self.platform.now() >= deadline {
+            g.with(|s| {
+                let c = s.headroom.counters_mut();
+                c.wait_timeouts = c.wait_timeouts.saturating_add(1);
+            });
+            return Err(TunableError::TimedOut);
+        }
+        if !ticket.slept {
+            ticket.slept = true;
+            g.with(|s| {
+                let c = s.headroom.counters_mut();
+                c.waits = c.waits.saturating_add(1);
+            });
+        }
+        Ok(false)
+    }
+
+    /// Sleeps until free memory covers `id`'s pending bytes (see
+    /// [`HeadroomTable`](crate::headroom::HeadroomTable) for the
+    /// first-come, first-served rule) plus `desfree`; woken by
+    /// [`notify_progress`](Self::notify_progress). `ETIME` at `deadline`,
+    /// `EINTR` on a signal, `ENOENT` if the reservation is released
+    /// meanwhile; the reservation stays otherwise (the caller rolls back).
+    pub fn wait(&self, id: ReservationId, deadline: Hrtime) -> Result<(), TunableError> {
+        let mut g = self.lock();
+        let mut ticket = WaitTicket::default();
+        loop {
+            if self.wait_check(&mut g, id, deadline, &mut ticket)? {
+                return Ok(());
+            }
+            if g.wait(deadline) == Wake::Interrupted {
+                g.with(|s| {
+                    let c = s.headroom.counters_mut();
+                    c.wait_interrupts = c.wait_interrupts.saturating_add(1);
+                });
+                return Err(TunableError::Interrupted);
+            }
+        }
+    }
+
+    /// The same check as [`wait`](Self::wait) without sleeping, for a
+    /// caller that is itself driven by events (the simulator's discrete
+    /// time): `Ok(true)` when headroom is there, `Ok(false)` to call again
+    /// later with the same `ticket`, errors as `wait`.
+    pub fn poll_wait(
+        &self,
+        id: ReservationId,
+        deadline: Hrtime,
+        ticket: &mut WaitTicket,
+    ) -> Result<bool, TunableError> {
+        let mut g = self.lock();
+        self.wait_check(&mut g, id, deadline, ticket)
+    }
+
+    /// Tells waiters that memory was freed (the ARC's evictor or reaper
+    /// calls this after each pass). Takes the lock, so a waiter between
+    /// its check and its sleep cannot miss it.
+    pub fn notify_progress(&self) {
+        let g = self.lock();
+        self.platform.broadcast();
+        drop(g);
+    }
+
+    /// The headroom figures for `zfs:0:arc_headroom`.
+    pub fn headroom_stats(&self) -> HeadroomStats {
+        let mut g = self.lock();
+        g.with(|s| {
+            let reserved = s.headroom.reserved();
+            let pending = s.headroom.pending();
+            HeadroomStats {
+                reserved,
+                pending,
+                allocated: reserved.saturating_sub(pending),
+                consumers: s.headroom.consumers(),
+                reservations: u64::try_from(s.headroom.iter().count()).unwrap_or(u64::MAX),
+                c_max_base: c_max_base(&s.limits),
+                c_max_effective: s.c_max_eff,
+                counters: s.headroom.counters(),
+            }
+        })
+    }
+
+    /// The live reservation `id`, if any, as (reserved, pending) bytes.
+    pub fn reservation(&self, id: ReservationId) -> Option<(Bytes, Bytes)> {
+        let mut g = self.lock();
+        g.with(|s| s.headroom.get(id).map(|r| (r.reserved, r.pending)))
+    }
+
+    /// The host this component was built for.
+    pub fn host(&self) -> HostMemory {
+        let mut g = self.lock();
+        g.with(|s| s.host)
+    }
+}

@@ -1,0 +1,386 @@
+//! Headroom reservations: the table and its arithmetic, without locking.
+//!
+//! A reservation is memory a consumer (vmm, for one guest) has been
+//! promised and will allocate. It has two parts:
+//!
+//! - *pending*: promised, not yet allocated. Nothing in the VM system
+//!   accounts for it yet, so `arc_available_memory()` subtracts it from
+//!   `freemem` (the headroom term) and the ARC shrinks until it is free;
+//! - *allocated*: the consumer has the pages. They are already gone from
+//!   `freemem` and `availrmem`, so counting them again would make the ARC
+//!   shrink a second time for the same memory: that double count is what
+//!   made OS-8005 over-evict. Allocated bytes still lower the ARC's ceiling
+//!   (the ARC must not grow back into a running guest's memory).
+//!
+//! Handles are never reused: ids grow from 1. So releasing a handle twice
+//! is recognisably a repeat (harmless), and a handle that was never issued
+//! is recognisably unknown (an error), without keeping released entries.
+//!
+//! The table is kept in creation order; waiters are served first come,
+//! first served: a waiter proceeds when free memory covers its own pending
+//! bytes *and* those of every older reservation, plus `desfree`, so two
+//! guests starting together cannot both take the same freed memory.
+
+use heapless::{String, Vec};
+
+use crate::error::TunableError;
+use crate::units::Bytes;
+
+/// How many reservations may be live at once (one per guest on a host; a
+/// 1 TiB host of 2 GiB guests needs about 500).
+pub const MAX_RESERVATIONS: usize = 1024;
+/// The most significant bytes of a consumer's name.
+pub const CONSUMER_NAME_LEN: usize = 16;
+
+/// A reservation's handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReservationId(pub u64);
+
+/// One live reservation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    /// Its handle.
+    pub id: ReservationId,
+    /// Who holds it (`vmm`).
+    pub consumer: String<CONSUMER_NAME_LEN>,
+    /// Bytes reserved in all.
+    pub reserved: Bytes,
+    /// Bytes not yet allocated.
+    pub pending: Bytes,
+}
+
+impl Reservation {
+    /// Bytes already allocated.
+    #[must_use]
+    pub fn allocated(&self) -> Bytes {
+        self.reserved.saturating_sub(self.pending)
+    }
+}
+
+/// The counters exported as `zfs:0:arc_headroom`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeadroomCounters {
+    /// Reservations granted.
+    pub reserves: u64,
+    /// Reservations refused for lack of headroom now.
+    pub rejections: u64,
+    /// Reservations refused because they could never fit on this host.
+    pub rejections_never_fit: u64,
+    /// Reservations released.
+    pub releases: u64,
+    /// Waits that had to sleep.
+    pub waits: u64,
+    /// Waits that reached their deadline.
+    pub wait_timeouts: u64,
+    /// Waits interrupted by a signal.
+    pub wait_interrupts: u64,
+}
+
+/// The outcome of a release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReleaseOutcome {
+    /// The reservation was live and is gone.
+    Released {
+        /// Its size.
+        reserved: Bytes,
+    },
+    /// The reservation had already been released.
+    AlreadyReleased,
+}
+
+/// Every live reservation, in creation order.
+#[derive(Debug)]
+pub struct HeadroomTable {
+    table: Vec<Reservation, MAX_RESERVATIONS>,
+    next_id: u64,
+    reserved: Bytes,
+    pending: Bytes,
+    counters: HeadroomCounters,
+}
+
+/// Why a reservation cannot be granted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal(pub TunableError);
+
+impl HeadroomTable {
+    /// An empty table.
+    #[must_use]
+    pub const fn new() -> Self {
+        HeadroomTable {
+            table: Vec::new(),
+            next_id: 1,
+            reserved: Bytes::ZERO,
+            pending: Bytes::ZERO,
+            counters: HeadroomCounters {
+                reserves: 0,
+                rejections: 0,
+                rejections_never_fit: 0,
+                releases: 0,
+                waits: 0,
+                wait_timeouts: 0,
+                wait_interrupts: 0,
+            },
+        }
+    }
+
+    /// Bytes held by live reservations.
+    #[must_use]
+    pub fn reserved(&self) -> Bytes {
+        self.reserved
+    }
+
+    /// Bytes promised and not yet allocated.
+    #[must_use]
+    pub fn pending(&self) -> Bytes {
+        self.pending
+    }
+
+    /// The counters.
+    #[must_use]
+    pub fn counters(&self) -> HeadroomCounters {
+        self.counters
+    }
+
+    /// Mutable counters, for the wait path.
+    pub fn counters_mut(&mut self) -> &mut HeadroomCounters {
+        &mut self.counters
+    }
+
+    /// Live reservations, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Reservation> {
+        self.table.iter()
+    }
+
+    /// The number of distinct consumers holding live reservations.
+    #[must_use]
+    pub fn consumers(&self) -> u64 {
+        let mut n = 0u64;
+        for (i, r) in self.table.iter().enumerate() {
+            if !self.table.iter().take(i).any(|o| o.consumer == r.consumer) {
+                n = n.saturating_add(1);
+            }
+        }
+        n
+    }
+
+    /// The live reservation `id`.
+    #[must_use]
+    pub fn get(&self, id: ReservationId) -> Option<&Reservation> {
+        self.table.iter().find(|r| r.id == id)
+    }
+
+    /// Whether `id` was issued at some point.
+    #[must_use]
+    pub fn was_issued(&self, id: ReservationId) -> bool {
+        id.0 != 0 && id.0 < self.next_id
+    }
+
+    /// Grants `bytes` to `consumer` if `c_min + reserved + bytes <=
+    /// c_max_base`; otherwise nothing changes and the refusal says whether
+    /// the request could ever fit.
+    pub fn reserve(
+        &mut self,
+        consumer: &str,
+        bytes: Bytes,
+        c_min: Bytes,
+        c_max_base: Bytes,
+    ) -> Result<ReservationId, TunableError> {
+        if bytes == Bytes::ZERO {
+            return Err(TunableError::ZeroSize);
+        }
+        // The most that can ever be reserved on this host.
+        let host_limit = c_max_base.saturating_sub(c_min);
+        if bytes > host_limit {
+            self.counters.rejections_never_fit =
+                self.counters.rejections_never_fit.saturating_add(1);
+            return Err(TunableError::NeverFits {
+                requested: bytes,
+                host_limit,
+            });
+        }
+        let available = host_limit.saturating_sub(self.reserved);
+        if bytes > available {
+            self.counters.rejections = self.counters.rejections.saturating_add(1);
+            return Err(TunableError::NoHeadroom {
+                requested: bytes,
+                available,
+            });
+        }
+        if self.table.is_full() {
+            return Err(TunableError::Full);
+        }
+        let reserved = self
+            .reserved
+            .checked_add(bytes)
+            .ok_or(TunableError::Overflow)?;
+        let pending = self
+            .pending
+            .checked_add(bytes)
+            .ok_or(TunableError::Overflow)?;
+        let id = ReservationId(self.next_id);
+        let next_id = self.next_id.checked_add(1).ok_or(TunableError::Overflow)?;
+        let mut name: String<CONSUMER_NAME_LEN> = String::new();
+        for ch in consumer.chars() {
+            if name.push(ch).is_err() {
+                break;
+            }
+        }
+        self.table
+            .push(Reservation {
+                id,
+                consumer: name,
+                reserved: bytes,
+                pending: bytes,
+            })
+            .map_err(|_| TunableError::Full)?;
+        self.reserved = reserved;
+        self.pending = pending;
+        self.next_id = next_id;
+        self.counters.reserves = self.counters.reserves.saturating_add(1);
+        Ok(id)
+    }
+
+    /// Moves `bytes` of `id` from pending to allocated.
+    pub fn mark_allocated(&mut self, id: ReservationId, bytes: Bytes) -> Result<(), TunableError> {
+        let r = match self.table.iter_mut().find(|r| r.id == id) {
+            Some(r) => r,
+            None if id.0 != 0 && id.0 < self.next_id => return Err(TunableError::Released),
+            None => return Err(TunableError::UnknownReservation),
+        };
+        let pending = r
+            .pending
+            .checked_sub(bytes)
+            .ok_or(TunableError::ExceedsPending {
+                requested: bytes,
+                pending: r.pending,
+            })?;
+        r.pending = pending;
+        // Cannot underflow: the total is the sum of every entry's pending.
+        self.pending = self.pending.saturating_sub(bytes);
+        Ok(())
+    }
+
+    /// Releases `id`, returning both parts. Releasing twice is harmless.
+    pub fn release(&mut self, id: ReservationId) -> Result<ReleaseOutcome, TunableError> {
+        match self.table.iter().position(|r| r.id == id) {
+            Some(i) => {
+                let r = self.table.remove(i);
+                self.reserved = self.reserved.saturating_sub(r.reserved);
+                self.pending = self.pending.saturating_sub(r.pending);
+                self.counters.releases = self.counters.releases.saturating_add(1);
+                Ok(ReleaseOutcome::Released {
+                    reserved: r.reserved,
+                })
+            }
+            None if self.was_issued(id) => Ok(ReleaseOutcome::AlreadyReleased),
+            None => Err(TunableError::UnknownReservation),
+        }
+    }
+
+    /// The pending bytes of `id` and of every older live reservation: what
+    /// free memory must cover before `id`'s owner may allocate.
+    #[must_use]
+    pub fn pending_through(&self, id: ReservationId) -> Option<Bytes> {
+        let mut sum = Bytes::ZERO;
+        for r in self.table.iter() {
+            sum = sum.saturating_add(r.pending);
+            if r.id == id {
+                return Some(sum);
+            }
+        }
+        None
+    }
+}
+
+impl Default for HeadroomTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::GIB;
+
+    #[test]
+    fn reserve_mark_release_round_trip() {
+        let mut t = HeadroomTable::new();
+        let id = t
+            .reserve("vmm", Bytes(4 * GIB), Bytes(GIB), Bytes(16 * GIB))
+            .unwrap();
+        assert_eq!(t.reserved(), Bytes(4 * GIB));
+        assert_eq!(t.pending(), Bytes(4 * GIB));
+        t.mark_allocated(id, Bytes(GIB)).unwrap();
+        assert_eq!(t.pending(), Bytes(3 * GIB));
+        assert_eq!(t.get(id).unwrap().allocated(), Bytes(GIB));
+        assert!(matches!(
+            t.mark_allocated(id, Bytes(4 * GIB)),
+            Err(TunableError::ExceedsPending { .. })
+        ));
+        assert_eq!(
+            t.release(id),
+            Ok(ReleaseOutcome::Released {
+                reserved: Bytes(4 * GIB)
+            })
+        );
+        assert_eq!(t.release(id), Ok(ReleaseOutcome::AlreadyReleased));
+        assert_eq!(
+            t.release(ReservationId(99)),
+            Err(TunableError::UnknownReservation)
+        );
+        assert_eq!(
+            t.release(ReservationId(0)),
+            Err(TunableError::UnknownReservation)
+        );
+        assert_eq!(t.mark_allocated(id, Bytes(1)), Err(TunableError::Released));
+        assert_eq!(t.reserved(), Bytes::ZERO);
+        assert_eq!(t.pending(), Bytes::ZERO);
+    }
+
+    #[test]
+    fn refusals_change_nothing() {
+        let mut t = HeadroomTable::new();
+        let a = t
+            .reserve("vmm", Bytes(10 * GIB), Bytes(GIB), Bytes(16 * GIB))
+            .unwrap();
+        let before = (t.reserved(), t.pending(), t.iter().count());
+        assert!(matches!(
+            t.reserve("vmm", Bytes(6 * GIB), Bytes(GIB), Bytes(16 * GIB)),
+            Err(TunableError::NoHeadroom { .. })
+        ));
+        assert!(matches!(
+            t.reserve("vmm", Bytes(16 * GIB), Bytes(GIB), Bytes(16 * GIB)),
+            Err(TunableError::NeverFits { .. })
+        ));
+        assert_eq!(
+            t.reserve("vmm", Bytes(0), Bytes(GIB), Bytes(16 * GIB)),
+            Err(TunableError::ZeroSize)
+        );
+        assert_eq!(before, (t.reserved(), t.pending(), t.iter().count()));
+        assert_eq!(t.counters().rejections, 1);
+        assert_eq!(t.counters().rejections_never_fit, 1);
+        // Exactly filling the headroom is allowed.
+        t.reserve("vmm", Bytes(5 * GIB), Bytes(GIB), Bytes(16 * GIB))
+            .unwrap();
+        t.release(a).unwrap();
+    }
+
+    #[test]
+    fn waiters_are_first_come_first_served() {
+        let mut t = HeadroomTable::new();
+        let a = t
+            .reserve("vmm", Bytes(2 * GIB), Bytes(GIB), Bytes(16 * GIB))
+            .unwrap();
+        let b = t
+            .reserve("other", Bytes(3 * GIB), Bytes(GIB), Bytes(16 * GIB))
+            .unwrap();
+        assert_eq!(t.pending_through(a), Some(Bytes(2 * GIB)));
+        assert_eq!(t.pending_through(b), Some(Bytes(5 * GIB)));
+        assert_eq!(t.consumers(), 2);
+        t.mark_allocated(a, Bytes(2 * GIB)).unwrap();
+        assert_eq!(t.pending_through(b), Some(Bytes(3 * GIB)));
+        t.release(a).unwrap();
+        assert_eq!(t.pending_through(a), None);
+    }
+}

@@ -1,0 +1,97 @@
+//! What the core needs from a kernel, as one small trait.
+//!
+//! The core is pure logic: it does not know whether it runs in the illumos
+//! kernel, in a unit test or inside the simulator. Everything it needs from
+//! its host goes through [`Platform`]:
+//!
+//! | method            | illumos kernel                                  |
+//! |-------------------|-------------------------------------------------|
+//! | `lock`/`unlock`   | `mutex_enter`/`mutex_exit` on one `kmutex_t`    |
+//! | `wait`            | `cv_timedwait_sig_hrtime` on one `kcondvar_t`   |
+//! | `broadcast`       | `cv_broadcast` on that condition variable       |
+//! | `now`             | `gethrtime()`                                   |
+//! | `memory`          | `freemem`, `desfree`                            |
+//! | `arc_size`        | `aggsum_value(&arc_size)`, through an ARC hook  |
+//! | `kick_evictor`    | `zthr_wakeup()` of the ARC's adjust/reap zthrs  |
+//!
+//! The std twin is [`StdPlatform`](crate::std_platform::StdPlatform); the
+//! kernel's lives in the kernel-module crate; the simulator has its own,
+//! driven by simulated time.
+
+use crate::units::{Bytes, Hrtime, Pages};
+
+/// Why a [`Platform::wait`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// A `broadcast` (or a spurious wake-up): re-check the condition.
+    Signalled,
+    /// The deadline passed.
+    TimedOut,
+    /// The waiting thread received a signal (`cv_timedwait_sig*` returned 0).
+    Interrupted,
+}
+
+/// The kernel's free-memory figures that the headroom logic reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryFigures {
+    /// `freemem`: pages on the free and cache lists.
+    pub freemem: Pages,
+    /// `desfree`: the pageout daemon's desperation threshold; a waiter
+    /// keeps this much free above what it allocates, so a guest's start can
+    /// never be what pushes the swapper into hard-swapping.
+    pub desfree: Pages,
+}
+
+/// The kernel services the core uses.
+///
+/// # Safety
+///
+/// The core keeps its mutable state in an `UnsafeCell` and relies on this
+/// trait for exclusion. An implementation must guarantee that:
+/// - `lock` returns only when the calling thread is the only holder, and
+///   the lock is not re-entrant (a second `lock` from the holder is never
+///   made by the core);
+/// - `unlock` and `wait` are called by the core only while it holds the
+///   lock, and `wait` releases the lock and sleeps *atomically* with
+///   respect to `broadcast` (a `broadcast` made by a thread that took the
+///   lock after the waiter released it always wakes that waiter), and holds
+///   the lock again when it returns, whatever it returns;
+/// - `now` never goes backwards.
+pub unsafe trait Platform: Sync {
+    /// Takes the component's lock, sleeping if it is held.
+    fn lock(&self);
+
+    /// Takes the component's lock if it is free; returns whether it did.
+    fn try_lock(&self) -> bool;
+
+    /// Releases the component's lock.
+    ///
+    /// # Safety
+    ///
+    /// The calling thread holds the lock.
+    unsafe fn unlock(&self);
+
+    /// Releases the lock, sleeps until a `broadcast`, `deadline` or a
+    /// signal, and takes the lock again.
+    ///
+    /// # Safety
+    ///
+    /// The calling thread holds the lock.
+    unsafe fn wait(&self, deadline: Hrtime) -> Wake;
+
+    /// Wakes every thread sleeping in [`wait`](Platform::wait).
+    fn broadcast(&self);
+
+    /// The current time on a clock that never goes backwards.
+    fn now(&self) -> Hrtime;
+
+    /// The current free-memory figures.
+    fn memory(&self) -> MemoryFigures;
+
+    /// The ARC's current size (all buffers, evictable or not).
+    fn arc_size(&self) -> Bytes;
+
+    /// Asks the ARC to start reclaiming now: the target `c` dropped below
+    /// the ARC's size, or headroom was just reserved.
+    fn kick_evictor(&self);
+}

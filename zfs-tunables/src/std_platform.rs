@@ -1,0 +1,239 @@
+//! The std twin of the kernel platform, for tests and userland tools.
+//!
+//! [`StdPlatform`] implements [`Platform`] with the locks of the
+//! [`sync`](crate::sync) module (std's, or loom's under `--cfg loom`), a
+//! clock that is either real or manual, and memory figures that the test
+//! sets. A manual clock only moves when the test calls
+//! [`advance`](StdPlatform::advance), which also wakes sleepers so they
+//! see their deadline; tests synchronize on [`sleepers`] instead of
+//! sleeping, so nothing depends on timing.
+//!
+//! [`sleepers`]: StdPlatform::sleepers
+
+use crate::platform::{MemoryFigures, Platform, Wake};
+use crate::sync::{AtomicU64, Condvar, Mutex, MutexGuard, Ordering};
+use crate::units::{Bytes, Hrtime, Pages};
+
+/// Where [`StdPlatform::now`] comes from.
+#[derive(Debug)]
+enum Clock {
+    /// Moves only through [`StdPlatform::advance`].
+    Manual(AtomicU64),
+    /// Real time since the platform was made.
+    #[cfg(not(loom))]
+    Real(std::time::Instant),
+}
+
+/// The condition variable's state.
+#[derive(Debug, Default)]
+struct CondState {
+    /// Bumped by every broadcast.
+    generation: u64,
+    /// Signals posted and not yet taken by a waiter.
+    signals: u64,
+    /// Threads inside `wait`.
+    sleepers: u64,
+}
+
+/// A userland [`Platform`]; see the module documentation.
+#[derive(Debug)]
+pub struct StdPlatform {
+    held: Mutex<bool>,
+    held_cv: Condvar,
+    cond: Mutex<CondState>,
+    cond_cv: Condvar,
+    clock: Clock,
+    freemem: AtomicU64,
+    desfree: AtomicU64,
+    arc_size: AtomicU64,
+    kicks: AtomicU64,
+}
+
+fn relock<'a, T>(
+    r: Result<MutexGuard<'a, T>, std::sync::PoisonError<MutexGuard<'a, T>>>,
+) -> MutexGuard<'a, T> {
+    // A poisoned lock means a test thread panicked; the state is still
+    // usable for the remaining assertions.
+    r.unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl StdPlatform {
+    fn with_clock(clock: Clock) -> Self {
+        StdPlatform {
+            held: Mutex::new(false),
+            held_cv: Condvar::new(),
+            cond: Mutex::new(CondState::default()),
+            cond_cv: Condvar::new(),
+            clock,
+            freemem: AtomicU64::new(0),
+            desfree: AtomicU64::new(0),
+            arc_size: AtomicU64::new(0),
+            kicks: AtomicU64::new(0),
+        }
+    }
+
+    /// A platform whose clock starts at zero and moves only when told.
+    #[must_use]
+    pub fn manual() -> Self {
+        Self::with_clock(Clock::Manual(AtomicU64::new(0)))
+    }
+
+    /// A platform on the real clock.
+    #[cfg(not(loom))]
+    #[must_use]
+    pub fn real_time() -> Self {
+        Self::with_clock(Clock::Real(std::time::Instant::now()))
+    }
+
+    /// Moves a manual clock forward by `d` and wakes sleepers so they see
+    /// their deadlines. Does nothing on the real clock.
+    pub fn advance(&self, d: Hrtime) {
+        if let Clock::Manual(t) = &self.clock {
+            let now = t.load(Ordering::SeqCst);
+            t.store(now.saturating_add(d.0), Ordering::SeqCst);
+            let _c = relock(self.cond.lock());
+            self.cond_cv.notify_all();
+        }
+    }
+
+    /// Posts a signal: the thread in (or next entering) `wait` returns
+    /// [`Wake::Interrupted`].
+    pub fn interrupt(&self) {
+        let mut c = relock(self.cond.lock());
+        c.signals = c.signals.saturating_add(1);
+        self.cond_cv.notify_all();
+    }
+
+    /// How many threads are asleep in `wait` right now.
+    #[must_use]
+    pub fn sleepers(&self) -> u64 {
+        relock(self.cond.lock()).sleepers
+    }
+
+    /// Sets `freemem`.
+    pub fn set_freemem(&self, pages: Pages) {
+        self.freemem.store(pages.0, Ordering::SeqCst);
+    }
+
+    /// Sets `desfree`.
+    pub fn set_desfree(&self, pages: Pages) {
+        self.desfree.store(pages.0, Ordering::SeqCst);
+    }
+
+    /// Sets the ARC's size.
+    pub fn set_arc_size(&self, bytes: Bytes) {
+        self.arc_size.store(bytes.0, Ordering::SeqCst);
+    }
+
+    /// How many times the evictor was kicked.
+    #[must_use]
+    pub fn kicks(&self) -> u64 {
+        self.kicks.load(Ordering::SeqCst)
+    }
+
+    fn raw_lock(&self) {
+        let mut held = relock(self.held.lock());
+        while *held {
+            held = relock(self.held_cv.wait(held));
+        }
+        *held = true;
+    }
+
+    fn raw_unlock(&self) {
+        let mut held = relock(self.held.lock());
+        *held = false;
+        self.held_cv.notify_one();
+    }
+}
+
+// SAFETY: `lock` is a mutual-exclusion lock built on `held` (a flag
+// guarded by a mutex, waited on with a condition variable); `wait` takes
+// the condition's mutex *before* releasing the component lock and sleeps
+// on the condition variable, so a `broadcast` (which needs the condition's
+// mutex) made after the release is seen; `wait` retakes the component lock
+// before returning on every path; the manual clock only moves forward.
+unsafe impl Platform for StdPlatform {
+    fn lock(&self) {
+        self.raw_lock();
+    }
+
+    fn try_lock(&self) -> bool {
+        let mut held = relock(self.held.lock());
+        if *held {
+            false
+        } else {
+            *held = true;
+            true
+        }
+    }
+
+    unsafe fn unlock(&self) {
+        self.raw_unlock();
+    }
+
+    unsafe fn wait(&self, deadline: Hrtime) -> Wake {
+        let mut c = relock(self.cond.lock());
+        let generation = c.generation;
+        self.raw_unlock();
+        c.sleepers = c.sleepers.saturating_add(1);
+        let wake = loop {
+            if c.signals > 0 {
+                c.signals = c.signals.saturating_sub(1);
+                break Wake::Interrupted;
+            }
+            if c.generation != generation {
+                break Wake::Signalled;
+            }
+            let now = self.now();
+            if now >= deadline {
+                break Wake::TimedOut;
+            }
+            c = match &self.clock {
+                Clock::Manual(_) => relock(self.cond_cv.wait(c)),
+                #[cfg(not(loom))]
+                Clock::Real(_) => {
+                    let left = std::time::Duration::from_nanos(deadline.saturating_sub(now).0);
+                    match self.cond_cv.wait_timeout(c, left) {
+                        Ok((g, _)) => g,
+                        Err(e) => e.into_inner().0,
+                    }
+                }
+            };
+        };
+        c.sleepers = c.sleepers.saturating_sub(1);
+        drop(c);
+        self.raw_lock();
+        wake
+    }
+
+    fn broadcast(&self) {
+        let mut c = relock(self.cond.lock());
+        c.generation = c.generation.wrapping_add(1);
+        self.cond_cv.notify_all();
+    }
+
+    fn now(&self) -> Hrtime {
+        match &self.clock {
+            Clock::Manual(t) => Hrtime(t.load(Ordering::SeqCst)),
+            #[cfg(not(loom))]
+            Clock::Real(start) => {
+                Hrtime(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX))
+            }
+        }
+    }
+
+    fn memory(&self) -> MemoryFigures {
+        MemoryFigures {
+            freemem: Pages(self.freemem.load(Ordering::SeqCst)),
+            desfree: Pages(self.desfree.load(Ordering::SeqCst)),
+        }
+    }
+
+    fn arc_size(&self) -> Bytes {
+        Bytes(self.arc_size.load(Ordering::SeqCst))
+    }
+
+    fn kick_evictor(&self) {
+        self.kicks.fetch_add(1, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,270 @@
+//! Headroom reservations: the rejection rule, the ceiling, the
+//! `arc_available_memory()` term and waiting.
+
+mod common;
+
+use std::sync::Arc;
+use std::thread;
+
+use common::{booted, host_gib, PS};
+use zfs_tunables::arc_limits::compute_lenient;
+use zfs_tunables::errno::{EINTR, ENOENT, ENOMEM, ETIME};
+use zfs_tunables::std_platform::StdPlatform;
+use zfs_tunables::{
+    AdminValues, ArcTunables, Bytes, Generation, HostMemory, Hrtime, Pages, Platform,
+    ReleaseOutcome, ReservationId, TunableError, WaitTicket, GIB, MIB,
+};
+
+#[test]
+fn reservations_are_checked_in_bytes_not_pages() {
+    let t = booted(128, Generation::Current);
+    let s = t.limits();
+    assert_eq!(s.c_min, Bytes(GIB));
+    let allmem = t.configured_limits().allmem;
+    assert_eq!(s.c_max, Bytes(allmem.0 - GIB));
+
+    let before = (t.limits(), t.headroom_stats());
+    let e = t.reserve("vmm", Bytes(126 * GIB)).unwrap_err();
+    assert_eq!(e.to_errno(), ENOMEM, "{e}");
+    assert_eq!(
+        (t.limits(), t.headroom_stats().reserved),
+        (before.0, before.1.reserved)
+    );
+    assert_eq!(t.headroom_stats().counters.rejections_never_fit, 1);
+
+    // OS-8005's rule: `reserved_pages + arc_c_min > arc_c_max` with pages
+    // on the left and bytes on the right: it would have accepted.
+    let pages = Bytes(126 * GIB).to_pages_roundup(PS).0;
+    assert!(pages + s.c_min.0 <= s.c_max.0);
+
+    let id = t.reserve("vmm", Bytes(100 * GIB)).unwrap();
+    assert_eq!(t.headroom_stats().reserved, Bytes(100 * GIB));
+    // A second one that fits the host but not next to the first: ENOMEM,
+    // counted as "no headroom now".
+    let e = t.reserve("vmm", Bytes(30 * GIB)).unwrap_err();
+    assert!(matches!(e, TunableError::NoHeadroom { .. }), "{e}");
+    assert_eq!(e.to_errno(), ENOMEM);
+    t.release(id).unwrap();
+}
+
+#[test]
+fn seed_4g_c_min_is_358_mib() {
+    let host = HostMemory::new(Pages(1_045_110), PS);
+    let (l, _) = compute_lenient(&host, Generation::Y2021, &AdminValues::default());
+    assert_eq!(l.c_min.0 / MIB, 358);
+    let t = ArcTunables::new(StdPlatform::manual(), host, Generation::Y2021);
+    assert_eq!(t.limits().c_min.0 / MIB, 358);
+}
+
+#[test]
+fn reserve_then_release_restores_everything() {
+    let t = booted(64, Generation::Current);
+    let limits = t.limits();
+    let stats = t.headroom_stats();
+    let id = t.reserve("vmm", Bytes(20 * GIB)).unwrap();
+    let s = t.limits();
+    assert_eq!(s.c_max, Bytes(limits.c_max.0 - 20 * GIB));
+    assert_eq!(s.c, s.c_max);
+    assert_eq!(s.dbuf_cache_max, Bytes(s.c_max.0 >> 5));
+    assert_eq!(
+        t.release(id).unwrap(),
+        ReleaseOutcome::Released {
+            reserved: Bytes(20 * GIB)
+        }
+    );
+    let after = t.headroom_stats();
+    assert_eq!(t.limits().c_max, limits.c_max);
+    assert_eq!(t.limits().meta_limit, limits.meta_limit);
+    assert_eq!(t.limits().dbuf_cache_max, limits.dbuf_cache_max);
+    assert_eq!(after.reserved, stats.reserved);
+    assert_eq!(after.pending, stats.pending);
+    assert_eq!(after.c_max_effective, stats.c_max_effective);
+    assert_eq!(after.counters.reserves, 1);
+    assert_eq!(after.counters.releases, 1);
+    // The target does not jump back up: the ARC grows into the room.
+    assert_eq!(t.limits().c, Bytes(limits.c_max.0 - 20 * GIB));
+    // Twice: harmless; never issued: an error.
+    assert_eq!(t.release(id).unwrap(), ReleaseOutcome::AlreadyReleased);
+    assert_eq!(t.headroom_stats().counters.releases, 1);
+    let e = t.release(ReservationId(12345)).unwrap_err();
+    assert_eq!(e.to_errno(), ENOENT);
+}
+
+#[test]
+fn ceiling_never_drops_below_c_min() {
+    let t = booted(16, Generation::Current);
+    let s = t.limits();
+    let room = t.headroom_stats().c_max_base.0 - s.c_min.0;
+    let id = t.reserve("vmm", Bytes(room)).unwrap();
+    assert_eq!(t.limits().c_max, s.c_min);
+    assert_eq!(t.limits().c, s.c_min);
+    t.release(id).unwrap();
+}
+
+#[test]
+fn admin_max_and_reservations_coexist() {
+    let t = booted(128, Generation::Current);
+    let base = t.headroom_stats().c_max_base;
+    let a = t.reserve("vmm", Bytes(64 * GIB)).unwrap();
+    // An admin cap below base - reserved wins.
+    t.set("zfs_arc_max", 32 * GIB).unwrap();
+    assert_eq!(t.limits().c_max, Bytes(32 * GIB));
+    // A cap above it: base - reserved wins.
+    t.set("zfs_arc_max", 100 * GIB).unwrap();
+    assert_eq!(t.limits().c_max, Bytes(base.0 - 64 * GIB));
+    // c_max_eff = MAX(c_min, MIN(admin, base - reserved)) in general.
+    t.set("zfs_arc_max", 40 * GIB).unwrap();
+    let b = t.reserve("vmm", Bytes(30 * GIB)).unwrap();
+    let expect = (base.0 - 94 * GIB).clamp(GIB, 40 * GIB);
+    assert_eq!(t.limits().c_max, Bytes(expect));
+    t.release(a).unwrap();
+    t.release(b).unwrap();
+    // Released: the admin's value, not the old default.
+    assert_eq!(t.limits().c_max, Bytes(40 * GIB));
+    assert_eq!(t.get("zfs_arc_max").unwrap(), 40 * GIB);
+}
+
+#[test]
+fn headroom_term_counts_pending_bytes_only() {
+    let t = booted(64, Generation::Current);
+    let free = Pages(4 * 262_144); // 4 GiB
+    let desfree = Pages(65_536); // 256 MiB
+    assert_eq!(t.headroom_term(free, desfree), i64::MAX);
+    let id = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
+    let before = t.headroom_term(free, desfree);
+    assert_eq!(
+        before,
+        (4 * GIB) as i64 - (10 * GIB) as i64 - (256 * MIB) as i64
+    );
+    // The guest allocates 3 GiB: freemem drops by 3 GiB and pending too;
+    // the term is unchanged, so the ARC frees nothing twice.
+    t.mark_allocated(id, Bytes(3 * GIB)).unwrap();
+    let free_after = Pages(free.0 - 3 * 262_144);
+    assert_eq!(t.headroom_term(free_after, desfree), before);
+    // Marking raises the term by exactly the bytes marked.
+    assert_eq!(t.headroom_term(free, desfree), before + (3 * GIB) as i64);
+    t.mark_allocated(id, Bytes(7 * GIB)).unwrap();
+    assert_eq!(t.headroom_term(free, desfree), i64::MAX);
+    // No overflow at extremes.
+    let id2 = t.reserve("vmm", Bytes(GIB)).unwrap();
+    assert!(t.headroom_term(Pages(u64::MAX), Pages(0)) > 0);
+    assert!(t.headroom_term(Pages(0), Pages(u64::MAX)) < 0);
+    t.release(id).unwrap();
+    t.release(id2).unwrap();
+}
+
+fn shared(gib: u64) -> Arc<ArcTunables<StdPlatform>> {
+    let t = ArcTunables::new(StdPlatform::manual(), host_gib(gib), Generation::Current);
+    t.finish_boot();
+    t.platform().set_desfree(Pages(1000));
+    t.platform().set_freemem(Pages(10_000));
+    Arc::new(t)
+}
+
+/// Waits (without sleeping) until `n` threads are asleep in `wait`.
+fn until_sleeping(t: &ArcTunables<StdPlatform>, n: u64) {
+    while t.platform().sleepers() != n {
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn a_waiter_is_woken_by_eviction_progress() {
+    let t = shared(16);
+    let id = t.reserve("vmm", Bytes(100_000 * 4096)).unwrap();
+    let w = {
+        let t = Arc::clone(&t);
+        thread::spawn(move || t.wait(id, Hrtime::from_secs(60)))
+    };
+    until_sleeping(&t, 1);
+    // Not enough yet: a progress report wakes it, it checks and sleeps.
+    t.platform().set_freemem(Pages(50_000));
+    t.notify_progress();
+    // Enough: pending (100000) + desfree (1000).
+    t.platform().set_freemem(Pages(101_000));
+    t.notify_progress();
+    assert_eq!(w.join().unwrap(), Ok(()));
+    let c = t.headroom_stats().counters;
+    assert_eq!((c.waits, c.wait_timeouts, c.wait_interrupts), (1, 0, 0));
+    // The clock never moved: it was woken, not timed out.
+    assert_eq!(t.platform().now(), Hrtime(0));
+    t.release(id).unwrap();
+}
+
+#[test]
+fn a_waiter_times_out_at_its_deadline() {
+    let t = shared(16);
+    let id = t.reserve("vmm", Bytes(100_000 * 4096)).unwrap();
+    let w = {
+        let t = Arc::clone(&t);
+        thread::spawn(move || t.wait(id, Hrtime::from_secs(60)))
+    };
+    until_sleeping(&t, 1);
+    t.platform().advance(Hrtime::from_secs(59));
+    until_sleeping(&t, 1);
+    t.platform().advance(Hrtime::from_secs(1));
+    let e = w.join().unwrap().unwrap_err();
+    assert_eq!(e.to_errno(), ETIME);
+    assert_eq!(t.headroom_stats().counters.wait_timeouts, 1);
+    // The reservation is still there for the caller to roll back.
+    assert!(t.reservation(id).is_some());
+    t.release(id).unwrap();
+}
+
+#[test]
+fn a_waiter_returns_eintr_when_interrupted() {
+    let t = shared(16);
+    let id = t.reserve("vmm", Bytes(100_000 * 4096)).unwrap();
+    let w = {
+        let t = Arc::clone(&t);
+        thread::spawn(move || t.wait(id, Hrtime::from_secs(60)))
+    };
+    until_sleeping(&t, 1);
+    t.platform().interrupt();
+    let e = w.join().unwrap().unwrap_err();
+    assert_eq!(e.to_errno(), EINTR);
+    assert_eq!(t.headroom_stats().counters.wait_interrupts, 1);
+    t.release(id).unwrap();
+}
+
+#[test]
+fn a_waiter_learns_its_reservation_was_released() {
+    let t = shared(16);
+    let id = t.reserve("vmm", Bytes(100_000 * 4096)).unwrap();
+    let w = {
+        let t = Arc::clone(&t);
+        thread::spawn(move || t.wait(id, Hrtime::from_secs(60)))
+    };
+    until_sleeping(&t, 1);
+    t.release(id).unwrap();
+    assert_eq!(w.join().unwrap(), Err(TunableError::Released));
+}
+
+#[test]
+fn waiters_are_served_in_order() {
+    let t = shared(16);
+    let a = t.reserve("vmm", Bytes(6_000 * 4096)).unwrap();
+    let b = t.reserve("vmm", Bytes(6_000 * 4096)).unwrap();
+    let mut ta = WaitTicket::default();
+    let mut tb = WaitTicket::default();
+    let deadline = Hrtime::from_secs(60);
+    // 10000 free pages: enough for a (6000 + 1000), not for a and b.
+    assert_eq!(t.poll_wait(a, deadline, &mut ta), Ok(true));
+    assert_eq!(t.poll_wait(b, deadline, &mut tb), Ok(false));
+    t.mark_allocated(a, Bytes(6_000 * 4096)).unwrap();
+    t.platform().set_freemem(Pages(4_000));
+    assert_eq!(t.poll_wait(b, deadline, &mut tb), Ok(false));
+    t.platform().set_freemem(Pages(7_000));
+    assert_eq!(t.poll_wait(b, deadline, &mut tb), Ok(true));
+    assert_eq!(t.headroom_stats().counters.waits, 1);
+    t.platform().advance(Hrtime::from_secs(61));
+    let c = t.reserve("vmm", Bytes(GIB)).unwrap();
+    let mut tc = WaitTicket::default();
+    assert_eq!(
+        t.poll_wait(c, deadline, &mut tc),
+        Err(TunableError::TimedOut)
+    );
+    for id in [a, b, c] {
+        t.release(id).unwrap();
+    }
+}
