@@ -71,6 +71,12 @@ unsafe extern "C" {
     pub static mut physmem: pgcnt_t;
     /// `pgcnt_t freemem;`: current free memory, in pages.
     pub static mut freemem: pgcnt_t;
+    /// `int bcmp(const void *, const void *, size_t);`
+    ///
+    /// The module's code never calls it; the compiler emits calls to it
+    /// for byte-slice equality (on the kernel target too), so it is one of
+    /// the module's imports and is declared here to say so.
+    pub fn bcmp(s1: *const c_void, s2: *const c_void, n: size_t) -> c_int;
 }
 
 // ---------------------------------------------------------------------
