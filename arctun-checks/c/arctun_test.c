@@ -1,0 +1,410 @@
+/*
+ * This Source Code Form is subject to the terms of the Mozilla Public
+ * License, v. 2.0. If a copy of the MPL was not distributed with this
+ * file, You can obtain one at https://mozilla.org/MPL/2.0/.
+ */
+
+/*
+ * The arctun module's C ABI, exercised from C: every function of
+ * sys/arctun.h with good and bad arguments, against the DDI stand-in in
+ * fakekernel.c.  The host is a 128 GiB machine running the 2021
+ * arc_init() (the tree the patches target).
+ *
+ * Prints one line per failed check and a summary; exits non-zero if any
+ * check failed.
+ */
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/arctun.h>
+
+#include "fakekernel.h"
+
+#define	KIB	(1024ULL)
+#define	MIB	(1024ULL * KIB)
+#define	GIB	(1024ULL * MIB)
+#define	SEC	(1000000000LL)
+
+static int checks;
+static int failures;
+
+#define	CHECK(cond)	check((cond), #cond, __FILE__, __LINE__)
+#define	CHECK_U64(a, b)	check_u64((a), (b), #a, __FILE__, __LINE__)
+#define	CHECK_INT(a, b)	check_int((a), (b), #a, __FILE__, __LINE__)
+
+static void
+check(int ok, const char *what, const char *file, int line)
+{
+	checks++;
+	if (!ok) {
+		failures++;
+		(void) printf("FAILED %s:%d: %s\n", file, line, what);
+	}
+}
+
+static void
+check_u64(uint64_t got, uint64_t want, const char *what, const char *file,
+    int line)
+{
+	checks++;
+	if (got != want) {
+		failures++;
+		(void) printf("FAILED %s:%d: %s is %" PRIu64 " (%#" PRIx64
+		    "), want %" PRIu64 " (%#" PRIx64 ")\n", file, line, what,
+		    got, got, want, want);
+	}
+}
+
+static void
+check_int(int got, int want, const char *what, const char *file, int line)
+{
+	checks++;
+	if (got != want) {
+		failures++;
+		(void) printf("FAILED %s:%d: %s is %d, want %d\n", file, line,
+		    what, got, want);
+	}
+}
+
+/*
+ * The ARC, as far as the module sees it: its size, its evictor, and its
+ * tunable variables (what /etc/system sets and mdb -kw patches).
+ */
+static uint64_t arc_size;
+static int evictions;
+
+uint64_t zfs_arc_max;
+uint64_t zfs_arc_min;
+uint64_t zfs_arc_meta_limit;
+uint64_t zfs_arc_meta_min;
+
+static uint64_t
+arc_size_cb(void)
+{
+	return (arc_size);
+}
+
+static void
+arc_evict_cb(void)
+{
+	evictions++;
+}
+
+static const arctun_var_t arc_vars[] = {
+	{ "zfs_arc_max", &zfs_arc_max },
+	{ "zfs_arc_min", &zfs_arc_min },
+	{ "zfs_arc_meta_limit", &zfs_arc_meta_limit },
+	{ "zfs_arc_meta_min", &zfs_arc_meta_min },
+};
+
+static arctun_arc_ops_t
+arc_ops(void)
+{
+	arctun_arc_ops_t ops = {
+		.aao_version = ARCTUN_ARC_OPS_VERSION,
+		.aao_size = arc_size_cb,
+		.aao_evict = arc_evict_cb,
+		.aao_vars = arc_vars,
+		.aao_nvars = sizeof (arc_vars) / sizeof (arc_vars[0]),
+	};
+	return (ops);
+}
+
+/* 128 GiB host: allmem = 128 GiB - swapfs_minfree (256 MiB). */
+#define	HOST_BYTES	(128 * GIB)
+#define	ALLMEM		(HOST_BYTES - 256 * MIB)
+#define	DEFAULT_C_MAX	(ALLMEM - GIB)
+
+static void
+test_before_init(void)
+{
+	arctun_arc_ops_t ops = arc_ops();
+	arctun_limits_t l;
+
+	CHECK_INT(arctun_arc_register(&ops), ENXIO);
+	CHECK_U64(arctun_arc_c(), 0);
+	CHECK_U64(arctun_arc_c_max(), 0);
+	CHECK_U64(arctun_arc_set_target(GIB), 0);
+	CHECK(arctun_arc_headroom(0, 0) == INT64_MAX);
+	(void) memset(&l, 0xff, sizeof (l));
+	arctun_arc_limits(&l);
+	CHECK_U64(l.al_c_max, 0);
+	arctun_arc_tick();
+	arctun_arc_progress();
+	arctun_arc_unregister();
+	CHECK_INT(arctun_mod_busy(), 0);
+	arctun_mod_fini();
+}
+
+static void
+test_init_and_defaults(void)
+{
+	CHECK_INT(arctun_mod_init(), 0);
+	CHECK_INT(arctun_mod_init(), EBUSY);
+	CHECK_INT(arctun_mod_busy(), 0);
+
+	/*
+	 * The 2021 arc_init(): c_max = MAX(3/4 allmem, allmem - 1 GiB);
+	 * c_min = allmem/32, raised to meta_limit/2, clamped to 1 GiB.
+	 */
+	CHECK_U64(arctun_arc_c_max(), DEFAULT_C_MAX);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+	CHECK_U64(arctun_arc_c(), DEFAULT_C_MAX);
+	CHECK_U64(arctun_arc_meta_limit(), DEFAULT_C_MAX / 4);
+	CHECK_U64(arctun_arc_meta_min(), GIB / 2);
+}
+
+static void
+test_bad_registrations(void)
+{
+	arctun_arc_ops_t ops;
+	arctun_var_t vars[ARCTUN_MAX_VARS + 1];
+	char long_name[40];
+	uint64_t x = 0, y = 0;
+
+	CHECK_INT(arctun_arc_register(NULL), EINVAL);
+
+	ops = arc_ops();
+	ops.aao_version = ARCTUN_ARC_OPS_VERSION + 1;
+	CHECK_INT(arctun_arc_register(&ops), ENOTSUP);
+
+	ops = arc_ops();
+	ops.aao_size = NULL;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	ops = arc_ops();
+	ops.aao_evict = NULL;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	for (int i = 0; i <= ARCTUN_MAX_VARS; i++) {
+		vars[i].av_name = "zfs_arc_max";
+		vars[i].av_addr = &x;
+	}
+	ops = arc_ops();
+	ops.aao_vars = vars;
+	ops.aao_nvars = ARCTUN_MAX_VARS + 1;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	ops.aao_vars = NULL;
+	ops.aao_nvars = 1;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	vars[0].av_name = "zfs_arc_max";
+	vars[0].av_addr = NULL;
+	ops.aao_vars = vars;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	vars[0].av_name = NULL;
+	vars[0].av_addr = &x;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	vars[0].av_name = "zfs_arc_maxx";
+	CHECK_INT(arctun_arc_register(&ops), ENOENT);
+
+	(void) memset(long_name, 'a', sizeof (long_name));
+	vars[0].av_name = long_name;	/* not NUL-terminated */
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	vars[0].av_name = "zfs_arc_max";
+	vars[1].av_name = "zfs_arc_max";
+	vars[1].av_addr = &y;
+	ops.aao_nvars = 2;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	vars[1].av_name = "zfs_arc_min";
+	vars[1].av_addr = &x;		/* two tunables, one variable */
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	/* None of them registered anything or changed anything. */
+	CHECK_INT(arctun_mod_busy(), 0);
+	CHECK_U64(arctun_arc_c_max(), DEFAULT_C_MAX);
+	CHECK_INT(fake_messages(CE_WARN), 0);
+}
+
+static void
+test_register_with_boot_values(void)
+{
+	arctun_arc_ops_t ops = arc_ops();
+	arctun_limits_t l;
+
+	/* /etc/system: a valid zfs_arc_max and a zfs_arc_min that the 2021
+	 * arc_init() would ignore (not above 64 MiB). */
+	zfs_arc_max = 8 * GIB;
+	zfs_arc_min = 1000;
+	arc_size = 8 * GIB;
+
+	CHECK_INT(arctun_arc_register(&ops), 0);
+	CHECK_INT(arctun_arc_register(&ops), EBUSY);
+	CHECK_INT(arctun_mod_busy(), 1);
+
+	CHECK_U64(arctun_arc_c_max(), 8 * GIB);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+	CHECK_U64(arctun_arc_c(), 8 * GIB);
+	/* The ignored value was reported and put back to the value in
+	 * force. */
+	CHECK_U64(zfs_arc_min, 0);
+	CHECK(fake_message_seen(CE_WARN, "zfs_arc_min = 0x3e8 ignored"));
+	CHECK_U64(zfs_arc_max, 8 * GIB);
+
+	(void) memset(&l, 0, sizeof (l));
+	arctun_arc_limits(&l);
+	CHECK_U64(l.al_c_max, 8 * GIB);
+	CHECK_U64(l.al_c_min, GIB);
+	CHECK(l.al_c_min <= l.al_c && l.al_c <= l.al_c_max);
+	CHECK_U64(l.al_meta_limit, 2 * GIB);
+	CHECK_U64(l.al_meta_min, GIB / 2);
+	CHECK_U64(l.al_dbuf_cache_max, 8 * GIB >> 5);
+	CHECK_U64(l.al_dbuf_metadata_cache_max, 8 * GIB >> 6);
+	arctun_arc_limits(NULL);	/* nothing to write: no crash */
+}
+
+static void
+test_arc_moves(void)
+{
+	/* Targets are clamped into [c_min, c_max]. */
+	CHECK_U64(arctun_arc_set_target(UINT64_MAX), 8 * GIB);
+	CHECK_U64(arctun_arc_set_target(0), GIB);
+	CHECK_U64(arctun_arc_c(), GIB);
+
+	/* Growth stops at c_max. */
+	CHECK_U64(arctun_arc_grow_target(GIB), 2 * GIB);
+	CHECK_U64(arctun_arc_grow_target(UINT64_MAX), 8 * GIB);
+
+	/* p never exceeds c. */
+	arctun_arc_set_p(UINT64_MAX);
+	CHECK_U64(arctun_arc_p(), 8 * GIB);
+
+	/* arc_reduce_target_size(1 GiB) with the ARC above c: c drops by
+	 * 1 GiB, p loses p >> 7 and then exceeds c, so it becomes c/2. */
+	CHECK_U64(arctun_arc_reduce_target(GIB, 16 * GIB, 7), 7 * GIB);
+	CHECK_U64(arctun_arc_p(), 7 * GIB / 2);
+
+	/* With the ARC below c, c drops to its size; a negative shift
+	 * leaves p alone until it exceeds c. */
+	CHECK_U64(arctun_arc_reduce_target(0, 2 * GIB, -1), 2 * GIB);
+	CHECK_U64(arctun_arc_p(), GIB);
+
+	/* Never below c_min, whatever is asked. */
+	CHECK_U64(arctun_arc_reduce_target(UINT64_MAX, 0, 7), GIB);
+	CHECK_U64(arctun_arc_reduce_target(GIB, 0, 64), GIB);
+
+	/* Nothing pending: the headroom term stays out of the way. */
+	CHECK(arctun_arc_headroom(0, 0) == INT64_MAX);
+	CHECK(arctun_arc_headroom(UINT64_MAX, UINT64_MAX) == INT64_MAX);
+	arctun_arc_progress();
+
+	(void) arctun_arc_set_target(UINT64_MAX);
+}
+
+static void
+test_raw_variables(void)
+{
+	int warnings = fake_messages(CE_WARN);
+	int before = evictions;
+
+	/* mdb -kw: zfs_arc_max/Z 0x100000000 */
+	zfs_arc_max = 4 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+	CHECK_U64(arctun_arc_c(), 4 * GIB);
+	CHECK(evictions > before);	/* c fell below the ARC's size */
+	CHECK(fake_message_seen(CE_NOTE, "zfs_arc_max set to 0x100000000"));
+
+	/* mdb -kw: zfs_arc_max/Z 0t1000: refused, restored, reported. */
+	zfs_arc_max = 1000;
+	arctun_arc_tick();
+	CHECK_U64(zfs_arc_max, 4 * GIB);
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+	CHECK(fake_message_seen(CE_WARN,
+	    "zfs_arc_max = 0x3e8 refused (EINVAL"));
+	CHECK(fake_message_seen(CE_WARN, "keeping 0x100000000"));
+
+	/* A minimum above the maximum: ERANGE. */
+	zfs_arc_min = 2 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
+	zfs_arc_min = 5 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(zfs_arc_min, 2 * GIB);
+	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
+	CHECK(fake_message_seen(CE_WARN, "zfs_arc_min = 0x140000000 refused "
+	    "(ERANGE"));
+	CHECK_INT(fake_messages(CE_WARN), warnings + 2);
+
+	/* Nothing changed: a tick says nothing. */
+	arctun_arc_tick();
+	CHECK_INT(fake_messages(CE_WARN), warnings + 2);
+
+	zfs_arc_min = 0;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_min(), GIB);
+}
+
+static void
+test_unregister_and_fini(void)
+{
+	int warnings;
+
+	/* In use: _fini must not tear down. */
+	arctun_mod_fini();
+	CHECK(fake_message_seen(CE_WARN, "called while the module is in use"));
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+
+	arctun_arc_unregister();
+	arctun_arc_unregister();	/* twice is harmless */
+	CHECK_INT(arctun_mod_busy(), 0);
+
+	/* Unregistered: the variables are no longer watched. */
+	warnings = fake_messages(CE_WARN);
+	zfs_arc_max = 6 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+	CHECK_U64(zfs_arc_max, 6 * GIB);
+	CHECK_INT(fake_messages(CE_WARN), warnings);
+
+	/* A new ARC (zfs reloaded) registers; boot is over, so its values
+	 * are runtime writes. */
+	{
+		arctun_arc_ops_t ops = arc_ops();
+
+		CHECK_INT(arctun_arc_register(&ops), 0);
+		CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+		arctun_arc_unregister();
+	}
+
+	arctun_mod_fini();
+	CHECK_U64(arctun_arc_c(), 0);
+	CHECK_INT(arctun_mod_busy(), 0);
+	{
+		arctun_arc_ops_t ops = arc_ops();
+
+		CHECK_INT(arctun_arc_register(&ops), ENXIO);
+	}
+	/* One configuration per load of the module. */
+	CHECK_INT(arctun_mod_init(), EBUSY);
+	CHECK_U64(arctun_arc_c(), 0);
+}
+
+int
+main(void)
+{
+	fake_host(HOST_BYTES, 16 * GIB / 4096, 1024 * GIB);
+
+	test_before_init();
+	test_init_and_defaults();
+	test_bad_registrations();
+	test_register_with_boot_values();
+	test_arc_moves();
+	test_raw_variables();
+	test_unregister_and_fini();
+
+	if (failures != 0)
+		fake_dump_messages();
+	(void) printf("arctun C ABI test: %d checks, %d failures\n", checks,
+	    failures);
+	return (failures == 0 ? 0 : 1);
+}
