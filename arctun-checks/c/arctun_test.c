@@ -312,16 +312,16 @@ test_raw_variables(void)
 	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
 	CHECK_U64(arctun_arc_c(), 4 * GIB);
 	CHECK(evictions > before);	/* c fell below the ARC's size */
-	CHECK(fake_message_seen(CE_NOTE, "zfs_arc_max set to 0x100000000"));
+	CHECK_U64(fake_kstat_value("zfs", 0, "tunables", "zfs_arc_max"),
+	    4 * GIB);
 
 	/* mdb -kw: zfs_arc_max/Z 0t1000: refused, restored, reported. */
 	zfs_arc_max = 1000;
 	arctun_arc_tick();
 	CHECK_U64(zfs_arc_max, 4 * GIB);
 	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
-	CHECK(fake_message_seen(CE_WARN,
-	    "zfs_arc_max = 0x3e8 refused (EINVAL"));
-	CHECK(fake_message_seen(CE_WARN, "keeping 0x100000000"));
+	CHECK(fake_message_seen(CE_WARN, "zfs_arc_max: direct write of 0x3e8 "
+	    "(1000) refused (EINVAL), keeping 0x100000000"));
 
 	/* A minimum above the maximum: ERANGE. */
 	zfs_arc_min = 2 * GIB;
@@ -331,8 +331,8 @@ test_raw_variables(void)
 	arctun_arc_tick();
 	CHECK_U64(zfs_arc_min, 2 * GIB);
 	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
-	CHECK(fake_message_seen(CE_WARN, "zfs_arc_min = 0x140000000 refused "
-	    "(ERANGE"));
+	CHECK(fake_message_seen(CE_WARN, "zfs_arc_min: direct write of "
+	    "0x140000000 (5368709120) refused (ERANGE)"));
 	CHECK_INT(fake_messages(CE_WARN), warnings + 2);
 
 	/* Nothing changed: a tick says nothing. */
@@ -342,6 +342,129 @@ test_raw_variables(void)
 	zfs_arc_min = 0;
 	arctun_arc_tick();
 	CHECK_U64(arctun_arc_c_min(), GIB);
+}
+
+/* Reads a named kstat into buf (at most n entries); returns ks_ndata. */
+static uint_t
+read_kstat(kstat_t *ksp, kstat_named_t *buf, uint_t n)
+{
+	CHECK(ksp != NULL);
+	if (ksp == NULL)
+		return (0);
+	/* A read update first, as the driver does, to size the buffer. */
+	CHECK_INT(fake_kstat_read(ksp, buf, ksp->ks_ndata), 0);
+	CHECK(ksp->ks_ndata <= n);
+	return (ksp->ks_ndata);
+}
+
+static kstat_named_t *
+find_stat(kstat_named_t *buf, uint_t n, const char *name)
+{
+	for (uint_t i = 0; i < n; i++) {
+		if (strcmp(buf[i].name, name) == 0)
+			return (&buf[i]);
+	}
+	return (NULL);
+}
+
+static void
+test_kstats(void)
+{
+	kstat_t *tun = fake_kstat_lookup("zfs", 0, "tunables");
+	kstat_t *hr = fake_kstat_lookup("zfs", 0, "arc_headroom");
+	kstat_named_t buf[64], orig[64];
+	kstat_named_t *max, *min;
+	uint_t n;
+
+	CHECK(tun != NULL && hr != NULL);
+	if (tun == NULL || hr == NULL)
+		return;
+	CHECK(tun->ks_flags & KSTAT_FLAG_WRITABLE);
+	CHECK(tun->ks_flags & KSTAT_FLAG_VAR_SIZE);
+	CHECK(!(hr->ks_flags & KSTAT_FLAG_WRITABLE));
+	CHECK(strcmp(tun->ks_class, "misc") == 0);
+
+	/* Reads show the values in force. */
+	n = read_kstat(tun, buf, 64);
+	CHECK(n >= 4);
+	max = find_stat(buf, n, "zfs_arc_max");
+	min = find_stat(buf, n, "zfs_arc_min");
+	CHECK(max != NULL && min != NULL);
+	if (max == NULL || min == NULL)
+		return;
+	CHECK_INT(max->data_type, KSTAT_DATA_UINT64);
+	CHECK_U64(max->value.ui64, 4 * GIB);
+	CHECK_U64(fake_kstat_value("zfs", 0, "arc_headroom", "c_max_effective"),
+	    4 * GIB);
+	CHECK_U64(fake_kstat_value("zfs", 0, "arc_headroom", "reserved"), 0);
+	(void) memcpy(orig, buf, sizeof (buf));
+
+	/* A valid write applies at once, and the variable follows. */
+	max->value.ui64 = 6 * GIB;
+	CHECK_INT(fake_kstat_write(tun, buf, n), 0);
+	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+	CHECK_U64(zfs_arc_max, 6 * GIB);
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+
+	/* An invalid value: EINVAL, nothing changes. */
+	n = read_kstat(tun, buf, 64);
+	max = find_stat(buf, n, "zfs_arc_max");
+	min = find_stat(buf, n, "zfs_arc_min");
+	max->value.ui64 = 1000;
+	CHECK_INT(fake_kstat_write(tun, buf, n), EINVAL);
+	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+	CHECK_U64(zfs_arc_max, 6 * GIB);
+
+	/* One valid and one invalid value: EINVAL, neither applies. */
+	min->value.ui64 = 2 * GIB;
+	CHECK_INT(fake_kstat_write(tun, buf, n), EINVAL);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+
+	/* A minimum above the maximum: ERANGE. */
+	n = read_kstat(tun, buf, 64);
+	min = find_stat(buf, n, "zfs_arc_min");
+	min->value.ui64 = 7 * GIB;
+	CHECK_INT(fake_kstat_write(tun, buf, n), ERANGE);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+
+	/* Malformed buffers: wrong size, wrong type, permuted names. */
+	n = read_kstat(tun, buf, 64);
+	CHECK_INT(fake_kstat_write(tun, buf, n - 1), EINVAL);
+	buf[0].data_type = KSTAT_DATA_INT64;
+	CHECK_INT(fake_kstat_write(tun, buf, n), EINVAL);
+	n = read_kstat(tun, buf, 64);
+	{
+		kstat_named_t t = buf[0];
+
+		buf[0] = buf[1];
+		buf[1] = t;
+	}
+	CHECK_INT(fake_kstat_write(tun, buf, n), EINVAL);
+	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+
+	/* The read-only kstats refuse writes. */
+	n = read_kstat(hr, buf, 64);
+	CHECK_INT(fake_kstat_write(hr, buf, n), EACCES);
+
+	/* Both values valid together: both apply. */
+	n = read_kstat(tun, buf, 64);
+	max = find_stat(buf, n, "zfs_arc_max");
+	min = find_stat(buf, n, "zfs_arc_min");
+	max->value.ui64 = 5 * GIB;
+	min->value.ui64 = 2 * GIB;
+	CHECK_INT(fake_kstat_write(tun, buf, n), 0);
+	CHECK_U64(arctun_arc_c_max(), 5 * GIB);
+	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
+	CHECK_U64(zfs_arc_min, 2 * GIB);
+
+	/* Back to where the test was. */
+	CHECK_INT(fake_kstat_write(tun, orig, n), 0);
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+	CHECK_U64(zfs_arc_max, 4 * GIB);
 }
 
 static void
@@ -357,6 +480,7 @@ test_unregister_and_fini(void)
 	arctun_arc_unregister();
 	arctun_arc_unregister();	/* twice is harmless */
 	CHECK_INT(arctun_mod_busy(), 0);
+	CHECK_INT(fake_kstat_count(), 0);
 
 	/* Unregistered: the variables are no longer watched. */
 	warnings = fake_messages(CE_WARN);
@@ -371,9 +495,17 @@ test_unregister_and_fini(void)
 	{
 		arctun_arc_ops_t ops = arc_ops();
 
+		/* A kstat that cannot be created is reported and absent;
+		 * the registration itself succeeds. */
+		fake_kstat_fail_next();
 		CHECK_INT(arctun_arc_register(&ops), 0);
 		CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+		CHECK(fake_message_seen(CE_WARN,
+		    "cannot create kstat zfs:0:tunables"));
+		CHECK(fake_kstat_lookup("zfs", 0, "tunables") == NULL);
+		CHECK(fake_kstat_lookup("zfs", 0, "arc_headroom") != NULL);
 		arctun_arc_unregister();
+		CHECK_INT(fake_kstat_count(), 0);
 	}
 
 	arctun_mod_fini();
@@ -400,6 +532,7 @@ main(void)
 	test_register_with_boot_values();
 	test_arc_moves();
 	test_raw_variables();
+	test_kstats();
 	test_unregister_and_fini();
 
 	if (failures != 0)

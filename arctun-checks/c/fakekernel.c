@@ -456,9 +456,14 @@ kstat_create(const char *module, int instance, const char *name,
 		return (NULL);
 	}
 	VERIFY(pthread_mutex_unlock(&fk_lock) == 0);
-	/* As kstat_create(): a duplicate or an unknown type fails. */
+	/*
+	 * As kstat_create(): a duplicate, an unknown type, a persistent
+	 * virtual kstat or a variable-size physical one fails.
+	 */
 	if (fake_kstat_lookup(module, instance, name) != NULL ||
-	    type != KSTAT_TYPE_NAMED)
+	    type != KSTAT_TYPE_NAMED ||
+	    ((flags & KSTAT_FLAG_PERSISTENT) && (flags & KSTAT_FLAG_VIRTUAL)) ||
+	    ((flags & KSTAT_FLAG_VAR_SIZE) && !(flags & KSTAT_FLAG_VIRTUAL)))
 		return (NULL);
 	ksp = calloc(1, sizeof (*ksp));
 	VERIFY(ksp != NULL);
@@ -490,6 +495,9 @@ kstat_install(kstat_t *ksp)
 	VERIFY(ksp->ks_flags & KSTAT_FLAG_INVALID);
 	if (ksp->ks_flags & KSTAT_FLAG_VIRTUAL)
 		VERIFY(ksp->ks_data != NULL);
+	/* kstat_install() panics on a variable-size kstat without a lock. */
+	if (ksp->ks_flags & KSTAT_FLAG_VAR_SIZE)
+		VERIFY(ksp->ks_lock != NULL);
 	ksp->ks_flags &= ~KSTAT_FLAG_INVALID;
 }
 

@@ -17,7 +17,7 @@ use zfs_tunables::{Bytes, LimitsSnapshot, Pages};
 use crate::component::{component, Component};
 use crate::kernel_platform::{set_callbacks, ArcCallbacks};
 use crate::raw_vars::{self, arctun_var_t};
-use crate::KmodError;
+use crate::{kstats, KmodError};
 
 /// `ARCTUN_ARC_OPS_VERSION`.
 pub const ARCTUN_ARC_OPS_VERSION: uint_t = 1;
@@ -129,6 +129,7 @@ unsafe fn arc_register(ops: *const arctun_arc_ops_t) -> Result<(), KmodError> {
         return Err(e);
     }
     c.finish_boot();
+    kstats::create_arc_kstats();
     Ok(())
 }
 
@@ -152,6 +153,9 @@ pub extern "C" fn arctun_arc_unregister() {
     if !arc_registered() {
         return;
     }
+    // The kstats first: a zfs:0:tunables write records into the raw
+    // variables, which must still be bound while one can run.
+    kstats::delete_arc_kstats();
     raw_vars::unregister();
     set_callbacks(None);
     ARC_REGISTERED.store(false, Ordering::Release);

@@ -27,7 +27,8 @@ use zfs_tunables::sync::{AtomicBool, Ordering};
 use zfs_tunables::{ArcTunables, Bytes, Generation, HostMemory, PageSize, Pages, TunableError};
 
 use crate::kernel_platform::{KernelPlatform, CALLBACK_LOCK, COMPONENT_LOCK, PROGRESS_CV};
-use crate::{arc_entry, messages, raw_vars, KmodError};
+use crate::raw_vars::ADMIN_LOCK;
+use crate::{arc_entry, messages, KmodError};
 
 /// The component as the kernel runs it.
 pub type Component = ArcTunables<KernelPlatform>;
@@ -101,7 +102,7 @@ fn mod_init() -> Result<(), KmodError> {
         COMPONENT_LOCK.init();
         PROGRESS_CV.init();
         CALLBACK_LOCK.init();
-        raw_vars::init_lock();
+        ADMIN_LOCK.init();
         (*SLOT.component.get()).configure(host_memory(), ARC_GENERATION)
     };
     if let Err(e) = configured {
@@ -125,7 +126,7 @@ fn mod_init() -> Result<(), KmodError> {
 unsafe fn destroy_locks() {
     // SAFETY: per the contract.
     unsafe {
-        raw_vars::destroy_lock();
+        ADMIN_LOCK.destroy();
         CALLBACK_LOCK.destroy();
         PROGRESS_CV.destroy();
         COMPONENT_LOCK.destroy();

@@ -4,6 +4,7 @@
 use core::fmt;
 
 use illumos_ddi as errno;
+use kstat_export::ExportError;
 use zfs_tunables::TunableError;
 
 /// Everything an entry point can refuse.
@@ -29,8 +30,15 @@ pub enum KmodError {
     BadVariableName,
     /// A variable is listed twice.
     DuplicateVariable,
+    /// A variable is not 8-byte aligned (it could not be read atomically).
+    MisalignedVariable,
+    /// A variable names a tunable that can only be set at boot, which has
+    /// no runtime value to keep in step.
+    NotRuntimeTunable,
     /// The core refused.
     Tunable(TunableError),
+    /// kstat-export refused.
+    Export(ExportError),
 }
 
 impl KmodError {
@@ -47,7 +55,10 @@ impl KmodError {
             KmodError::TooManyVariables => errno::EINVAL,
             KmodError::BadVariableName => errno::EINVAL,
             KmodError::DuplicateVariable => errno::EINVAL,
+            KmodError::MisalignedVariable => errno::EINVAL,
+            KmodError::NotRuntimeTunable => errno::EINVAL,
             KmodError::Tunable(e) => e.to_errno(),
+            KmodError::Export(e) => e.to_errno(),
         }
     }
 }
@@ -71,7 +82,12 @@ impl fmt::Display for KmodError {
             KmodError::TooManyVariables => write!(f, "too many tunable variables"),
             KmodError::BadVariableName => write!(f, "a tunable variable's name is malformed"),
             KmodError::DuplicateVariable => write!(f, "a tunable variable is listed twice"),
+            KmodError::MisalignedVariable => write!(f, "a tunable variable is misaligned"),
+            KmodError::NotRuntimeTunable => {
+                write!(f, "a tunable variable names a boot-only tunable")
+            }
             KmodError::Tunable(e) => write!(f, "{e}"),
+            KmodError::Export(e) => write!(f, "{e}"),
         }
     }
 }

@@ -99,6 +99,7 @@ pub mod arc_entry;
 pub mod component;
 mod error;
 pub mod kernel_platform;
+pub mod kstats;
 pub mod messages;
 pub mod raw_vars;
 

@@ -9,7 +9,7 @@
 use core::fmt::{self, Write};
 
 use illumos_ddi::kernel::cmn_err;
-use illumos_ddi::{c_char, c_int, CE_NOTE, CE_PANIC, CE_WARN};
+use illumos_ddi::{c_char, c_int, CE_PANIC, CE_WARN};
 
 /// Bytes of a formatted message, NUL included. `cmn_err` itself truncates
 /// messages at `LOG_MSGSIZE` (200); a little more keeps the tail intact
@@ -74,11 +74,6 @@ fn emit(level: c_int, args: fmt::Arguments<'_>) {
 /// `cmn_err(CE_WARN, ...)`.
 pub fn warn(args: fmt::Arguments<'_>) {
     emit(CE_WARN, args);
-}
-
-/// `cmn_err(CE_NOTE, ...)`.
-pub fn note(args: fmt::Arguments<'_>) {
-    emit(CE_NOTE, args);
 }
 
 /// Panics the system with the Rust panic's message and location.

@@ -1,30 +1,34 @@
-//! The ARC's tunable variables (`zfs_arc_max` and kin): boot values at
-//! registration, and the once-a-second synchronisation behind
-//! `arctun_arc_tick()`.
+//! The ARC's tunable variables (`zfs_arc_max` and kin) in the kernel:
+//! boot values at registration, and the once-a-second synchronisation
+//! behind `arctun_arc_tick()`.
 //!
 //! The variables are the C globals that `/etc/system` sets before
 //! `arc_init()` runs and that an administrator may patch later with
-//! `mdb -kw`. The module remembers, per variable, the value it last applied
-//! (or wrote back). On each tick:
+//! `mdb -kw`. At registration each one's value is applied (as a boot
+//! value while booting; after boot, when zfs is reloaded, as a runtime
+//! write), a value that is refused is reported, and every variable is then
+//! bound, through kstat-export's [`RawVariables`], to the value in force.
+//! kstat-export's sync tick does the rest: it validates and applies a
+//! value written from outside, or restores the variable and produces a
+//! warning that this module prints with `cmn_err(CE_WARN)`, and it makes a
+//! variable follow a change made through the `zfs:0:tunables` kstat.
 //!
-//! - a variable that differs from that value was written from outside: the
-//!   new value is validated and applied like any other write, or refused,
-//!   in which case the variable is restored and a warning names the
-//!   variable, the refused value, the reason and the value kept;
-//! - otherwise, if the tunable itself changed through another path (a
-//!   `zfs:0:tunables` kstat write), the variable is updated to match, so
-//!   `mdb` and `::zfs_params` always show the value in force.
-//!
-//! A write made with `mdb -kw` between a tick's load of a variable and its
-//! write-back can be lost; the window is a few instructions once a second,
-//! and the administrator sees the outcome in the variable and the kstat.
+//! The table of bound variables and their last-applied values is guarded
+//! by [`ADMIN_LOCK`], which is also the `ks_lock` of this module's kstats,
+//! so the tick and a `zfs:0:tunables` write (which records what it applied
+//! in the same table) are serialized. The variables themselves are read
+//! and written as atomics (`AtomicU64::from_ptr` over the C globals): `mdb`
+//! writes them with plain stores, and an aligned 8-byte store is atomic on
+//! amd64.
 
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
-use core::ptr::{read_volatile, write_volatile};
+use core::ptr::read_volatile;
 
 use illumos_ddi::{c_char, KSTAT_STRLEN};
-use zfs_tunables::{errno, TunableError, TunableFlags, TunableHandle};
+use kstat_export::RawVariables;
+use zfs_tunables::sync::AtomicU64;
+use zfs_tunables::{errno, TunableError, TunableFlags};
 
 use crate::component::Component;
 use crate::kernel_platform::KMutex;
@@ -43,57 +47,42 @@ pub struct arctun_var_t {
     pub av_addr: *mut u64,
 }
 
-/// One variable being synchronised.
-#[derive(Clone, Copy)]
-struct RawVar {
-    /// The tunable's name, as the registry spells it.
-    name: &'static str,
-    handle: TunableHandle,
-    addr: *mut u64,
-    /// The value last applied from, or written back to, the variable.
-    applied: u64,
-}
+/// The admin paths' lock: the raw-variable table, and `ks_lock` of every
+/// kstat of this module (their buffers and update callbacks).
+pub static ADMIN_LOCK: KMutex = KMutex::new();
 
+/// The bound variables, under [`ADMIN_LOCK`].
 struct RawTable {
-    vars: UnsafeCell<[Option<RawVar>; MAX_VARS]>,
+    vars: UnsafeCell<RawVariables<&'static AtomicU64>>,
 }
 
-// SAFETY: `vars` is only accessed with RAW_LOCK held. The raw pointers in
-// it point at the registering module's globals, valid until it
-// unregisters (which clears the table under the same lock).
+// SAFETY: `vars` is only accessed with ADMIN_LOCK held. The atomics it
+// refers to are the registering module's globals, valid until it
+// unregisters, which empties the table under the same lock.
 unsafe impl Sync for RawTable {}
 
-static RAW_LOCK: KMutex = KMutex::new();
 static TABLE: RawTable = RawTable {
-    vars: UnsafeCell::new([None; MAX_VARS]),
+    vars: UnsafeCell::new(RawVariables::new()),
 };
 
-/// `mutex_init()` of the raw-variable lock.
+/// Runs `f` on the table with [`ADMIN_LOCK`] held.
+fn with_table<R>(f: impl FnOnce(&mut RawVariables<&'static AtomicU64>) -> R) -> R {
+    let _g = ADMIN_LOCK.enter();
+    // SAFETY: ADMIN_LOCK is held; the reference does not outlive it.
+    f(unsafe { table_locked() })
+}
+
+/// The table, for a caller that holds [`ADMIN_LOCK`] (a kstat update
+/// callback, which the kstat framework calls with `ks_lock` held).
 ///
 /// # Safety
 ///
-/// As [`KMutex::init`].
-pub unsafe fn init_lock() {
-    // SAFETY: per the contract.
-    unsafe { RAW_LOCK.init() };
-}
-
-/// `mutex_destroy()` of the raw-variable lock.
-///
-/// # Safety
-///
-/// As [`KMutex::destroy`].
-pub unsafe fn destroy_lock() {
-    // SAFETY: per the contract.
-    unsafe { RAW_LOCK.destroy() };
-}
-
-/// Runs `f` on the table with the lock held.
-fn with_table<R>(f: impl FnOnce(&mut [Option<RawVar>; MAX_VARS]) -> R) -> R {
-    let _g = RAW_LOCK.enter();
-    // SAFETY: RAW_LOCK is held, and every access to the table holds it;
-    // the reference does not outlive the guard.
-    f(unsafe { &mut *TABLE.vars.get() })
+/// The calling thread holds [`ADMIN_LOCK`], and the returned reference is
+/// dropped before it releases it; no other reference to the table exists
+/// on this thread meanwhile.
+pub unsafe fn table_locked<'a>() -> &'a mut RawVariables<&'static AtomicU64> {
+    // SAFETY: per the contract, this thread has exclusive access.
+    unsafe { &mut *TABLE.vars.get() }
 }
 
 /// Reads a C tunable name: at most `KSTAT_STRLEN` bytes, NUL-terminated,
@@ -102,7 +91,7 @@ fn with_table<R>(f: impl FnOnce(&mut [Option<RawVar>; MAX_VARS]) -> R) -> R {
 /// # Safety
 ///
 /// `p` is non-NULL and readable up to its NUL or `KSTAT_STRLEN` bytes,
-/// whichever comes first.
+/// whichever comes first, for `'a`.
 unsafe fn read_name<'a>(p: *const c_char) -> Result<&'a str, KmodError> {
     let mut len = 0usize;
     loop {
@@ -116,8 +105,8 @@ unsafe fn read_name<'a>(p: *const c_char) -> Result<&'a str, KmodError> {
         }
         len = len.saturating_add(1);
     }
-    // SAFETY: bytes 0..=len are readable (checked one by one above) and
-    // stay valid for the caller's 'a.
+    // SAFETY: bytes 0..=len were read one by one above and stay valid
+    // for 'a.
     let bytes = unsafe { core::slice::from_raw_parts(p.cast::<u8>(), len.saturating_add(1)) };
     CStr::from_bytes_with_nul(bytes)
         .map_err(|_| KmodError::BadVariableName)?
@@ -125,19 +114,25 @@ unsafe fn read_name<'a>(p: *const c_char) -> Result<&'a str, KmodError> {
         .map_err(|_| KmodError::BadVariableName)
 }
 
-/// Checks the ARC's variables and resolves them to registered tunables,
+/// One variable, checked and resolved to its registered tunable.
+#[derive(Clone, Copy)]
+struct Resolved {
+    name: &'static str,
+    addr: *mut u64,
+}
+
+/// Checks the caller's variables and resolves them to runtime tunables,
 /// without applying anything.
 ///
 /// # Safety
 ///
 /// `vars` points to `n` readable `arctun_var_t`s whose names satisfy
-/// [`read_name`]'s contract and whose addresses are valid, aligned `u64`s
-/// until [`unregister`].
+/// [`read_name`]'s contract.
 unsafe fn resolve(
     c: &Component,
     vars: *const arctun_var_t,
     n: usize,
-) -> Result<[Option<RawVar>; MAX_VARS], KmodError> {
+) -> Result<[Option<Resolved>; MAX_VARS], KmodError> {
     if n > MAX_VARS {
         return Err(KmodError::TooManyVariables);
     }
@@ -151,19 +146,21 @@ unsafe fn resolve(
         if v.av_name.is_null() || v.av_addr.is_null() {
             return Err(KmodError::NullPointer);
         }
+        if !v.av_addr.is_aligned() {
+            return Err(KmodError::MisalignedVariable);
+        }
         // SAFETY: non-NULL, and readable per the contract.
         let name = unsafe { read_name(v.av_name)? };
         let desc = c
             .desc(name)
             .ok_or(KmodError::Tunable(TunableError::UnknownTunable))?;
-        let handle = c
-            .lookup(desc.name)
-            .ok_or(KmodError::Tunable(TunableError::UnknownTunable))?;
-        *slot = Some(RawVar {
+        if !desc.flags.contains(TunableFlags::DYNAMIC) {
+            // Only runtime tunables have a variable to keep in step.
+            return Err(KmodError::NotRuntimeTunable);
+        }
+        *slot = Some(Resolved {
             name: desc.name,
-            handle,
             addr: v.av_addr,
-            applied: 0,
         });
     }
     for (i, a) in out.iter().enumerate() {
@@ -180,110 +177,73 @@ unsafe fn resolve(
     Ok(out)
 }
 
-/// Registers the ARC's variables: applies each one's value as a boot value
-/// (or, once boot is over, as a runtime write; a refused value is reported
-/// and the variable reset to the value in force) and starts synchronising
-/// them.
+/// Registers the ARC's variables: applies each one's value (see the
+/// module documentation), reports what is refused, and binds every
+/// variable to the value in force.
 ///
 /// # Safety
 ///
-/// As [`resolve`].
+/// As [`resolve`]; moreover each variable is a valid `u64` until
+/// [`unregister`].
 pub unsafe fn register(
     c: &Component,
     vars: *const arctun_var_t,
     n: usize,
 ) -> Result<(), KmodError> {
     // SAFETY: per the contract.
-    let mut table = unsafe { resolve(c, vars, n)? };
-    for v in table.iter_mut().flatten() {
-        // SAFETY: valid and aligned until unregister (the contract).
+    let resolved = unsafe { resolve(c, vars, n)? };
+    for v in resolved.iter().flatten() {
+        // SAFETY: valid and aligned (checked) per the contract.
         let raw = unsafe { read_volatile(v.addr) };
-        let current = c.value(v.handle);
-        if raw != current {
-            // Boot values while booting; after boot (zfs reloaded), the
-            // new instance's values are runtime writes like any other.
-            let applied = match c.boot_set(v.name, raw) {
-                Err(TunableError::BootOnly { .. }) => c.set(v.name, raw),
-                r => r,
-            };
-            if let Err(e) = applied {
-                let kept = c.value(v.handle);
-                messages::warn(format_args!(
-                    "{} = {:#x} ignored ({}: {}); using {:#x}",
-                    v.name,
-                    raw,
-                    errno::name(e.to_errno()),
-                    e,
-                    kept
-                ));
-                // SAFETY: as above.
-                unsafe { write_volatile(v.addr, kept) };
+        if c.get(v.name) == Ok(raw) {
+            continue;
+        }
+        // Boot values while booting; after boot (zfs reloaded), the new
+        // instance's values are runtime writes like any other.
+        let applied = match c.boot_set(v.name, raw) {
+            Err(TunableError::BootOnly { .. }) => c.set(v.name, raw),
+            r => r,
+        };
+        if let Err(e) = applied {
+            messages::warn(format_args!(
+                "{} = {:#x} ignored ({}: {}); using {:#x}",
+                v.name,
+                raw,
+                errno::name(e.to_errno()),
+                e,
+                c.get(v.name).unwrap_or(0)
+            ));
+        }
+    }
+    with_table(|t| {
+        for v in resolved.iter().flatten() {
+            // SAFETY: the variable is a valid, aligned u64 that others
+            // write only with single aligned stores (mdb) until
+            // unregister(), which unbinds it first.
+            let cell = unsafe { AtomicU64::from_ptr(v.addr) };
+            // Binding stores the value in force into the variable, which
+            // resets one whose value was refused above.
+            if let Err(e) = t.bind(c, v.name, cell) {
+                *t = RawVariables::new();
+                return Err(KmodError::Export(e));
             }
         }
-        v.applied = c.value(v.handle);
-    }
-    with_table(|t| *t = table);
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Stops synchronising (at the ARC's unregistration). When this returns,
 /// no tick touches the variables any more.
 pub fn unregister() {
-    with_table(|t| *t = [None; MAX_VARS]);
+    with_table(|t| *t = RawVariables::new());
 }
 
-/// One synchronisation pass; see the module documentation.
+/// One synchronisation pass (`arctun_arc_tick()`); refused writes are
+/// reported with `cmn_err(CE_WARN)`.
 pub fn tick(c: &Component) {
     with_table(|t| {
-        for v in t.iter_mut().flatten() {
-            // SAFETY: registered variables stay valid until unregister(),
-            // which takes RAW_LOCK, held here.
-            let raw = unsafe { read_volatile(v.addr) };
-            if raw != v.applied {
-                sync_written(c, v, raw);
-            } else {
-                let current = c.value(v.handle);
-                if current != v.applied {
-                    // SAFETY: as above.
-                    unsafe { write_volatile(v.addr, current) };
-                    v.applied = current;
-                }
-            }
-        }
+        let _ = t.sync_tick(c, &mut |w| messages::warn(format_args!("{w}")));
     });
-}
-
-/// Applies or refuses a value written into a variable from outside.
-fn sync_written(c: &Component, v: &mut RawVar, raw: u64) {
-    let runtime = c
-        .desc(v.name)
-        .is_some_and(|d| d.flags.contains(TunableFlags::DYNAMIC));
-    let outcome = if runtime {
-        c.set(v.name, raw)
-    } else {
-        Err(TunableError::BootOnly { name: v.name })
-    };
-    match outcome {
-        Ok(()) => {
-            v.applied = raw;
-            messages::note(format_args!("{} set to {:#x}", v.name, raw));
-        }
-        Err(e) => {
-            let kept = c.value(v.handle);
-            messages::warn(format_args!(
-                "{} = {:#x} refused ({}: {}); keeping {:#x}",
-                v.name,
-                raw,
-                errno::name(e.to_errno()),
-                e,
-                kept
-            ));
-            // SAFETY: registered variables stay valid until unregister(),
-            // whose lock the caller holds.
-            unsafe { write_volatile(v.addr, kept) };
-            v.applied = kept;
-        }
-    }
 }
 
 // arctun_var_t is two pointers, as in the header.

@@ -11,8 +11,8 @@
 //! raw pointer (`core::ptr::addr_of!`), never through a reference.
 
 use crate::{
-    c_char, c_int, c_void, hrtime_t, kcondvar_t, kcv_type_t, kmutex_t, kmutex_type_t,
-    kstat_named_t, kstat_t, pgcnt_t, size_t, uchar_t, uint_t, vmem_t,
+    c_char, c_int, c_void, hrtime_t, kcondvar_t, kcv_type_t, kmutex_t, kmutex_type_t, kstat_t,
+    pgcnt_t, size_t, uchar_t, uint_t, vmem_t,
 };
 
 // ---------------------------------------------------------------------
@@ -136,8 +136,6 @@ unsafe extern "C" {
     /// `void kstat_delete(kstat_t *);` never with the kstat's `ks_lock`
     /// held.
     pub fn kstat_delete(ksp: *mut kstat_t);
-    /// `void kstat_named_init(kstat_named_t *, const char *, uchar_t);`
-    pub fn kstat_named_init(knp: *mut kstat_named_t, name: *const c_char, data_type: uchar_t);
 }
 
 // ---------------------------------------------------------------------
