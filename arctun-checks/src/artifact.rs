@@ -48,6 +48,77 @@ pub fn build_kmod(flavour: &str, features: &[&str]) -> Result<PathBuf, String> {
     }
 }
 
+/// The nightly toolchain with `rust-src`, if rustup has one: what
+/// `-Zbuild-std=core` needs to build the module for the kernel target.
+#[must_use]
+pub fn nightly_with_rust_src() -> bool {
+    let Ok(out) = Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--print", "sysroot"])
+        .output()
+    else {
+        return false;
+    };
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    out.status.success()
+        && Path::new(&sysroot)
+            .join("lib/rustlib/src/rust/library/core")
+            .is_dir()
+}
+
+/// Builds `arctun-kmod` for the illumos kernel target
+/// (`x86_64-unknown-illumos-kernel.json`) with the nightly toolchain and
+/// `-Zbuild-std=core`, as the illumos Makefile does, and returns the path
+/// of `libarctun.a`.
+pub fn build_kmod_for_kernel_target() -> Result<PathBuf, String> {
+    let kmod = repo_root().join("arctun-kmod");
+    let target_dir = target_root().join("kernel-target");
+    let out = Command::new("cargo")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("CARGO")
+        .args(["+nightly", "build", "--release", "--quiet"])
+        .args(["-Zjson-target-spec", "-Zbuild-std=core"])
+        .arg("--manifest-path")
+        .arg(kmod.join("Cargo.toml"))
+        .arg("--target")
+        .arg(kmod.join("x86_64-unknown-illumos-kernel.json"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .output()
+        .map_err(|e| format!("cannot run cargo +nightly: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "building arctun-kmod for the kernel target failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let lib = target_dir
+        .join("x86_64-unknown-illumos-kernel")
+        .join("release")
+        .join("libarctun.a");
+    if lib.is_file() {
+        Ok(lib)
+    } else {
+        Err(format!("{} was not produced", lib.display()))
+    }
+}
+
+/// The relocation types of an object (`readelf -r`), with their counts.
+pub fn relocation_types(object: &Path) -> Result<BTreeSet<String>, String> {
+    let text = run(Command::new("readelf").arg("-rW").arg(object))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .filter(|t| t.starts_with("R_X86_64_"))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Whether the object's code uses SSE/AVX registers (`objdump -d`).
+pub fn uses_vector_registers(object: &Path) -> Result<bool, String> {
+    let text = run(Command::new("objdump").arg("-d").arg(object))?;
+    Ok(text.contains("%xmm") || text.contains("%ymm") || text.contains("%zmm"))
+}
+
 fn run(cmd: &mut Command) -> Result<String, String> {
     let out = cmd
         .output()

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use arctun_checks::artifact::{
-    build_kmod, defined_globals, link_like_the_module, stack_frames, undefined_symbols, Import,
-    ImportPolicy,
+    build_kmod, build_kmod_for_kernel_target, defined_globals, link_like_the_module,
+    nightly_with_rust_src, relocation_types, stack_frames, undefined_symbols,
+    uses_vector_registers, Import, ImportPolicy,
 };
 use arctun_checks::c_decls::header_prototypes;
 use arctun_checks::{repo_root, target_root, tool_available};
@@ -171,4 +172,42 @@ fn no_function_needs_a_stack_probe() {
     assert!(too_big.is_empty(), "frames of a page or more: {too_big:?}");
     let largest = frames.iter().max_by_key(|(_, n)| *n).unwrap();
     println!("largest frame: {} bytes in {}", largest.1, largest.0);
+}
+
+#[test]
+fn the_kernel_target_build_passes_the_same_checks() {
+    if !tools_present() {
+        return;
+    }
+    if !nightly_with_rust_src() {
+        eprintln!(
+            "SKIPPED: no nightly toolchain with rust-src; the kernel-target build \
+             (-Zbuild-std=core) is for the illumos build machine"
+        );
+        return;
+    }
+    let lib = build_kmod_for_kernel_target().unwrap_or_else(|e| panic!("{e}"));
+    let out = target_root().join("kernel-target-module.o");
+    link_like_the_module(&lib, &header_functions(), &out).unwrap();
+    let imports = undefined_symbols(&out).unwrap();
+    let bad = ImportPolicy::for_repo().unwrap().violations(&imports);
+    assert!(bad.is_empty(), "forbidden imports: {bad:?}");
+    // The kernel's code model and static relocations: no GOT, no PLT
+    // stubs the module loader would have to build.
+    let relocs = relocation_types(&out).unwrap();
+    let got: Vec<&String> = relocs.iter().filter(|r| r.contains("GOT")).collect();
+    assert!(got.is_empty(), "GOT relocations: {got:?}");
+    assert!(
+        relocs.contains("R_X86_64_32S"),
+        "not the kernel code model: {relocs:?}"
+    );
+    // Soft float: the kernel does not save the FPU for us.
+    assert!(
+        !uses_vector_registers(&out).unwrap(),
+        "SSE/AVX registers used"
+    );
+    let frames = stack_frames(&out).unwrap();
+    let too_big: Vec<_> = frames.iter().filter(|(_, n)| *n >= MAX_FRAME).collect();
+    assert!(too_big.is_empty(), "frames of a page or more: {too_big:?}");
+    println!("kernel target: imports {imports:?}, relocations {relocs:?}");
 }
