@@ -98,8 +98,11 @@ pub fn header_prototypes(header: &str) -> Result<BTreeMap<String, Prototype>, St
 }
 
 /// The C spelling of a Rust type used at the module's C ABI.
-fn rust_type_to_c(t: &str) -> Result<String, String> {
+pub fn rust_type_to_c(t: &str) -> Result<String, String> {
     let t = t.trim();
+    if t == "..." {
+        return Ok("...".to_owned());
+    }
     if let Some(inner) = t.strip_prefix("*const ") {
         return Ok(format!("const {} *", rust_type_to_c(inner)?));
     }
@@ -129,7 +132,7 @@ fn rust_type_to_c(t: &str) -> Result<String, String> {
 }
 
 /// Splits a parameter list at top-level commas.
-fn split_params(params: &str) -> Vec<&str> {
+pub fn split_params(params: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut start = 0usize;
@@ -146,6 +149,115 @@ fn split_params(params: &str) -> Vec<&str> {
     }
     out.push(&params[start..]);
     out.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
+/// One declaration of `illumos-ddi`'s kernel layer: its Rust signature as
+/// C, and the C prototype its doc comment quotes from the illumos header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The C name.
+    pub name: String,
+    /// The Rust declaration, spelled in C (`ret name(params);` for a
+    /// function, `type name;` for a global), normalized.
+    pub rust: String,
+    /// The doc comment's quoted C declaration, normalized.
+    pub documented: String,
+}
+
+fn normalize_decl(d: &str) -> String {
+    let d = d.trim().trim_end_matches(';');
+    let d = normalize_type(
+        &d.replace('(', " ( ")
+            .replace(')', " ) ")
+            .replace(',', " , "),
+    );
+    d.replace("( ", "(")
+        .replace(" )", ")")
+        .replace(" ,", ",")
+        .replace(" (", "(")
+}
+
+/// Every function and global of a kernel-layer bindings source
+/// (`pub fn` and `pub static mut` in `unsafe extern "C"` blocks), with the
+/// C declaration its doc comment quotes between backticks.
+pub fn bindings(source: &str) -> Result<Vec<Binding>, String> {
+    let mut out = Vec::new();
+    let mut doc = String::new();
+    let mut pending_item = String::new();
+    for line in source.lines() {
+        let l = line.trim();
+        if let Some(d) = l.strip_prefix("///") {
+            doc.push_str(d);
+            doc.push(' ');
+            continue;
+        }
+        if l.starts_with("pub fn ") || l.starts_with("pub static mut ") || !pending_item.is_empty()
+        {
+            pending_item.push_str(l);
+            pending_item.push(' ');
+            if !l.ends_with(';') {
+                continue;
+            }
+            let item = std::mem::take(&mut pending_item);
+            let quoted = doc
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .find(|q| q.trim_end().ends_with(';'))
+                .ok_or_else(|| format!("no quoted C declaration for `{}`", item.trim()))?
+                .to_owned();
+            doc.clear();
+            let rust = if let Some(rest) = item.strip_prefix("pub static mut ") {
+                let (name, ty) = rest
+                    .trim()
+                    .trim_end_matches(';')
+                    .split_once(':')
+                    .ok_or_else(|| format!("bad static `{item}`"))?;
+                format!("{} {};", rust_type_to_c(ty)?, name.trim())
+            } else {
+                let rest = item.trim_start_matches("pub fn ");
+                let (name, after) = rest
+                    .split_once('(')
+                    .ok_or_else(|| format!("bad fn `{item}`"))?;
+                let close = after.rfind(')').ok_or_else(|| format!("bad fn `{item}`"))?;
+                let (params, ret) = after.split_at(close);
+                let ret = ret
+                    .trim_start_matches(')')
+                    .trim()
+                    .trim_end_matches(';')
+                    .trim();
+                let ret = ret.strip_prefix("->").unwrap_or("").trim();
+                let params = split_params(params)
+                    .into_iter()
+                    .map(|p| rust_type_to_c(p.split_once(':').map_or(p, |(_, t)| t)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let params = if params.is_empty() {
+                    "void".to_owned()
+                } else {
+                    params.join(", ")
+                };
+                format!("{} {}({});", rust_type_to_c(ret)?, name.trim(), params)
+            };
+            let name = item
+                .trim_start_matches("pub fn ")
+                .trim_start_matches("pub static mut ")
+                .split(['(', ':'])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            out.push(Binding {
+                name,
+                rust: normalize_decl(&rust),
+                documented: normalize_decl(&quoted),
+            });
+            continue;
+        }
+        if !l.starts_with("#[") {
+            doc.clear();
+        }
+    }
+    Ok(out)
 }
 
 /// Every `#[unsafe(no_mangle)] pub [unsafe] extern "C" fn` of the Rust
