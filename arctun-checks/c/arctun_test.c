@@ -351,8 +351,7 @@ read_kstat(kstat_t *ksp, kstat_named_t *buf, uint_t n)
 	CHECK(ksp != NULL);
 	if (ksp == NULL)
 		return (0);
-	/* A read update first, as the driver does, to size the buffer. */
-	CHECK_INT(fake_kstat_read(ksp, buf, ksp->ks_ndata), 0);
+	CHECK_INT(fake_kstat_read(ksp, buf, n), 0);
 	CHECK(ksp->ks_ndata <= n);
 	return (ksp->ks_ndata);
 }
@@ -383,6 +382,9 @@ test_kstats(void)
 	CHECK(tun->ks_flags & KSTAT_FLAG_VAR_SIZE);
 	CHECK(!(hr->ks_flags & KSTAT_FLAG_WRITABLE));
 	CHECK(strcmp(tun->ks_class, "misc") == 0);
+
+	/* A buffer too small for the data: ENOMEM, as the driver says. */
+	CHECK_INT(fake_kstat_read(tun, buf, 1), ENOMEM);
 
 	/* Reads show the values in force. */
 	n = read_kstat(tun, buf, 64);
@@ -467,6 +469,269 @@ test_kstats(void)
 	CHECK_U64(zfs_arc_max, 4 * GIB);
 }
 
+/*
+ * vmm.
+ */
+uint64_t vmm_arc_page_overhead;
+
+static const arctun_var_t vmm_vars[] = {
+	{ "vmm_arc_page_overhead", &vmm_arc_page_overhead },
+};
+
+#define	PAGES(b)	((b) / 4096)
+#define	GUEST64		(64 * GIB)
+#define	OVERHEAD64	(PAGES(GUEST64) * 120)		/* 1.875 GiB */
+#define	BASE		DEFAULT_C_MAX
+
+static uint64_t
+resv(const char *stat)
+{
+	return (fake_kstat_value("vmm", 0, "arc_resv", stat));
+}
+
+static uint64_t
+headroom(const char *stat)
+{
+	return (fake_kstat_value("zfs", 0, "arc_headroom", stat));
+}
+
+typedef struct waiter {
+	pthread_t		w_thread;
+	arctun_vmm_create_t	*w_create;
+	int			w_result;
+} waiter_t;
+
+static void *
+waiter_run(void *arg)
+{
+	waiter_t *w = arg;
+
+	w->w_result = arctun_vmm_wait(w->w_create);
+	return (NULL);
+}
+
+/* Starts a wait in another thread and returns once it sleeps. */
+static void
+wait_in_background(waiter_t *w, arctun_vmm_create_t *ac)
+{
+	w->w_create = ac;
+	w->w_result = -1;
+	CHECK_INT(pthread_create(&w->w_thread, NULL, waiter_run, w), 0);
+	fake_await_sleepers(1);
+}
+
+static int
+wait_result(waiter_t *w)
+{
+	CHECK_INT(pthread_join(w->w_thread, NULL), 0);
+	return (w->w_result);
+}
+
+static void
+test_vmm_before_registration(void)
+{
+	arctun_vmm_create_t ac;
+	uint64_t id = 0;
+
+	CHECK_INT(arctun_vmm_instance_create("vm0", &id), ENXIO);
+	CHECK_INT(arctun_vmm_instance_destroy(1), ENXIO);
+	CHECK_INT(arctun_vmm_reserve(1, 0, GIB, 1, &ac), ENXIO);
+	CHECK_INT(arctun_vmm_wait(&ac), ENXIO);
+	CHECK_INT(arctun_vmm_mark_allocated(&ac), ENXIO);
+	arctun_vmm_release(&ac, ENOMEM);
+	arctun_vmm_unregister();
+}
+
+static void
+test_vmm_registration(void)
+{
+	/* A bad variable: nothing registers. */
+	CHECK_INT(arctun_vmm_register(NULL, 1), EINVAL);
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv") == NULL);
+
+	/* /etc/system asks for more than a page per page: ignored. */
+	vmm_arc_page_overhead = 5000;
+	CHECK_INT(arctun_vmm_register(vmm_vars, 1), 0);
+	CHECK_INT(arctun_vmm_register(vmm_vars, 1), EBUSY);
+	CHECK_U64(vmm_arc_page_overhead, 120);
+	CHECK(fake_message_seen(CE_WARN, "vmm_arc_page_overhead = 0x1388 "
+	    "ignored (EINVAL"));
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv") != NULL);
+	/* The tunable joins zfs:0:tunables, like the ARC's. */
+	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
+	    "vmm_arc_page_overhead"), 120);
+	CHECK_U64(resv("instances"), 0);
+}
+
+static void
+test_vmm_guests(void)
+{
+	arctun_vmm_create_t ac, ac2;
+	uint64_t vm0, vm1, vm2, dup;
+	char longname[300];
+	waiter_t w;
+	int64_t term;
+
+	/* The ARC's own cap out of the way: the ceiling is the base. */
+	zfs_arc_max = 0;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_max(), BASE);
+	arc_size = 100 * GIB;
+
+	/* Instances, and names that are refused. */
+	CHECK_INT(arctun_vmm_instance_create("vm0", &vm0), 0);
+	CHECK_INT(arctun_vmm_instance_create("vm0", &dup), EEXIST);
+	CHECK_INT(arctun_vmm_instance_create("", &dup), EINVAL);
+	CHECK_INT(arctun_vmm_instance_create(NULL, &dup), EINVAL);
+	CHECK_INT(arctun_vmm_instance_create("vm1", NULL), EINVAL);
+	(void) memset(longname, 'x', sizeof (longname) - 1);
+	longname[sizeof (longname) - 1] = '\0';
+	CHECK_INT(arctun_vmm_instance_create(longname, &dup), EINVAL);
+	CHECK_U64(resv("instances"), 1);
+
+	/*
+	 * A 64 GiB guest: reserves 64 GiB plus 120 bytes a page, at once;
+	 * the ceiling drops by as much and the pending part enters the
+	 * headroom term.
+	 */
+	fake_set_freemem(PAGES(100 * GIB));
+	CHECK_INT(arctun_vmm_reserve(vm0, 0, GUEST64, 1, &ac), 0);
+	CHECK_U64(arctun_arc_c_max(), BASE - GUEST64 - OVERHEAD64);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
+	CHECK_U64(headroom("pending"), GUEST64 + OVERHEAD64);
+	CHECK_U64(headroom("c_max_effective"), BASE - GUEST64 - OVERHEAD64);
+	term = arctun_arc_headroom(freemem, desfree);
+	CHECK(term == (int64_t)(100 * GIB - GUEST64 - OVERHEAD64 -
+	    desfree * 4096));
+	/* Free memory covers it: no sleep. */
+	CHECK_INT(arctun_vmm_wait(&ac), 0);
+	CHECK_INT(arctun_vmm_mark_allocated(&ac), 0);
+	CHECK_U64(headroom("pending"), 0);
+	CHECK(arctun_arc_headroom(freemem, desfree) == INT64_MAX);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
+	CHECK_U64(resv("reserved_bytes"), GUEST64 + OVERHEAD64);
+	CHECK_U64(resv("overhead_bytes"), OVERHEAD64);
+	/* A consumed buffer is refused, and releasing it does nothing. */
+	CHECK_INT(arctun_vmm_mark_allocated(&ac), EINVAL);
+	CHECK_INT(arctun_vmm_wait(&ac), EINVAL);
+	arctun_vmm_release(&ac, ENOMEM);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
+
+	/* Bad requests: refused at once, nothing reserved. */
+	CHECK_INT(arctun_vmm_reserve(vm0, 7, GIB, 1, &ac), EINVAL);
+	CHECK_INT(arctun_vmm_reserve(vm0, -1, GIB, 1, &ac), EINVAL);
+	CHECK_INT(arctun_vmm_reserve(vm0, 1, 0, 1, &ac), EINVAL);
+	CHECK_INT(arctun_vmm_reserve(vm0, 1, UINT64_MAX, 1, &ac), EOVERFLOW);
+	CHECK_INT(arctun_vmm_reserve(vm0, 0, GUEST64, 1, &ac), EEXIST);
+	CHECK_INT(arctun_vmm_reserve(9999, 0, GIB, 1, &ac), ENOENT);
+	CHECK_INT(arctun_vmm_reserve(vm0, 1, GIB, 1, NULL), EINVAL);
+	CHECK_INT(arctun_vmm_wait(&ac), EINVAL);
+	CHECK_INT(arctun_vmm_wait(NULL), EINVAL);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
+
+	/* A refused reservation: no headroom next to the 64 GiB guest. */
+	CHECK_INT(arctun_vmm_reserve(vm0, 1, 70 * GIB, 1, &ac), ENOMEM);
+	CHECK_INT(arctun_vmm_wait(&ac), EINVAL);
+	CHECK_U64(resv("fail_no_headroom"), 1);
+	CHECK_U64(arctun_arc_c_max(), BASE - GUEST64 - OVERHEAD64);
+
+	/* One that could never fit on this host: ENOSPC, and said so. */
+	CHECK_INT(arctun_vmm_instance_create("vm1", &vm1), 0);
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 200 * GIB, 1, &ac), ENOSPC);
+	CHECK(fake_message_seen(CE_WARN, "cannot start on this host"));
+	CHECK_U64(resv("fail_never_fits"), 1);
+
+	/* A wait that times out: 60 s, then ETIME; release restores. */
+	fake_set_freemem(PAGES(GIB));
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
+	CHECK_U64(headroom("pending"), 8 * GIB + PAGES(8 * GIB) * 120);
+	wait_in_background(&w, &ac);
+	fake_advance(61 * SEC);
+	CHECK_INT(wait_result(&w), ETIME);
+	arctun_vmm_release(&ac, ETIME);
+	CHECK_U64(resv("fail_timeout"), 1);
+	CHECK_U64(headroom("wait_timeouts"), 1);
+	CHECK_U64(headroom("pending"), 0);
+	CHECK_U64(arctun_arc_c_max(), BASE - GUEST64 - OVERHEAD64);
+
+	/* A wait interrupted by a signal: EINTR. */
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
+	wait_in_background(&w, &ac);
+	fake_post_signal();
+	CHECK_INT(wait_result(&w), EINTR);
+	arctun_vmm_release(&ac, EINTR);
+	CHECK_U64(resv("fail_interrupted"), 1);
+
+	/* A wait woken by the ARC's progress once memory is free. */
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
+	wait_in_background(&w, &ac);
+	fake_set_freemem(PAGES(40 * GIB));
+	arctun_arc_progress();
+	CHECK_INT(wait_result(&w), 0);
+	CHECK_INT(arctun_vmm_mark_allocated(&ac), 0);
+	CHECK_U64(headroom("waits"), 3);
+
+	/* The driver's allocation fails: release returns everything. */
+	CHECK_INT(arctun_vmm_reserve(vm1, 1, GIB, 1, &ac), 0);
+	CHECK_INT(arctun_vmm_wait(&ac), 0);
+	arctun_vmm_release(&ac, ENOMEM);
+	CHECK_U64(resv("fail_alloc"), 1);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64 +
+	    8 * GIB + PAGES(8 * GIB) * 120);
+
+	/* vmm's tunable changed with mdb -kw applies to the next guest. */
+	vmm_arc_page_overhead = 0;
+	arctun_arc_tick();
+	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
+	    "vmm_arc_page_overhead"), 0);
+	CHECK_INT(arctun_vmm_reserve(vm1, 1, GIB, 0, &ac2), 0);
+	CHECK_INT(arctun_vmm_wait(&ac2), 0);
+	CHECK_INT(arctun_vmm_mark_allocated(&ac2), 0);
+	CHECK_U64(resv("overhead_bytes"), OVERHEAD64 + PAGES(8 * GIB) * 120);
+	vmm_arc_page_overhead = 120;
+	arctun_arc_tick();
+
+	/* Destroying a VM whose create still waits: the wait ends ENOENT. */
+	CHECK_INT(arctun_vmm_instance_create("vm2", &vm2), 0);
+	fake_set_freemem(PAGES(GIB));
+	CHECK_INT(arctun_vmm_reserve(vm2, 0, 4 * GIB, 1, &ac), 0);
+	wait_in_background(&w, &ac);
+	CHECK_INT(arctun_vmm_instance_destroy(vm2), 0);
+	CHECK_INT(wait_result(&w), ENOENT);
+	arctun_vmm_release(&ac, ENOENT);
+	CHECK_INT(arctun_vmm_instance_destroy(vm2), ENOENT);
+
+	/* Destroy returns every reservation: the ceiling is restored. */
+	CHECK_INT(arctun_vmm_instance_destroy(vm0), 0);
+	CHECK_INT(arctun_vmm_instance_destroy(vm1), 0);
+	CHECK_INT(arctun_vmm_instance_destroy(vm0), ENOENT);
+	CHECK_U64(arctun_arc_c_max(), BASE);
+	CHECK_U64(headroom("reserved"), 0);
+	CHECK_U64(headroom("reservations"), 0);
+	CHECK_U64(resv("instances"), 0);
+	CHECK_U64(resv("reserved_bytes"), 0);
+	/* vm2 counts too: created, then destroyed mid-segment. */
+	CHECK_U64(resv("destroys"), 3);
+	fake_set_freemem(PAGES(16 * GIB));
+
+	/* Back where the other tests expect the ARC. */
+	zfs_arc_max = 4 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+}
+
+static void
+test_vmm_unregistration(void)
+{
+	CHECK_INT(arctun_mod_busy(), 1);
+	arctun_vmm_unregister();
+	arctun_vmm_unregister();	/* twice is harmless */
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv") == NULL);
+	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
+	    "vmm_arc_page_overhead"), UINT64_MAX);
+	CHECK_INT(arctun_vmm_reserve(1, 0, GIB, 1, NULL), EINVAL);
+}
+
 static void
 test_unregister_and_fini(void)
 {
@@ -533,6 +798,10 @@ main(void)
 	test_arc_moves();
 	test_raw_variables();
 	test_kstats();
+	test_vmm_before_registration();
+	test_vmm_registration();
+	test_vmm_guests();
+	test_vmm_unregistration();
 	test_unregister_and_fini();
 
 	if (failures != 0)

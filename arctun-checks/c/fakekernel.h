@@ -238,7 +238,8 @@ extern int fake_kstat_count(void);
 extern kstat_t *fake_kstat_lookup(const char *, int, const char *);
 
 /* Reads or writes a named kstat as the kstat driver does: ks_lock held,
- * ks_update(KSTAT_READ), then the data copied out; or, for a write,
+ * ks_update(KSTAT_READ), then the data copied out (ENOMEM if the buffer,
+ * of the given capacity, is too small); or, for a write,
  * WRITABLE checked, ks_update(KSTAT_READ), the buffer's shape checked,
  * the buffer copied over ks_data, ks_update(KSTAT_WRITE).  Returns an
  * errno. */

@@ -80,6 +80,9 @@ impl From<LimitsSnapshot> for arctun_limits_t {
 /// `arctun_mod_busy()`.
 static ARC_REGISTERED: AtomicBool = AtomicBool::new(false);
 
+/// The ARC's tunable variables.
+static ARC_VARS: raw_vars::Owner = raw_vars::Owner::new();
+
 /// Whether an ARC is registered.
 pub fn arc_registered() -> bool {
     ARC_REGISTERED.load(Ordering::Acquire)
@@ -123,7 +126,7 @@ unsafe fn arc_register(ops: *const arctun_arc_ops_t) -> Result<(), KmodError> {
     // boot value lowers the ceiling.
     set_callbacks(Some(ArcCallbacks { size, evict }));
     // SAFETY: the caller vouches for aao_vars (see arctun_arc_register).
-    if let Err(e) = unsafe { raw_vars::register(c, ops.aao_vars, n) } {
+    if let Err(e) = unsafe { raw_vars::register(&ARC_VARS, c, ops.aao_vars, n) } {
         set_callbacks(None);
         ARC_REGISTERED.store(false, Ordering::Release);
         return Err(e);
@@ -156,7 +159,7 @@ pub extern "C" fn arctun_arc_unregister() {
     // The kstats first: a zfs:0:tunables write records into the raw
     // variables, which must still be bound while one can run.
     kstats::delete_arc_kstats();
-    raw_vars::unregister();
+    raw_vars::unregister(&ARC_VARS);
     set_callbacks(None);
     ARC_REGISTERED.store(false, Ordering::Release);
 }

@@ -28,7 +28,8 @@ use zfs_tunables::{ArcTunables, Bytes, Generation, HostMemory, PageSize, Pages, 
 
 use crate::kernel_platform::{KernelPlatform, CALLBACK_LOCK, COMPONENT_LOCK, PROGRESS_CV};
 use crate::raw_vars::ADMIN_LOCK;
-use crate::{arc_entry, messages, KmodError};
+use crate::vmm_entry::VMM_TABLE_LOCK;
+use crate::{arc_entry, messages, vmm_entry, KmodError};
 
 /// The component as the kernel runs it.
 pub type Component = ArcTunables<KernelPlatform>;
@@ -103,6 +104,7 @@ fn mod_init() -> Result<(), KmodError> {
         PROGRESS_CV.init();
         CALLBACK_LOCK.init();
         ADMIN_LOCK.init();
+        VMM_TABLE_LOCK.init();
         (*SLOT.component.get()).configure(host_memory(), ARC_GENERATION)
     };
     if let Err(e) = configured {
@@ -126,6 +128,7 @@ fn mod_init() -> Result<(), KmodError> {
 unsafe fn destroy_locks() {
     // SAFETY: per the contract.
     unsafe {
+        VMM_TABLE_LOCK.destroy();
         ADMIN_LOCK.destroy();
         CALLBACK_LOCK.destroy();
         PROGRESS_CV.destroy();
@@ -146,11 +149,13 @@ fn busy() -> bool {
     let Ok(c) = component() else {
         return false;
     };
-    arc_entry::arc_registered() || c.headroom_stats().reservations > 0
+    arc_entry::arc_registered()
+        || vmm_entry::vmm_registered()
+        || c.headroom_stats().reservations > 0
 }
 
-/// Non-zero while the module must not be unloaded: the ARC is registered
-/// or a reservation is live. From `_fini()`.
+/// Non-zero while the module must not be unloaded: the ARC or vmm is
+/// registered, or a reservation is live. From `_fini()`.
 #[unsafe(no_mangle)]
 pub extern "C" fn arctun_mod_busy() -> c_int {
     c_int::from(busy())

@@ -5,6 +5,7 @@ use core::fmt;
 
 use illumos_ddi as errno;
 use kstat_export::ExportError;
+use vmm_client::VmmError;
 use zfs_tunables::TunableError;
 
 /// Everything an entry point can refuse.
@@ -23,6 +24,8 @@ pub enum KmodError {
     },
     /// A client is already registered in this role.
     AlreadyRegistered,
+    /// The client (vmm) is not registered.
+    NotRegistered,
     /// More tunable variables than `ARCTUN_MAX_VARS`.
     TooManyVariables,
     /// A variable's name is not valid UTF-8 or is not NUL-terminated
@@ -39,6 +42,8 @@ pub enum KmodError {
     Tunable(TunableError),
     /// kstat-export refused.
     Export(ExportError),
+    /// vmm-client refused.
+    Vmm(VmmError),
 }
 
 impl KmodError {
@@ -52,6 +57,7 @@ impl KmodError {
             KmodError::NullPointer => errno::EINVAL,
             KmodError::UnsupportedVersion { .. } => errno::ENOTSUP,
             KmodError::AlreadyRegistered => errno::EBUSY,
+            KmodError::NotRegistered => errno::ENXIO,
             KmodError::TooManyVariables => errno::EINVAL,
             KmodError::BadVariableName => errno::EINVAL,
             KmodError::DuplicateVariable => errno::EINVAL,
@@ -59,6 +65,7 @@ impl KmodError {
             KmodError::NotRuntimeTunable => errno::EINVAL,
             KmodError::Tunable(e) => e.to_errno(),
             KmodError::Export(e) => e.to_errno(),
+            KmodError::Vmm(e) => e.to_errno(),
         }
     }
 }
@@ -79,6 +86,7 @@ impl fmt::Display for KmodError {
                 write!(f, "ops version {version} is not supported")
             }
             KmodError::AlreadyRegistered => write!(f, "a client is already registered"),
+            KmodError::NotRegistered => write!(f, "the client is not registered"),
             KmodError::TooManyVariables => write!(f, "too many tunable variables"),
             KmodError::BadVariableName => write!(f, "a tunable variable's name is malformed"),
             KmodError::DuplicateVariable => write!(f, "a tunable variable is listed twice"),
@@ -88,6 +96,7 @@ impl fmt::Display for KmodError {
             }
             KmodError::Tunable(e) => write!(f, "{e}"),
             KmodError::Export(e) => write!(f, "{e}"),
+            KmodError::Vmm(e) => write!(f, "{e}"),
         }
     }
 }

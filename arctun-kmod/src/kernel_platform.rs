@@ -77,6 +77,16 @@ impl KMutex {
         unsafe { mutex_destroy(self.as_ptr()) };
     }
 
+    /// `mutex_exit()` of a mutex taken without a guard.
+    ///
+    /// # Safety
+    ///
+    /// The calling thread holds the mutex, and no guard will release it.
+    pub unsafe fn exit(&self) {
+        // SAFETY: per the contract.
+        unsafe { mutex_exit(self.as_ptr()) };
+    }
+
     /// Takes the mutex; it is released when the guard is dropped.
     pub fn enter(&self) -> KMutexGuard<'_> {
         // SAFETY: the mutex was initialized by arctun_mod_init() before

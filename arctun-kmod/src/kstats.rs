@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `zfs:0:tunables` | the ARC registers | [`TunablesUpdate`] (writable) |
 //! | `zfs:0:arc_headroom` | the ARC registers | [`ArcHeadroomUpdate`] |
+//! | `vmm:0:arc_resv` | vmm registers | [`ArcResvUpdate`] |
 //!
 //! Every kstat here is `KSTAT_FLAG_VIRTUAL` over a static buffer of
 //! `kstat_named_t`s, with `ks_lock` set to [`ADMIN_LOCK`]: the kstat
@@ -32,13 +33,13 @@ use illumos_ddi::{
     KSTAT_TYPE_NAMED, KSTAT_WRITE,
 };
 use kstat_export::{
-    ArcHeadroomUpdate, ExportError, KstatIdent, KstatName, KstatNamed, KstatUpdate, TunablesUpdate,
-    ARC_HEADROOM, TUNABLES,
+    ArcHeadroomUpdate, ArcResvUpdate, ExportError, KstatIdent, KstatName, KstatNamed, KstatUpdate,
+    TunablesUpdate, ARC_HEADROOM, ARC_RESV, TUNABLES,
 };
 
 use crate::component::{component, Component};
-use crate::messages;
 use crate::raw_vars::{table_locked, ADMIN_LOCK};
+use crate::{messages, vmm_entry};
 
 /// One kstat of this module: its handle and its data section.
 pub struct KstatSlot<const N: usize> {
@@ -157,6 +158,19 @@ static TUNABLES_KSTAT: KstatSlot<{ TUNABLES.ndata_max }> = KstatSlot::new(&TUNAB
 /// `zfs:0:arc_headroom`.
 static HEADROOM_KSTAT: KstatSlot<{ ARC_HEADROOM.ndata_max }> = KstatSlot::new(&ARC_HEADROOM);
 
+/// `vmm:0:arc_resv`.
+static RESV_KSTAT: KstatSlot<{ ARC_RESV.ndata_max }> = KstatSlot::new(&ARC_RESV);
+
+/// Creates vmm's kstat (at its registration).
+pub fn create_vmm_kstat() {
+    RESV_KSTAT.create(resv_update);
+}
+
+/// Deletes vmm's kstat (at its unregistration).
+pub fn delete_vmm_kstat() {
+    RESV_KSTAT.delete();
+}
+
 /// Creates the ARC's kstats (at its registration).
 pub fn create_arc_kstats() {
     TUNABLES_KSTAT.create(tunables_update);
@@ -263,6 +277,26 @@ unsafe extern "C" fn headroom_update(ksp: *mut kstat_t, rw: c_int) -> c_int {
     // SAFETY: ADMIN_LOCK is held (ks_lock).
     let data = unsafe { HEADROOM_KSTAT.data_locked() };
     let mut update = ArcHeadroomUpdate { tunables: c };
+    // SAFETY: ksp is this kstat and `data` its data section.
+    unsafe { read_into(ksp, &mut update, data) }
+}
+
+/// `ks_update` of `vmm:0:arc_resv`: read-only.
+///
+/// # Safety
+///
+/// As [`tunables_update`], on `vmm:0:arc_resv`.
+unsafe extern "C" fn resv_update(ksp: *mut kstat_t, rw: c_int) -> c_int {
+    let Ok(cl) = vmm_entry::client() else {
+        return ENXIO;
+    };
+    if rw != KSTAT_READ {
+        return EACCES;
+    }
+    let fields = cl.stats().fields();
+    // SAFETY: ADMIN_LOCK is held (ks_lock).
+    let data = unsafe { RESV_KSTAT.data_locked() };
+    let mut update = ArcResvUpdate { fields: &fields };
     // SAFETY: ksp is this kstat and `data` its data section.
     unsafe { read_into(ksp, &mut update, data) }
 }

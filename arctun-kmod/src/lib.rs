@@ -20,7 +20,13 @@
 //! - the component itself, in static storage, created once by
 //!   `arctun_mod_init()` ([`component`]);
 //! - the entry points the ARC calls ([`arc_entry`]) and the raw-variable
-//!   synchronisation behind `arctun_arc_tick()` ([`raw_vars`]);
+//!   synchronisation behind `arctun_arc_tick()` ([`raw_vars`], over
+//!   kstat-export);
+//! - the entry points vmm calls ([`vmm_entry`], over vmm-client): its
+//!   registration, one instance per VM, and each memory segment's reserve,
+//!   wait, mark-allocated and release;
+//! - the kstats `zfs:0:tunables` (writable, over a staging buffer),
+//!   `zfs:0:arc_headroom` and `vmm:0:arc_resv` ([`kstats`]);
 //! - messages through `cmn_err(9F)` ([`messages`]) and a panic handler that
 //!   reports through `cmn_err(CE_PANIC, ...)`.
 //!
@@ -33,7 +39,12 @@
 //! - Every pointer from C is checked for NULL before use; every size is
 //!   checked before arithmetic; every refusal is an errno.
 //! - Nothing in this crate keeps the kernel stack busy: large state lives
-//!   in statics, and the artifact check bounds every function's frame.
+//!   in statics, and the artifact check bounds every function's frame
+//!   below a page. The component is built at compile time
+//!   (`ArcTunables::unconfigured`); the vmm client (about 115 KiB) is
+//!   built by vmm-client's constructor straight into its static slot,
+//!   which the compiler does without a stack temporary today: the frame
+//!   check is what says so, on the host and on the kernel target.
 //!
 //! ## Lifecycle
 //!
@@ -48,16 +59,18 @@
 //!
 //! ## Locking
 //!
-//! Kernel mutexes in three ranks. Each rank is taken before the ones
+//! Kernel mutexes in four ranks. Each rank is taken before the ones
 //! below it, and never while one below it is held:
 //!
-//! 1. the raw-variable lock (the ARC's tunable variables and the values
-//!    last applied from them; held across a tick), or the `ks_lock` of
-//!    one of this module's kstats (the kstat framework holds it around
-//!    `ks_update`); nothing takes both;
-//! 2. the component's lock (the [`Platform`](zfs_tunables::Platform) lock
+//! 1. the admin lock ([`raw_vars::ADMIN_LOCK`]): the tunables' C
+//!    variables and the values last applied from them (held across a
+//!    tick), and `ks_lock` of this module's kstats (the kstat framework
+//!    holds it around `ks_update`);
+//! 2. vmm-client's instance-table lock ([`vmm_entry::VMM_TABLE_LOCK`]),
+//!    never held while a create sleeps for headroom;
+//! 3. the component's lock (the [`Platform`](zfs_tunables::Platform) lock
 //!    of zfs-tunables, with its condition variable);
-//! 3. the callback lock (held while one of the ARC's callbacks runs, so
+//! 4. the callback lock (held while one of the ARC's callbacks runs, so
 //!    `arctun_arc_unregister()` never returns while a callback is in
 //!    flight); the callbacks then take the ARC's own locks.
 //!
@@ -102,6 +115,7 @@ pub mod kernel_platform;
 pub mod kstats;
 pub mod messages;
 pub mod raw_vars;
+pub mod vmm_entry;
 
 #[cfg(feature = "std-canary")]
 mod std_canary;

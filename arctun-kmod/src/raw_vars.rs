@@ -1,6 +1,6 @@
-//! The ARC's tunable variables (`zfs_arc_max` and kin) in the kernel:
-//! boot values at registration, and the once-a-second synchronisation
-//! behind `arctun_arc_tick()`.
+//! The tunables' C variables (the ARC's `zfs_arc_max` and kin, vmm's
+//! `vmm_arc_page_overhead`) in the kernel: boot values at registration,
+//! and the once-a-second synchronisation behind `arctun_arc_tick()`.
 //!
 //! The variables are the C globals that `/etc/system` sets before
 //! `arc_init()` runs and that an administrator may patch later with
@@ -177,15 +177,41 @@ unsafe fn resolve(
     Ok(out)
 }
 
-/// Registers the ARC's variables: applies each one's value (see the
+/// The variables one client (the ARC, vmm) registered, so that its
+/// unregistration unbinds exactly those. Under [`ADMIN_LOCK`].
+pub struct Owner {
+    names: UnsafeCell<[Option<&'static str>; MAX_VARS]>,
+}
+
+// SAFETY: `names` is only accessed with ADMIN_LOCK held.
+unsafe impl Sync for Owner {}
+
+impl Owner {
+    /// No variables.
+    pub const fn new() -> Self {
+        Owner {
+            names: UnsafeCell::new([None; MAX_VARS]),
+        }
+    }
+}
+
+impl Default for Owner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Registers a client's variables: applies each one's value (see the
 /// module documentation), reports what is refused, and binds every
-/// variable to the value in force.
+/// variable to the value in force, all or nothing.
 ///
 /// # Safety
 ///
-/// As [`resolve`]; moreover each variable is a valid `u64` until
-/// [`unregister`].
+/// `vars` points to `n` readable `arctun_var_t`s whose
+/// names are NUL-terminated (or at least 31 readable bytes); moreover
+/// each variable is a valid `u64` until [`unregister`] of `owner`.
 pub unsafe fn register(
+    owner: &Owner,
     c: &Component,
     vars: *const arctun_var_t,
     n: usize,
@@ -198,8 +224,8 @@ pub unsafe fn register(
         if c.get(v.name) == Ok(raw) {
             continue;
         }
-        // Boot values while booting; after boot (zfs reloaded), the new
-        // instance's values are runtime writes like any other.
+        // Boot values while booting; after boot (zfs reloaded, vmm
+        // loaded), a variable's value is a runtime write like any other.
         let applied = match c.boot_set(v.name, raw) {
             Err(TunableError::BootOnly { .. }) => c.set(v.name, raw),
             r => r,
@@ -216,26 +242,42 @@ pub unsafe fn register(
         }
     }
     with_table(|t| {
-        for v in resolved.iter().flatten() {
+        // SAFETY: ADMIN_LOCK is held (with_table).
+        let names = unsafe { &mut *owner.names.get() };
+        for (i, v) in resolved.iter().enumerate() {
+            let Some(v) = v else { continue };
             // SAFETY: the variable is a valid, aligned u64 that others
-            // write only with single aligned stores (mdb) until
-            // unregister(), which unbinds it first.
+            // write only with single aligned stores (mdb) until the
+            // owner's unregister(), which unbinds it first.
             let cell = unsafe { AtomicU64::from_ptr(v.addr) };
             // Binding stores the value in force into the variable, which
             // resets one whose value was refused above.
             if let Err(e) = t.bind(c, v.name, cell) {
-                *t = RawVariables::new();
+                for b in resolved.iter().take(i).flatten() {
+                    let _ = t.unbind(b.name);
+                }
                 return Err(KmodError::Export(e));
             }
+        }
+        for (slot, v) in names.iter_mut().zip(resolved.iter()) {
+            *slot = v.map(|v| v.name);
         }
         Ok(())
     })
 }
 
-/// Stops synchronising (at the ARC's unregistration). When this returns,
-/// no tick touches the variables any more.
-pub fn unregister() {
-    with_table(|t| *t = RawVariables::new());
+/// Stops synchronising `owner`'s variables. When this returns, no tick
+/// touches them any more.
+pub fn unregister(owner: &Owner) {
+    with_table(|t| {
+        // SAFETY: ADMIN_LOCK is held (with_table).
+        let names = unsafe { &mut *owner.names.get() };
+        for name in names.iter_mut() {
+            if let Some(n) = name.take() {
+                let _ = t.unbind(n);
+            }
+        }
+    });
 }
 
 /// One synchronisation pass (`arctun_arc_tick()`); refused writes are

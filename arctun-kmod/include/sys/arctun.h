@@ -33,9 +33,10 @@
  * arctun_arc_ops_t with its own mutexes held, so the ARC's callbacks must
  * not call back into this module except through "any context" functions.
  *
- * Lock order: the raw-variable lock, then the module's mutex, then the
- * callback lock, then whatever the ARC's callbacks take (arc_adjust_lock,
- * the adjust zthr's locks).
+ * Lock order: the admin lock (tunable variables and this module's kstats'
+ * ks_lock), then vmm's instance table lock, then the module's mutex, then
+ * the callback lock, then whatever the ARC's callbacks take
+ * (arc_adjust_lock, the adjust zthr's locks).
  *
  * Errors are returned as errno values; nothing here panics on bad input.
  */
@@ -183,6 +184,84 @@ extern void arctun_arc_tick(void);
  * is pending.
  */
 extern void arctun_arc_progress(void);
+
+/*
+ * vmm: bhyve guests as consumers of ARC headroom.
+ *
+ * vmm registers when its driver attaches and unregisters when it detaches
+ * (with no VM left).  arctun_vmm_register() registers vmm's tunable
+ * (vmm_arc_page_overhead: bytes reserved per guest page on top of the
+ * page, 120 by default) and applies the values of the variables given
+ * (as for the ARC's), and creates the vmm:0:arc_resv kstat.  It returns 0,
+ * EBUSY if vmm is already registered, ENXIO if the module is not
+ * initialized, or an error about the variables (see
+ * arctun_arc_register()).
+ *
+ * Each VM is an instance: arctun_vmm_instance_create() when the VM is
+ * created (EINVAL for an empty name or one of VM_MAX_NAMELEN bytes or
+ * more, EEXIST for a name in use, ENOSPC when the instance table is full),
+ * arctun_vmm_instance_destroy() once its memory is freed (vm_destroy()),
+ * which returns every reservation it still holds (ENOENT for an unknown
+ * instance).
+ *
+ * Each memory segment of a VM is reserved, waited for, allocated by the
+ * driver and marked allocated, in this order:
+ *
+ *	arctun_vmm_create_t ac;
+ *
+ *	if ((err = arctun_vmm_reserve(id, segid, len, sysmem, &ac)) != 0)
+ *		return (err);
+ *	if ((err = arctun_vmm_wait(&ac)) != 0) {
+ *		arctun_vmm_release(&ac, err);
+ *		return (err);
+ *	}
+ *	if ((obj = allocate(len)) == NULL) {
+ *		arctun_vmm_release(&ac, ENOMEM);
+ *		return (ENOMEM);
+ *	}
+ *	if ((err = arctun_vmm_mark_allocated(&ac)) != 0) {
+ *		deallocate(obj);
+ *		return (err);
+ *	}
+ *
+ * arctun_vmm_reserve() reserves len (rounded up to pages) plus the page
+ * overhead, lowering the ARC's ceiling at once; it never waits.  It
+ * returns ENOMEM when the reservation does not fit next to the live ones
+ * (worth retrying), ENOSPC when it could never fit on this host (reported
+ * on the console), EINVAL for a bad segment id or length, EOVERFLOW for a
+ * length that overflows, EEXIST for a segment that exists, and ENOENT for
+ * an unknown instance.  On success *acp holds the create in flight until
+ * arctun_vmm_mark_allocated() or arctun_vmm_release() consumes it; the
+ * buffer may live on the caller's stack, and is the caller's own until
+ * then.
+ *
+ * arctun_vmm_wait() sleeps until free memory covers the reservation (and
+ * those made before it) plus desfree, woken as the ARC frees memory: 0,
+ * ETIME after 60 seconds, EINTR on a signal, ENOENT if the VM was
+ * destroyed meanwhile.  After a failure the caller releases.
+ *
+ * arctun_vmm_mark_allocated() records the segment as allocated (it stops
+ * counting against free memory; the ceiling stays lowered while the VM
+ * lives) and consumes the create.  If it fails (the VM was destroyed
+ * meanwhile), the reservation is already returned and the caller frees
+ * the segment.  arctun_vmm_release() returns the reservation of a create
+ * that failed, after the caller freed whatever it allocated, and consumes
+ * it; err is the failure (for the kstat's counters).  Both refuse, with
+ * EINVAL or by doing nothing, a buffer that holds no create.
+ */
+typedef struct arctun_vmm_create {
+	uint64_t	avc_opaque[8];
+} arctun_vmm_create_t;
+
+extern int arctun_vmm_register(const arctun_var_t *, uint_t);
+extern void arctun_vmm_unregister(void);
+extern int arctun_vmm_instance_create(const char *, uint64_t *);
+extern int arctun_vmm_instance_destroy(uint64_t);
+extern int arctun_vmm_reserve(uint64_t, int, uint64_t, int,
+    arctun_vmm_create_t *);
+extern int arctun_vmm_wait(arctun_vmm_create_t *);
+extern int arctun_vmm_mark_allocated(arctun_vmm_create_t *);
+extern void arctun_vmm_release(arctun_vmm_create_t *, int);
 
 #ifdef	__cplusplus
 }
