@@ -88,6 +88,15 @@
 //!   with the reap zthr's lock held, so waking the reap zthr from there
 //!   would recurse on that lock. The reap zthr's 1 s timer picks up the new
 //!   headroom term on its own.
+//! - A vmm reservation that can never fit on the host is `ENOSPC` at the
+//!   driver's boundary, not vmm-client's `ENOMEM`: bhyve retries `ENOMEM`
+//!   once a second forever ([`vmm_entry`] says more).
+//! - The four vmm steps (reserve, wait, mark allocated, release)
+//!   are four entry points, but the driver allocates the memory itself
+//!   (`vm_object_allocate()`), so vmm-client's allocator here only records;
+//!   the create in flight lives in the caller's buffer, not in a table.
+//! - `ddi_get_lbolt()` and `kstat_named_init()` are not bound: the clock is
+//!   `gethrtime()`, and kstat-export fills `kstat_named_t`s itself.
 //! - Atomics come from `zfs_tunables::sync` like everywhere else, but
 //!   storage owned by C (`kmutex_t`, `kcondvar_t`, kstat buffers) sits in
 //!   `core::cell::UnsafeCell`: the kernel module is never built under loom.
