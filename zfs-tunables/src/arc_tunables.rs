@@ -251,17 +251,89 @@ impl<P: Platform> ArcTunables<P> {
                 c_max_eff: limits.c_max,
             }),
         };
+        this.setup();
+        this
+    }
+
+    /// Registers the ARC's tunables, publishes the limits and sets `c` to
+    /// the ceiling: the part of [`new`](Self::new) that follows building
+    /// the fields, shared with [`configure`](Self::configure).
+    fn setup(&self) {
         {
-            let mut g = this.lock();
+            let mut g = self.lock();
             g.with(|s| {
                 // Cannot fail: the registry is empty and the ARC's table is
                 // well-formed (a unit test registers it on its own).
-                let _ = s.registry.register(&ARC_REGISTRANT, &this.values);
+                let _ = s.registry.register(&ARC_REGISTRANT, &self.values);
             });
-            this.republish(&mut g);
+            self.republish(&mut g);
         }
-        this.limits.set_target(this.limits.c_max());
-        this
+        self.limits.set_target(self.limits.c_max());
+    }
+
+    /// An empty component, for static storage: `const`, so a kernel can
+    /// place it in its data section instead of building it on a small
+    /// kernel stack (the component is about 50 KB, mostly the reservation
+    /// table). It holds no tunables and publishes zeros until
+    /// [`configure`](Self::configure) makes it what [`new`](Self::new)
+    /// would have built.
+    #[cfg(not(loom))]
+    #[must_use]
+    pub const fn unconfigured(platform: P) -> Self {
+        let host = HostMemory::new(Pages(0), PageSize::AMD64);
+        ArcTunables {
+            platform,
+            limits: PublishedLimits::new(),
+            values: RegistryValues::new(),
+            pending: AtomicU64::new(0),
+            page_size: host.page_size,
+            state: UnsafeCell::new(State {
+                registry: RegistryMeta::new(),
+                headroom: HeadroomTable::new(),
+                host,
+                generation: Generation::Current,
+                booting: true,
+                limits: ArcLimits {
+                    c_min: Bytes::ZERO,
+                    c_max: Bytes::ZERO,
+                    meta_limit: Bytes::ZERO,
+                    meta_min: Bytes::ZERO,
+                    c_max_default: Bytes::ZERO,
+                    allmem: Bytes::ZERO,
+                },
+                c_max_eff: Bytes::ZERO,
+            }),
+        }
+    }
+
+    /// Makes a component fresh from [`unconfigured`](Self::unconfigured)
+    /// what [`new`](Self::new) builds for `host`, in place. A component
+    /// that is already configured is left alone: `Duplicate`.
+    pub fn configure(
+        &mut self,
+        host: HostMemory,
+        generation: Generation,
+    ) -> Result<(), TunableError> {
+        let (limits, _) = compute_lenient(&host, generation, &AdminValues::default());
+        let fresh = self.state.with_mut(|s| {
+            // SAFETY: `&mut self` excludes every other access to the state.
+            let s = unsafe { &mut *s };
+            if s.registry.find(names::ZFS_ARC_MAX).is_some() {
+                return false;
+            }
+            s.host = host;
+            s.generation = generation;
+            s.booting = true;
+            s.limits = limits;
+            s.c_max_eff = limits.c_max;
+            true
+        });
+        if !fresh {
+            return Err(TunableError::Duplicate);
+        }
+        self.page_size = host.page_size;
+        self.setup();
+        Ok(())
     }
 
     fn lock(&self) -> Locked<'_, P> {
