@@ -142,7 +142,9 @@ struct State {
     host: HostMemory,
     generation: Generation,
     booting: bool,
-    /// The limits before reservations, as last computed.
+    /// The ARC's tunables as last read from the registry.
+    admin: AdminValues,
+    /// The limits before reservations, as last computed from them.
     limits: ArcLimits,
     /// The effective ceiling, as last published.
     c_max_eff: Bytes,
@@ -247,6 +249,7 @@ impl<P: Platform> ArcTunables<P> {
                 host,
                 generation,
                 booting: true,
+                admin: AdminValues::default(),
                 limits,
                 c_max_eff: limits.c_max,
             }),
@@ -265,6 +268,7 @@ impl<P: Platform> ArcTunables<P> {
                 // Cannot fail: the registry is empty and the ARC's table is
                 // well-formed (a unit test registers it on its own).
                 let _ = s.registry.register(&ARC_REGISTRANT, &self.values);
+                self.reconfigure(s);
             });
             self.republish(&mut g);
         }
@@ -293,6 +297,14 @@ impl<P: Platform> ArcTunables<P> {
                 host,
                 generation: Generation::Current,
                 booting: true,
+                admin: AdminValues {
+                    arc_max: 0,
+                    arc_min: 0,
+                    arc_meta_limit: 0,
+                    arc_meta_min: 0,
+                    dbuf_cache_max: 0,
+                    dbuf_metadata_cache_max: 0,
+                },
                 limits: ArcLimits {
                     c_min: Bytes::ZERO,
                     c_max: Bytes::ZERO,
@@ -359,8 +371,8 @@ impl<P: Platform> ArcTunables<P> {
     /// below the ARC's size.
     fn republish(&self, g: &mut Locked<'_, P>) {
         let (snap, old_c) = g.with(|s| {
-            let admin = self.admin_values(s);
-            let (l, _) = compute_lenient(&s.host, s.generation, &admin);
+            let admin = s.admin;
+            let l = s.limits;
             let base = c_max_base(&l);
             let avail = base.saturating_sub(s.headroom.reserved());
             let c_max_eff = core::cmp::max(l.c_min, core::cmp::min(l.c_max, avail));
@@ -376,7 +388,6 @@ impl<P: Platform> ArcTunables<P> {
                     Bytes(c_max_eff.0 >> shift)
                 }
             };
-            s.limits = l;
             s.c_max_eff = c_max_eff;
             self.pending
                 .store(s.headroom.pending().0, Ordering::Relaxed);
@@ -403,16 +414,22 @@ impl<P: Platform> ArcTunables<P> {
         }
     }
 
-    fn admin_values(&self, s: &State) -> AdminValues {
+    /// Re-reads the ARC's tunables from the registry and recomputes the
+    /// limits before reservations; done when a tunable may have changed,
+    /// so reservations and releases only redo the effective ceiling.
+    fn reconfigure(&self, s: &mut State) {
         let v = |n: &str| s.registry.find(n).map_or(0, |slot| self.values.load(slot));
-        AdminValues {
+        let admin = AdminValues {
             arc_max: v(names::ZFS_ARC_MAX),
             arc_min: v(names::ZFS_ARC_MIN),
             arc_meta_limit: v(names::ZFS_ARC_META_LIMIT),
             arc_meta_min: v(names::ZFS_ARC_META_MIN),
             dbuf_cache_max: v(names::DBUF_CACHE_MAX_BYTES),
             dbuf_metadata_cache_max: v(names::DBUF_METADATA_CACHE_MAX_BYTES),
-        }
+        };
+        let (l, _) = compute_lenient(&s.host, s.generation, &admin);
+        s.admin = admin;
+        s.limits = l;
     }
 
     fn write_locked(&self, g: &mut Locked<'_, P>, writes: Writes<'_>) -> Result<(), TunableError> {
@@ -422,7 +439,9 @@ impl<P: Platform> ArcTunables<P> {
                 booting: s.booting,
             };
             s.registry
-                .write(&self.values, writes, ctx, &s.host, s.generation)
+                .write(&self.values, writes, ctx, &s.host, s.generation)?;
+            self.reconfigure(s);
+            Ok::<(), TunableError>(())
         })?;
         self.republish(g);
         Ok(())
@@ -441,7 +460,11 @@ impl<P: Platform> ArcTunables<P> {
     /// Removes a module's tunables (at module unload).
     pub fn unregister(&self, id: RegistrantId) -> Result<(), TunableError> {
         let mut g = self.lock();
-        g.with(|s| s.registry.unregister(id))?;
+        g.with(|s| {
+            s.registry.unregister(id)?;
+            self.reconfigure(s);
+            Ok::<(), TunableError>(())
+        })?;
         self.republish(&mut g);
         Ok(())
     }
