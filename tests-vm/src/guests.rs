@@ -1,0 +1,542 @@
+//! Guests and the four ways their memory is set up.
+//!
+//! bhyve's `vm_setup_memory()` makes two memory segments (below and above
+//! `VM_LOWMEM_LIMIT`); each is allocated by the kernel path of the policy:
+//!
+//! - `legacy`: `vm_object_allocate()` → `vm_reserve_pages()` (if
+//!   `availrmem < npages`: `page_needfree(npages)`, up to 60 polls of 1 s
+//!   until `availrmem >= npages`, `page_needfree(-npages)`), then
+//!   `vmem_alloc(KM_NOSLEEP)` → `segkmem_xalloc()`: `page_resv()` needs
+//!   `availrmem >= t_minarmem + npages`, `page_create_va()` needs
+//!   `freemem >= npages + pageout_reserve`; on failure `vmem_xalloc()`
+//!   calls `kmem_reap()` and bhyve prints its retry line and sleeps 1 s.
+//!   Pages are taken at once, then zeroed at the allocation rate.
+//! - `os8005`: the same, after `vm_arc_resv()` at launch (refused with
+//!   "Could not shrink ARC" when `pages + c_min > c_max`, pages against
+//!   bytes), released at destroy.
+//! - `reservoir`: `vmmr_add(sz, transient)`: `ENOSPC` above
+//!   `vmmr_total_limit`; `page_xresv()` (succeeds if `availrmem >=
+//!   t_minarmem + npages`, else `page_needfree(npages)` and a loop of
+//!   `kmem_reap()` and quarter-second waits, without deadline); then page
+//!   by page `page_create_va()` without `PG_WAIT` (`freemem >= 1 +
+//!   pageout_reserve`), zeroing each page; a failure unwinds the segment
+//!   and bhyve retries in 1 s.
+//! - `tunables`: the project's reservation (guest RAM plus `page_t`
+//!   overhead), a wait for headroom with a 60 s deadline, then allocation
+//!   that marks bytes allocated as pages leave `freemem`.
+
+use zfs_tunables::{Bytes, Hrtime, ReservationId, WaitTicket};
+
+use crate::arc_model;
+use crate::machine::{Limits, Machine, Policy};
+use crate::params::{btopr, per_tick, ptob, HZ, PAGESIZE};
+
+/// `sizeof (page_t)` on amd64: the per-page overhead the project's vmm
+/// client reserves.
+pub const PAGE_T_BYTES: u64 = 120;
+
+/// Where a guest is in its memory setup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// bhyve is about to set up the current segment.
+    Setup,
+    /// In `vm_reserve_pages()`'s poll loop.
+    ReserveWait {
+        /// Polls left.
+        polls_left: u64,
+        /// Next poll.
+        next: u64,
+    },
+    /// Pages taken; zeroing until then.
+    Zeroing {
+        /// Tick the zeroing ends.
+        until: u64,
+    },
+    /// bhyve's `sleep(1)` after ENOMEM.
+    RetrySleep {
+        /// Tick it wakes.
+        until: u64,
+    },
+    /// In `page_xresv()`'s loop.
+    XresvWait {
+        /// Next re-check.
+        next: u64,
+    },
+    /// Creating pages one by one.
+    Creating {
+        /// Pages of the segment still to create.
+        left: u64,
+    },
+    /// Waiting for headroom (`tunables`).
+    HeadroomWait {
+        /// The wait's deadline, in ticks.
+        deadline: u64,
+    },
+    /// Allocating against the reservation (`tunables`).
+    HeadroomAlloc {
+        /// Pages still to allocate.
+        left: u64,
+    },
+    /// The guest's memory is set up.
+    Running,
+    /// Setup failed for good.
+    Failed,
+    /// Destroyed.
+    Destroyed,
+}
+
+/// One guest.
+#[derive(Clone, Debug)]
+pub struct Guest {
+    /// Its name.
+    pub name: String,
+    /// Guest RAM, bytes.
+    pub requested: u64,
+    /// When bhyve started, tick.
+    pub created_at: u64,
+    /// Segment sizes, pages.
+    pub segs: Vec<u64>,
+    /// The segment being set up.
+    pub seg: usize,
+    /// Where it is.
+    pub phase: Phase,
+    /// When its memory was set up.
+    pub started_at: Option<u64>,
+    /// Why it failed: errno and message.
+    pub error: Option<(i32, String)>,
+    /// bhyve retry lines printed.
+    pub retry_lines: u64,
+    /// Pages it holds (VMM Memory).
+    pub vmm_pages: u64,
+    /// Pages of the current segment created so far (reservoir, tunables).
+    pub seg_created: u64,
+    /// `availrmem` it reserved and has not backed yet.
+    pub unbacked: u64,
+    /// Whether it holds `needfree`, and how much.
+    pub needfree_held: u64,
+    /// OS-8005: pages of `arc_virt_machine_reserved` it holds.
+    pub arc_resv_pages: u64,
+    /// `tunables`: its reservation and wait ticket.
+    pub resv: Option<(ReservationId, WaitTicket)>,
+}
+
+/// A bhyve or kernel log line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// Tick.
+    pub at: u64,
+    /// The guest.
+    pub guest: String,
+    /// The text, as printed.
+    pub text: String,
+}
+
+/// Where log lines go (bounded).
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    /// Kept lines.
+    pub lines: Vec<LogLine>,
+    /// Lines dropped past the cap.
+    pub dropped: u64,
+}
+
+/// How many log lines a run keeps.
+pub const LOG_CAP: usize = 400;
+
+impl Log {
+    /// Appends a line, or counts it past the cap.
+    pub fn push(&mut self, at: u64, guest: &str, text: String) {
+        if self.lines.len() < LOG_CAP {
+            self.lines.push(LogLine {
+                at,
+                guest: guest.to_string(),
+                text,
+            });
+        } else {
+            self.dropped += 1;
+        }
+    }
+}
+
+impl Guest {
+    /// A guest bhyve starts now.
+    #[must_use]
+    pub fn new(name: &str, ram: u64, now: u64, lowmem_limit: u64) -> Guest {
+        let pages = btopr(ram);
+        let low = pages.min(btopr(lowmem_limit));
+        let mut segs = vec![low];
+        if pages > low {
+            segs.push(pages - low);
+        }
+        Guest {
+            name: name.to_string(),
+            requested: ram,
+            created_at: now,
+            segs,
+            seg: 0,
+            phase: Phase::Setup,
+            started_at: None,
+            error: None,
+            retry_lines: 0,
+            vmm_pages: 0,
+            seg_created: 0,
+            unbacked: 0,
+            needfree_held: 0,
+            arc_resv_pages: 0,
+            resv: None,
+        }
+    }
+
+    /// Whether the guest still needs steps.
+    #[must_use]
+    pub fn active(&self) -> bool {
+        !matches!(self.phase, Phase::Running | Phase::Failed | Phase::Destroyed)
+    }
+
+    /// Start latency in ticks.
+    #[must_use]
+    pub fn latency(&self) -> Option<u64> {
+        self.started_at.map(|s| s - self.created_at)
+    }
+
+    fn npages(&self) -> u64 {
+        self.segs.get(self.seg).copied().unwrap_or(0)
+    }
+
+    fn fail(&mut self, errno: i32, msg: String, log: &mut Log, now: u64) {
+        log.push(now, &self.name, msg.clone());
+        self.error = Some((errno, msg));
+        self.phase = Phase::Failed;
+    }
+
+    fn enomem_retry(&mut self, m: &mut Machine, log: &mut Log) {
+        self.retry_lines += 1;
+        log.push(
+            m.now,
+            &self.name,
+            format!(
+                "Unable to allocate memory ({}), retrying in 1 second",
+                self.requested
+            ),
+        );
+        self.phase = Phase::RetrySleep {
+            until: m.now + Machine::ticks(m.p.bhyve_retry_ms),
+        };
+    }
+
+    fn segment_done(&mut self, m: &Machine) {
+        self.seg += 1;
+        self.seg_created = 0;
+        if self.seg >= self.segs.len() {
+            self.phase = Phase::Running;
+            self.started_at = Some(m.now);
+        } else {
+            self.phase = Phase::Setup;
+        }
+    }
+
+    fn zero_ticks(m: &Machine, pages: u64) -> u64 {
+        (ptob(pages).saturating_mul(HZ)).div_ceil(m.p.alloc_rate.max(1))
+    }
+
+    /// bhyve starts: the steps that happen at launch, before the first
+    /// segment (`vm_arc_resv()` under `os8005`, the reservation under
+    /// `tunables`).
+    pub fn launch(&mut self, m: &mut Machine, log: &mut Log) {
+        match m.policy {
+            Policy::Os8005 => {
+                let pages = btopr(self.requested);
+                if let Err(e) = arc_model::arc_virt_machine_reserve(m, pages) {
+                    self.fail(
+                        e,
+                        "Could not shrink ARC: Not enough space".to_string(),
+                        log,
+                        m.now,
+                    );
+                    return;
+                }
+                self.arc_resv_pages = pages;
+            }
+            Policy::Tunables => {
+                let pages = btopr(self.requested);
+                let bytes = ptob(pages).saturating_add(pages.saturating_mul(PAGE_T_BYTES));
+                arc_model::sync_platform(m);
+                let r = match &m.limits {
+                    Limits::Tunables(t) => t.reserve("vmm", Bytes(bytes)),
+                    Limits::Own { .. } => return,
+                };
+                match r {
+                    Ok(id) => {
+                        self.resv = Some((id, WaitTicket::default()));
+                        self.phase = Phase::HeadroomWait {
+                            deadline: m.now + m.p.vmm_wait_deadline_s * HZ,
+                        };
+                    }
+                    Err(e) => {
+                        let errno = e.to_errno();
+                        self.fail(errno, format!("vmm: cannot reserve memory: {e}"), log, m.now);
+                    }
+                }
+            }
+            Policy::Legacy | Policy::Reservoir => {}
+        }
+    }
+
+    /// One tick of this guest's setup.
+    pub fn step(&mut self, m: &mut Machine, log: &mut Log) {
+        // A few transitions may happen in one tick (a segment that fits at
+        // once, then the next one).
+        for _ in 0..4 {
+            let before = self.phase;
+            match m.policy {
+                Policy::Legacy | Policy::Os8005 => self.step_legacy(m, log),
+                Policy::Reservoir => self.step_reservoir(m, log),
+                Policy::Tunables => self.step_tunables(m, log),
+            }
+            // Progress within a phase (pages created this tick) ends the
+            // tick; a change of phase may be followed by another.
+            if std::mem::discriminant(&self.phase) == std::mem::discriminant(&before)
+                || !self.active()
+            {
+                break;
+            }
+        }
+    }
+
+    fn step_legacy(&mut self, m: &mut Machine, log: &mut Log) {
+        let npages = self.npages();
+        match self.phase {
+            Phase::Setup => {
+                // vm_reserve_pages()
+                if m.availrmem() < npages {
+                    m.needfree_add(npages);
+                    self.needfree_held = npages;
+                    self.phase = Phase::ReserveWait {
+                        polls_left: m.p.vm_reserve_retries,
+                        next: m.now + Machine::ticks(m.p.vm_reserve_poll_ms),
+                    };
+                } else {
+                    self.vmem_alloc_nosleep(m, log);
+                }
+            }
+            Phase::ReserveWait { polls_left, next } => {
+                if m.now >= next {
+                    let left = polls_left.saturating_sub(1);
+                    if m.availrmem() >= npages || left == 0 {
+                        m.needfree_sub(self.needfree_held);
+                        self.needfree_held = 0;
+                        self.vmem_alloc_nosleep(m, log);
+                    } else {
+                        self.phase = Phase::ReserveWait {
+                            polls_left: left,
+                            next: next + Machine::ticks(m.p.vm_reserve_poll_ms),
+                        };
+                    }
+                }
+            }
+            Phase::Zeroing { until } => {
+                if m.now >= until {
+                    self.segment_done(m);
+                }
+            }
+            Phase::RetrySleep { until } => {
+                if m.now >= until {
+                    self.phase = Phase::Setup;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `vmem_alloc(vmm_alloc_arena, size, KM_NOSLEEP)` through
+    /// `segkmem_xalloc()`.
+    fn vmem_alloc_nosleep(&mut self, m: &mut Machine, log: &mut Log) {
+        let npages = self.npages();
+        let resv_ok = m.availrmem() >= m.p.t_minarmem + npages;
+        let create_ok = m.freemem() >= npages + m.pageout_reserve;
+        if resv_ok && create_ok {
+            m.take_free(npages);
+            m.vmm += npages;
+            self.vmm_pages += npages;
+            self.phase = Phase::Zeroing {
+                until: m.now + Self::zero_ticks(m, npages),
+            };
+        } else {
+            // vmem_xalloc(): the import failed; kmem_reap(), then give up
+            // (VM_NOSLEEP).
+            m.kmem_reap();
+            self.enomem_retry(m, log);
+        }
+    }
+
+    fn step_reservoir(&mut self, m: &mut Machine, log: &mut Log) {
+        let npages = self.npages();
+        match self.phase {
+            Phase::Setup => {
+                // vmmr_add(): the reservoir's limit, then page_xresv().
+                let limit_pages =
+                    (m.physmem * 10).saturating_sub(m.pages_pp_maximum * 12) / 10;
+                let in_use = m.vmm + m.resv_unbacked;
+                if in_use + npages > limit_pages {
+                    self.fail(
+                        zfs_tunables::errno::ENOSPC,
+                        "Unable to setup memory (28)".to_string(),
+                        log,
+                        m.now,
+                    );
+                    return;
+                }
+                if m.availrmem() >= m.p.t_minarmem + npages {
+                    self.xresv_granted(m, npages);
+                } else {
+                    m.needfree_add(npages);
+                    self.needfree_held = npages;
+                    m.kmem_reap();
+                    self.phase = Phase::XresvWait {
+                        next: m.now + Machine::ticks(m.p.vmmr_resv_wait_ms),
+                    };
+                }
+            }
+            Phase::XresvWait { next } => {
+                if m.now >= next {
+                    if m.availrmem() >= m.p.t_minarmem + npages {
+                        m.needfree_sub(self.needfree_held);
+                        self.needfree_held = 0;
+                        self.xresv_granted(m, npages);
+                    } else {
+                        m.kmem_reap();
+                        self.phase = Phase::XresvWait {
+                            next: next + Machine::ticks(m.p.vmmr_resv_wait_ms),
+                        };
+                    }
+                }
+            }
+            Phase::Creating { left } => {
+                let chunk = left.min(per_tick(m.p.alloc_rate) / PAGESIZE).max(1);
+                let allowed = m.freemem().saturating_sub(m.pageout_reserve);
+                let n = chunk.min(allowed);
+                m.take_free(n);
+                m.vmm += n;
+                m.resv_unbacked -= n.min(m.resv_unbacked);
+                self.unbacked -= n.min(self.unbacked);
+                self.vmm_pages += n;
+                self.seg_created += n;
+                if n < chunk {
+                    // vmmr_alloc_pages() failed: destroy what was made,
+                    // page_unresv() the rest; bhyve sees ENOMEM.
+                    m.vmm -= self.seg_created;
+                    self.vmm_pages -= self.seg_created;
+                    self.seg_created = 0;
+                    m.resv_unbacked -= self.unbacked.min(m.resv_unbacked);
+                    self.unbacked = 0;
+                    self.enomem_retry(m, log);
+                } else if left - n == 0 {
+                    self.segment_done(m);
+                } else {
+                    self.phase = Phase::Creating { left: left - n };
+                }
+            }
+            Phase::RetrySleep { until } => {
+                if m.now >= until {
+                    self.phase = Phase::Setup;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn xresv_granted(&mut self, m: &mut Machine, npages: u64) {
+        m.resv_unbacked += npages;
+        self.unbacked = npages;
+        self.seg_created = 0;
+        self.phase = Phase::Creating { left: npages };
+    }
+
+    fn step_tunables(&mut self, m: &mut Machine, log: &mut Log) {
+        let Some((id, mut ticket)) = self.resv else {
+            return;
+        };
+        match self.phase {
+            Phase::HeadroomWait { deadline } => {
+                arc_model::sync_platform(m);
+                let ns = |t: u64| Hrtime(t.saturating_mul(1_000_000_000 / HZ));
+                let r = match &m.limits {
+                    Limits::Tunables(t) => t.poll_wait(id, ns(deadline), &mut ticket),
+                    Limits::Own { .. } => return,
+                };
+                self.resv = Some((id, ticket));
+                match r {
+                    Ok(true) => {
+                        let total: u64 = self.segs.iter().sum();
+                        self.phase = Phase::HeadroomAlloc { left: total };
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        let errno = e.to_errno();
+                        self.release_headroom(m);
+                        self.fail(errno, format!("vmm: waiting for memory: {e}"), log, m.now);
+                    }
+                }
+            }
+            Phase::HeadroomAlloc { left } => {
+                let chunk = left.min(per_tick(m.p.alloc_rate) / PAGESIZE).max(1);
+                let allowed = m.freemem().saturating_sub(m.pageout_reserve);
+                let n = chunk.min(allowed);
+                m.take_free(n);
+                m.vmm += n;
+                self.vmm_pages += n;
+                let last = left - n == 0;
+                if let Limits::Tunables(t) = &m.limits {
+                    let mark = if last {
+                        t.reservation(id).map_or(0, |(_, pending)| pending.0)
+                    } else {
+                        ptob(n) + n * PAGE_T_BYTES
+                    };
+                    let _ = t.mark_allocated(id, Bytes(mark));
+                }
+                if n < chunk {
+                    m.vmm -= self.vmm_pages;
+                    self.vmm_pages = 0;
+                    self.release_headroom(m);
+                    self.fail(
+                        zfs_tunables::errno::ENOMEM,
+                        "vmm: page allocation failed".to_string(),
+                        log,
+                        m.now,
+                    );
+                } else if last {
+                    self.phase = Phase::Running;
+                    self.started_at = Some(m.now);
+                } else {
+                    self.phase = Phase::HeadroomAlloc { left: left - n };
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn release_headroom(&mut self, m: &mut Machine) {
+        if let Some((id, _)) = self.resv.take() {
+            if let Limits::Tunables(t) = &m.limits {
+                let _ = t.release(id);
+            }
+        }
+    }
+
+    /// The guest is destroyed: its pages are freed, and whatever it holds
+    /// (needfree, reservations) is given back.
+    pub fn destroy(&mut self, m: &mut Machine) {
+        m.vmm -= self.vmm_pages.min(m.vmm);
+        self.vmm_pages = 0;
+        m.resv_unbacked -= self.unbacked.min(m.resv_unbacked);
+        self.unbacked = 0;
+        m.needfree_sub(self.needfree_held);
+        self.needfree_held = 0;
+        if self.arc_resv_pages > 0 {
+            arc_model::arc_virt_machine_release(m, self.arc_resv_pages);
+            self.arc_resv_pages = 0;
+        }
+        self.release_headroom(m);
+        self.phase = Phase::Destroyed;
+    }
+}
