@@ -10,6 +10,8 @@ pub mod arc_model;
 pub mod guests;
 pub mod machine;
 pub mod params;
+pub mod plot;
 pub mod platform;
+pub mod report;
 pub mod scenario;
 pub mod sim;
