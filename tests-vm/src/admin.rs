@@ -1,32 +1,48 @@
 //! The admin's paths: `/etc/system` at boot, `kstat -p` reads, kstat
-//! writes, `mdb -kw` writes and the periodic sync that picks raw writes up.
+//! writes, `mdb -kw` writes and the periodic sync that picks raw writes
+//! up, all through the `kstat-export` crate.
+//!
+//! Under `tunables` the project's kernel has the four kstats
+//! (`zfs:0:arcstats`, the writable `zfs:0:tunables`, `zfs:0:arc_headroom`,
+//! `vmm:0:arc_resv`) and the raw variables with their sync tick, exactly
+//! as `kstat-export` implements them over the component.
 //!
 //! On the 2021 kernels (`legacy`, `os8005`) and current illumos
-//! (`reservoir`) only `zfs:0:arcstats` exists, it is read-only, and the ARC
-//! reads `zfs_arc_max` and friends once, in `arc_init()`: a later raw write
-//! changes a variable nobody reads. Under `tunables` the project's
-//! component owns the tunables and their kstats.
+//! (`reservoir`) only `zfs:0:arcstats` exists, read-only, showing the
+//! model's own ARC; `arc_init()` reads `zfs_arc_max` and friends once, so
+//! `/etc/system` sets them at boot and a later `mdb -kw` write changes a
+//! variable nobody reads. The same parsers read what the admin typed.
 
 use std::collections::BTreeMap;
 
+use kstat_export::{
+    parse_assignment, parse_mdb_write, parse_selector, parse_system_line, render_kstat_p,
+    Credential, KstatSet, KstatSnapshot, RawVariables, Sources, StatValue,
+};
+use kstat_export::etc_system::{SetValue, SystemLine};
 use zfs_tunables::arc_limits::AdminValues;
 use zfs_tunables::errno;
+use zfs_tunables::sync::AtomicU64;
+use zfs_tunables::Hrtime;
 
 use crate::arc_model;
 use crate::guests::Guest;
-use crate::machine::{Limits, Machine, Policy};
+use crate::machine::{Limits, Machine};
+use crate::params::HZ;
 use crate::sim::EventRecord;
 
-/// Raw variables and what was last applied from them.
-#[derive(Clone, Debug, Default)]
+/// The admin-facing state of one run.
 pub struct AdminState {
-    /// Raw values as mdb left them.
-    pub raw: BTreeMap<String, u64>,
-    /// Values last applied (tunables) or read at boot (others).
-    pub applied: BTreeMap<String, u64>,
+    /// Raw variables of the 2021 kernels (written by mdb, read by nobody
+    /// after boot).
+    pub raw_plain: BTreeMap<String, u64>,
+    /// The project's kstats (under `tunables`).
+    pub kstats: Option<KstatSet>,
+    /// The project's raw variables (under `tunables`).
+    pub raw: Option<RawVariables<AtomicU64>>,
 }
 
-/// The variables the ARC's `arc_init()` reads.
+/// The variables the 2021 `arc_init()` reads.
 const ARC_VARS: [&str; 6] = [
     "zfs_arc_max",
     "zfs_arc_min",
@@ -36,300 +52,284 @@ const ARC_VARS: [&str; 6] = [
     "dbuf_metadata_cache_max_bytes",
 ];
 
-/// Parses an `/etc/system` or mdb number: `0x` hex, leading `0` octal,
-/// else decimal.
-fn parse_c_number(s: &str) -> Option<u64> {
-    let s = s.trim();
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        u64::from_str_radix(h, 16).ok()
-    } else if s.len() > 1 && s.starts_with('0') {
-        u64::from_str_radix(&s[1..], 8).ok()
-    } else {
-        s.parse().ok()
-    }
+fn hrtime(m: &Machine) -> Hrtime {
+    Hrtime(m.now.saturating_mul(1_000_000_000 / HZ))
 }
 
-/// Parses one `/etc/system` line into (module, variable, value); `None`
-/// for blank lines and comments.
-pub fn parse_etc_system_line(line: &str) -> Result<Option<(String, String, u64)>, String> {
-    let l = line.trim();
-    if l.is_empty() || l.starts_with('*') {
-        return Ok(None);
-    }
-    let rest = l
-        .strip_prefix("set ")
-        .ok_or_else(|| format!("unsupported directive: {l}"))?;
-    let (lhs, rhs) = rest
-        .split_once('=')
-        .ok_or_else(|| format!("expected 'set [module:]variable = value': {l}"))?;
-    let lhs = lhs.trim();
-    let (module, var) = match lhs.split_once(':') {
-        Some((m, v)) => (m.trim().to_string(), v.trim().to_string()),
-        None => (String::new(), lhs.to_string()),
-    };
-    let value =
-        parse_c_number(rhs).ok_or_else(|| format!("bad value '{}' for {var}", rhs.trim()))?;
-    Ok(Some((module, var, value)))
-}
-
-/// Applies `/etc/system` at boot; each line's outcome is an event at 0 s.
-pub fn apply_etc_system(m: &mut Machine, st: &mut AdminState, lines: &[String]) -> Vec<EventRecord> {
-    let mut out = Vec::new();
-    let mut admin = AdminValues::default();
-    for (n, line) in lines.iter().enumerate() {
-        let rec = |ok: bool, e: Option<i32>, msg: String| EventRecord {
-            at_s: 0.0,
-            event: format!("etc_system[{n}] {line}"),
-            ok,
-            errno: e,
-            message: msg,
-        };
-        match parse_etc_system_line(line) {
-            Ok(None) => {}
-            Err(msg) => out.push(rec(false, Some(errno::EINVAL), format!("ignored: {msg}"))),
-            Ok(Some((_module, var, value))) => {
-                if !ARC_VARS.contains(&var.as_str()) {
-                    out.push(rec(
-                        false,
-                        Some(errno::ENOENT),
-                        format!("ignored: unknown variable {var}"),
-                    ));
-                    continue;
-                }
-                st.raw.insert(var.clone(), value);
-                match &m.limits {
-                    Limits::Tunables(t) => match t.boot_set(&var, value) {
-                        Ok(()) => {
-                            st.applied.insert(var.clone(), value);
-                            out.push(rec(true, None, format!("{var} = {value}")));
-                        }
-                        Err(e) => out.push(rec(
-                            false,
-                            Some(e.to_errno()),
-                            format!("ignored: {e}"),
-                        )),
-                    },
-                    Limits::Own { .. } => {
-                        set_admin(&mut admin, &var, value);
-                        st.applied.insert(var.clone(), value);
-                        out.push(rec(true, None, format!("{var} = {value} (read by arc_init())")));
-                    }
-                }
-            }
+impl AdminState {
+    /// The state for `m`'s kernel.
+    #[must_use]
+    pub fn new(m: &Machine) -> AdminState {
+        match &m.limits {
+            Limits::Tunables(t) => AdminState {
+                raw_plain: BTreeMap::new(),
+                kstats: KstatSet::new(Hrtime(0)).ok(),
+                raw: RawVariables::with_owned_cells(t).ok(),
+            },
+            Limits::Own { .. } => AdminState {
+                raw_plain: BTreeMap::new(),
+                kstats: None,
+                raw: None,
+            },
         }
     }
-    if matches!(m.limits, Limits::Own { .. }) {
-        arc_model::apply_boot_admin(m, &admin);
-    }
-    out
 }
 
-fn set_admin(a: &mut AdminValues, var: &str, v: u64) {
-    match var {
-        "zfs_arc_max" => a.arc_max = v,
-        "zfs_arc_min" => a.arc_min = v,
-        "zfs_arc_meta_limit" => a.arc_meta_limit = v,
-        "zfs_arc_meta_min" => a.arc_meta_min = v,
-        "dbuf_cache_max_bytes" => a.dbuf_cache_max = v,
-        "dbuf_metadata_cache_max_bytes" => a.dbuf_metadata_cache_max = v,
-        _ => {}
-    }
-}
-
-/// `kstat -p`-style selection: `module:instance:name:statistic`, empty or
-/// `*` fields match anything.
-fn selects(sel: &str, module: &str, inst: &str, name: &str, stat: &str) -> bool {
-    let f: Vec<&str> = sel.split(':').collect();
-    let m = |i: usize, v: &str| f.get(i).is_none_or(|p| p.is_empty() || *p == "*" || *p == v);
-    f.len() <= 4 && m(0, module) && m(1, inst) && m(2, name) && m(3, stat)
-}
-
-/// The kstats this kernel has, as (module, instance, name, statistics).
-fn kstats(m: &Machine, guests: &[Guest]) -> Vec<(&'static str, &'static str, &'static str, Vec<(String, u64)>)> {
-    let (meta_limit, meta_min) = arc_model::meta(m);
-    let mut arcstats = vec![
-        ("c".to_string(), arc_model::c(m)),
-        ("c_max".to_string(), arc_model::c_max(m)),
-        ("c_min".to_string(), arc_model::c_min(m)),
-        ("p".to_string(), arc_model::p(m)),
-        ("size".to_string(), m.arc.size),
-        ("data_size".to_string(), m.arc.size),
-        ("arc_meta_limit".to_string(), meta_limit),
-        ("arc_meta_min".to_string(), meta_min),
-        ("evict_skip".to_string(), 0),
-    ];
-    arcstats.retain(|(n, _)| n != "evict_skip");
-    let mut v = vec![("zfs", "0", "arcstats", arcstats)];
-    if let Limits::Tunables(t) = &m.limits {
-        let mut tun = Vec::new();
-        t.for_each_tunable(|e| tun.push((e.desc.name.to_string(), e.value)));
-        v.push(("zfs", "0", "tunables", tun));
-        let h = t.headroom_stats();
-        v.push((
-            "zfs",
-            "0",
-            "arc_headroom",
-            vec![
-                ("reserved".into(), h.reserved.0),
-                ("pending".into(), h.pending.0),
-                ("allocated".into(), h.allocated.0),
-                ("consumers".into(), h.consumers),
-                ("c_max_base".into(), h.c_max_base.0),
-                ("c_max_effective".into(), h.c_max_effective.0),
-                ("reserves".into(), h.counters.reserves),
-                ("rejections".into(), h.counters.rejections),
-                ("waits".into(), h.counters.waits),
-                ("wait_timeouts".into(), h.counters.wait_timeouts),
-            ],
-        ));
-        let running = guests.iter().filter(|g| g.resv.is_some()).count() as u64;
-        v.push(("vmm", "0", "arc_resv", vec![("instances".into(), running)]));
-    }
-    v
-}
-
-/// `kstat -p SELECTOR`: sorted `module:instance:name:statistic\tvalue`.
-#[must_use]
-pub fn kstat_read(m: &Machine, guests: &[Guest], sel: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (module, inst, name, stats) in kstats(m, guests) {
-        let mut stats = stats;
-        stats.sort();
-        for (stat, value) in stats {
-            if selects(sel, module, inst, name, &stat) {
-                out.push(format!("{module}:{inst}:{name}:{stat}\t{value}"));
-            }
-        }
-    }
-    out
-}
-
-/// A kstat write, `module:instance:name:statistic=value`.
-pub fn kstat_write(m: &mut Machine, _st: &mut AdminState, w: &str, at_s: f64) -> EventRecord {
-    let rec = |ok: bool, e: Option<i32>, msg: String| EventRecord {
-        at_s,
-        event: format!("kstat_write {w}"),
-        ok,
-        errno: e,
-        message: msg,
-    };
-    let Some((lhs, rhs)) = w.split_once('=') else {
-        return rec(false, Some(errno::EINVAL), "expected module:instance:name:statistic=value".into());
-    };
-    let f: Vec<&str> = lhs.split(':').collect();
-    let (Some(module), Some(inst), Some(name), Some(stat), None) =
-        (f.first(), f.get(1), f.get(2), f.get(3), f.get(4))
-    else {
-        return rec(false, Some(errno::EINVAL), "expected module:instance:name:statistic=value".into());
-    };
-    let Some(value) = parse_c_number(rhs) else {
-        return rec(false, Some(errno::EINVAL), format!("bad value '{}'", rhs.trim()));
-    };
-    match (&m.limits, *module, *inst, *name) {
-        (_, "zfs", "0", "arcstats") => rec(
-            false,
-            Some(errno::EACCES),
-            "zfs:0:arcstats is not writable".into(),
-        ),
-        (Limits::Tunables(t), "zfs", "0", "tunables") => match t.set(stat, value) {
-            Ok(()) => rec(true, None, format!("{stat} = {value}")),
-            Err(e) => rec(false, Some(e.to_errno()), format!("refused: {e}")),
+fn rec(at_s: f64, event: String, r: Result<String, (i32, String)>) -> EventRecord {
+    match r {
+        Ok(message) => EventRecord {
+            at_s,
+            event,
+            ok: true,
+            errno: None,
+            message,
         },
-        _ => rec(
-            false,
-            Some(errno::ENOENT),
-            format!("kstat {module}:{inst}:{name} does not exist on this kernel"),
-        ),
+        Err((e, message)) => EventRecord {
+            at_s,
+            event,
+            ok: false,
+            errno: Some(e),
+            message,
+        },
     }
 }
 
-/// An `mdb -kw` write, `variable/Z value` (`/W` for 4 bytes); mdb's default
-/// radix is 16, `0t` marks decimal, `0x` hex.
-pub fn mdb_write(m: &mut Machine, st: &mut AdminState, w: &str, at_s: f64) -> EventRecord {
-    let rec = |ok: bool, e: Option<i32>, msg: String| EventRecord {
-        at_s,
-        event: format!("mdb_write {w}"),
-        ok,
-        errno: e,
-        message: msg,
-    };
-    let parsed = (|| {
-        let (var, rest) = w.split_once('/')?;
-        let rest = rest.trim_start();
-        let (fmt, val) = rest.split_at(rest.find(char::is_whitespace)?);
-        let val = val.trim();
-        let v = if let Some(d) = val.strip_prefix("0t") {
-            d.parse::<u64>().ok()?
-        } else {
-            let h = val.strip_prefix("0x").unwrap_or(val);
-            u64::from_str_radix(h, 16).ok()?
-        };
-        let v = match fmt {
-            "Z" => v,
-            "W" => u64::from(u32::try_from(v).ok()?),
-            _ => return None,
-        };
-        Some((var.trim().to_string(), v))
-    })();
-    let Some((var, value)) = parsed else {
-        return rec(false, Some(errno::EINVAL), "mdb: syntax error (expected 'variable/Z value')".into());
-    };
-    if !ARC_VARS.contains(&var.as_str()) {
-        return rec(false, Some(errno::ENOENT), format!("mdb: failed to dereference symbol: unknown symbol name '{var}'"));
+/// Applies `/etc/system` at boot (before `finish_boot()`); each applied
+/// value and each warning is an event at 0 s.
+pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
+    let mut out = Vec::new();
+    if lines.is_empty() {
+        return out;
     }
-    let old = st.raw.get(&var).copied().unwrap_or(0);
-    st.raw.insert(var.clone(), value);
-    let note = match m.policy {
-        Policy::Tunables => "picked up at the next sync tick",
-        _ => "read only by arc_init(): nothing else changes",
+    let text = lines.join("\n");
+    match &m.limits {
+        Limits::Tunables(t) => {
+            let report = kstat_export::apply_etc_system(t.as_ref(), text.as_bytes());
+            for (name, value, line) in &report.applied {
+                out.push(rec(
+                    0.0,
+                    format!("etc_system line {line}"),
+                    Ok(format!("{name} = {value}")),
+                ));
+            }
+            for f in &report.findings {
+                out.push(rec(
+                    0.0,
+                    format!("etc_system line {}", f.line),
+                    Err((errno::EINVAL, f.to_string())),
+                ));
+            }
+        }
+        Limits::Own { .. } => {
+            // arc_init() reads the variables krtld set; a value it cannot
+            // use it ignores silently, as the 2021 kernel does.
+            let mut admin = AdminValues::default();
+            for (n, line) in lines.iter().enumerate() {
+                let ev = format!("etc_system line {}", n + 1);
+                match parse_system_line(line.as_bytes()) {
+                    Ok(SystemLine::Set(cmd)) => {
+                        let var = cmd.variable.as_str();
+                        let SetValue::Integer { value, .. } = cmd.value else {
+                            out.push(rec(0.0, ev, Err((errno::EINVAL, format!("{var}: not a number")))));
+                            continue;
+                        };
+                        let slot = match var {
+                            "zfs_arc_max" => &mut admin.arc_max,
+                            "zfs_arc_min" => &mut admin.arc_min,
+                            "zfs_arc_meta_limit" => &mut admin.arc_meta_limit,
+                            "zfs_arc_meta_min" => &mut admin.arc_meta_min,
+                            "dbuf_cache_max_bytes" => &mut admin.dbuf_cache_max,
+                            "dbuf_metadata_cache_max_bytes" => &mut admin.dbuf_metadata_cache_max,
+                            _ => {
+                                out.push(rec(
+                                    0.0,
+                                    ev,
+                                    Err((errno::ENOENT, format!("sorry, variable '{var}' is not defined; line ignored"))),
+                                ));
+                                continue;
+                            }
+                        };
+                        *slot = value;
+                        out.push(rec(0.0, ev, Ok(format!("{var} = {value} (read once by arc_init())"))));
+                    }
+                    Ok(_) => {}
+                    Err(e) => out.push(rec(0.0, ev, Err((errno::EINVAL, format!("{e:?}; line ignored"))))),
+                }
+            }
+            arc_model::apply_boot_admin(m, &admin);
+        }
+    }
+    out
+}
+
+/// vmm's `arc_resv` statistics from the guests.
+fn arc_resv_fields(guests: &[Guest]) -> [(&'static str, u64); 3] {
+    let live: Vec<&Guest> = guests.iter().filter(|g| g.resv.is_some()).collect();
+    let reserved: u64 = live.iter().map(|g| g.reserved_bytes()).sum();
+    let failures = guests.iter().filter(|g| g.error.is_some()).count() as u64;
+    [
+        ("instances", live.len() as u64),
+        ("reserved_bytes", reserved),
+        ("failures", failures),
+    ]
+}
+
+/// The 2021 kernel's `zfs:0:arcstats`, from the model's ARC.
+fn own_arcstats(m: &Machine) -> KstatSnapshot {
+    let (meta_limit, meta_min) = arc_model::meta(m);
+    let u = |n: &str, v: u64| (n.to_string(), StatValue::Uint64(v));
+    KstatSnapshot {
+        module: "zfs".into(),
+        instance: 0,
+        name: "arcstats".into(),
+        class: "misc".into(),
+        crtime: Hrtime(0),
+        snaptime: hrtime(m),
+        data: vec![
+            u("p", arc_model::p(m)),
+            u("c", arc_model::c(m)),
+            u("c_min", arc_model::c_min(m)),
+            u("c_max", arc_model::c_max(m)),
+            u("size", m.arc.size),
+            u("arc_meta_limit", meta_limit),
+            u("arc_meta_min", meta_min),
+        ],
+    }
+}
+
+/// `kstat -p SELECTOR`. An empty result means no kstat matched.
+pub fn kstat_read(
+    m: &Machine,
+    st: &mut AdminState,
+    guests: &[Guest],
+    sel: &str,
+) -> Result<Vec<String>, (i32, String)> {
+    let selector = parse_selector(sel.as_bytes())
+        .map_err(|e| (errno::EINVAL, format!("kstat: bad selector {sel}: {e:?}")))?;
+    let text = match (&m.limits, st.kstats.as_mut()) {
+        (Limits::Tunables(t), Some(ks)) => {
+            let fields = arc_resv_fields(guests);
+            let mut src = Sources {
+                tunables: t.as_ref(),
+                arc_resv: Some(&fields),
+                raw: None,
+            };
+            let snaps = ks
+                .snapshots(&mut src, hrtime(m))
+                .map_err(|e| (e.to_errno(), format!("kstat: {e}")))?;
+            render_kstat_p(&snaps, &[selector])
+        }
+        _ => render_kstat_p(&[own_arcstats(m)], &[selector]),
     };
-    rec(true, None, format!("{var}: 0x{old:x} = 0x{value:x} ({note})"))
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    if lines.is_empty() {
+        return Err((errno::ENOENT, format!("kstat: no kstat matches {sel} on this kernel")));
+    }
+    Ok(lines)
+}
+
+/// A kstat write, `module:instance:name:statistic=value`, made as root.
+pub fn kstat_write(m: &mut Machine, st: &mut AdminState, guests: &[Guest], w: &str, at_s: f64) -> EventRecord {
+    let ev = format!("kstat_write {w}");
+    let a = match parse_assignment(w.as_bytes()) {
+        Ok(a) => a,
+        Err(e) => return rec(at_s, ev, Err((errno::EINVAL, format!("kstat: cannot parse {w}: {e:?}")))),
+    };
+    let now = hrtime(m);
+    let r = match (&m.limits, st.kstats.as_mut()) {
+        (Limits::Tunables(t), Some(ks)) => {
+            let fields = arc_resv_fields(guests);
+            let mut src = Sources {
+                tunables: t.as_ref(),
+                arc_resv: Some(&fields),
+                raw: st.raw.as_mut().map(|r| r as &mut dyn kstat_export::RecordApplied),
+            };
+            ks.write_assignments(&mut src, &[a.clone()], Credential::SysConfig, now)
+                .map(|()| format!("{} = {}", a.statistic.as_str(), a.value))
+                .map_err(|e| (e.to_errno(), format!("kstat: write failed: {e}")))
+        }
+        _ => {
+            if a.module.as_str() == "zfs" && a.instance == 0 && a.name.as_str() == "arcstats" {
+                Err((errno::EACCES, "kstat: write failed: zfs:0:arcstats is not writable".into()))
+            } else {
+                Err((
+                    errno::ENOENT,
+                    format!(
+                        "kstat: {}:{}:{} does not exist on this kernel",
+                        a.module.as_str(),
+                        a.instance,
+                        a.name.as_str()
+                    ),
+                ))
+            }
+        }
+    };
+    rec(at_s, ev, r)
+}
+
+/// An `mdb -kw` write such as `zfs_arc_max/Z 0x200000000`.
+pub fn mdb_write(m: &mut Machine, st: &mut AdminState, w: &str, at_s: f64) -> EventRecord {
+    let ev = format!("mdb_write {w}");
+    let parsed = match parse_mdb_write(w.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return rec(at_s, ev, Err((errno::EINVAL, format!("mdb: syntax error: {e:?}")))),
+    };
+    let r = match (&m.limits, st.raw.as_ref()) {
+        (Limits::Tunables(_), Some(raw)) => raw
+            .mdb_write(&parsed)
+            .map(|o| {
+                format!(
+                    "{}: 0x{:x} = 0x{:x} (the sync tick picks it up)",
+                    o.name, o.old, o.new
+                )
+            })
+            .map_err(|e| (e.to_errno(), format!("mdb: {e}"))),
+        _ => {
+            let var = parsed.symbol.as_str();
+            if ARC_VARS.contains(&var) && parsed.offset == 0 {
+                let old = st.raw_plain.get(var).copied().unwrap_or(0);
+                let mask = parsed.width.mask();
+                let new = (old & !mask) | (parsed.value & mask);
+                st.raw_plain.insert(var.to_string(), new);
+                Ok(format!(
+                    "{var}: 0x{old:x} = 0x{new:x} (read only by arc_init(); nothing else changes)"
+                ))
+            } else {
+                Err((
+                    errno::ENOENT,
+                    format!("mdb: failed to dereference symbol: unknown symbol name '{var}'"),
+                ))
+            }
+        }
+    };
+    rec(at_s, ev, r)
 }
 
 /// The sync tick (once a second, on the ARC's reap timer): a raw variable
-/// that differs from what was last applied is applied, or restored with a
-/// warning. Only the `tunables` kernel has it.
+/// that differs from the value last applied is applied, or restored with
+/// a warning. Only the project's kernel has it.
 pub fn sync_tick(m: &mut Machine, st: &mut AdminState) -> Vec<EventRecord> {
     let mut out = Vec::new();
-    let Limits::Tunables(t) = &m.limits else {
+    let (Limits::Tunables(t), Some(raw)) = (&m.limits, st.raw.as_mut()) else {
         return out;
     };
-    let changed: Vec<(String, u64)> = st
-        .raw
-        .iter()
-        .filter(|(k, v)| st.applied.get(*k).copied().unwrap_or(0) != **v)
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
-    for (var, value) in changed {
-        let kept = st.applied.get(&var).copied().unwrap_or(0);
-        match t.set(&var, value) {
-            Ok(()) => {
-                st.applied.insert(var.clone(), value);
-                out.push(EventRecord {
-                    at_s: 0.0,
-                    event: format!("sync {var}"),
-                    ok: true,
-                    errno: None,
-                    message: format!("{var} = {value} applied"),
-                });
-            }
-            Err(e) => {
-                st.raw.insert(var.clone(), kept);
-                out.push(EventRecord {
-                    at_s: 0.0,
-                    event: format!("sync {var}"),
-                    ok: false,
-                    errno: Some(e.to_errno()),
-                    message: format!(
-                        "WARNING: {var}: refused {value} ({e}); keeping {kept}"
-                    ),
-                });
-            }
+    let before: Vec<(&'static str, Option<u64>)> =
+        raw.names().map(|n| (n, raw.last_applied(n))).collect();
+    let mut warnings = Vec::new();
+    raw.sync_tick(t.as_ref(), &mut |w| warnings.push((w.name, w.error.to_errno(), w.to_string())));
+    let at_s = m.secs();
+    for (name, e, text) in warnings {
+        out.push(rec(at_s, format!("sync {name}"), Err((e, format!("WARNING: {text}")))));
+    }
+    for (name, old) in before {
+        let new = raw.last_applied(name);
+        if new != old {
+            out.push(rec(
+                at_s,
+                format!("sync {name}"),
+                Ok(format!("{name} = {} applied", new.unwrap_or(0))),
+            ));
         }
     }
     out
 }
-
-/// Nothing to do while time jumps: a raw write is an event, and events
-/// stop the jump.
-pub fn skip_sync(_m: &mut Machine, _st: &mut AdminState) {}

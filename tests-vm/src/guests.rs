@@ -187,6 +187,13 @@ impl Guest {
         }
     }
 
+    /// Bytes its headroom reservation holds (`tunables`).
+    #[must_use]
+    pub fn reserved_bytes(&self) -> u64 {
+        let pages = btopr(self.requested);
+        ptob(pages).saturating_add(pages.saturating_mul(PAGE_T_BYTES))
+    }
+
     /// Whether the guest still needs steps.
     #[must_use]
     pub fn active(&self) -> bool {

@@ -235,12 +235,9 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         p.alloc_rate = r;
     }
     let mut m = Machine::new(p, policy, s);
-    let mut admin_state = AdminState::default();
-    let mut events = Vec::new();
-    for rec in admin::apply_etc_system(&mut m, &mut admin_state, &s.etc_system) {
-        events.push(rec);
-    }
+    let mut events = admin::apply_etc_system(&mut m, &s.etc_system);
     m.finish_boot();
+    let mut admin_state = AdminState::new(&m);
 
     let mut guests: Vec<Guest> = Vec::new();
     let mut active: Vec<usize> = Vec::new();
@@ -327,31 +324,25 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                     events.push(rec);
                 }
                 EventKind::KstatWrite(w) => {
-                    events.push(admin::kstat_write(&mut m, &mut admin_state, w, at_s));
+                    events.push(admin::kstat_write(&mut m, &mut admin_state, &guests, w, at_s));
                 }
                 EventKind::MdbWrite(w) => {
                     events.push(admin::mdb_write(&mut m, &mut admin_state, w, at_s));
                 }
                 EventKind::KstatRead(sel) => {
-                    let lines = admin::kstat_read(&m, &guests, sel);
-                    let (ok, msg, errno) = if lines.is_empty() {
-                        (
-                            false,
-                            format!("kstat: no kstat matches {sel} on this kernel"),
-                            Some(zfs_tunables::errno::ENOENT),
-                        )
-                    } else {
-                        (true, format!("{} statistics", lines.len()), None)
+                    let lines = match admin::kstat_read(&m, &mut admin_state, &guests, sel) {
+                        Ok(lines) => lines,
+                        Err((errno, message)) => {
+                            events.push(EventRecord {
+                                at_s,
+                                event: format!("kstat_read {sel}"),
+                                ok: false,
+                                errno: Some(errno),
+                                message,
+                            });
+                            Vec::new()
+                        }
                     };
-                    if !ok {
-                        events.push(EventRecord {
-                            at_s,
-                            event: format!("kstat_read {sel}"),
-                            ok,
-                            errno,
-                            message: msg,
-                        });
-                    }
                     kstat_reads.push(KstatRead {
                         at_s,
                         selector: sel.clone(),
@@ -400,12 +391,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         }
         // The raw-variable sync rides on the reap timer (once a second).
         if m.now % HZ == 0 {
-            for rec in admin::sync_tick(&mut m, &mut admin_state) {
-                events.push(EventRecord {
-                    at_s: m.secs(),
-                    ..rec
-                });
-            }
+            events.extend(admin::sync_tick(&mut m, &mut admin_state));
         }
 
         // Jump over quiet stretches.
@@ -419,7 +405,6 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                 vmm: m.vmm * PAGESIZE,
             });
             m.skip_to(to - to % SAMPLE_EVERY);
-            admin::skip_sync(&mut m, &mut admin_state);
         }
         m.tick();
     }

@@ -15,7 +15,10 @@ fn parse_size(s: &str) -> Option<u64> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let host = args.first().and_then(|s| parse_size(s)).unwrap_or(128 * GIB);
+    let host = args
+        .first()
+        .and_then(|s| parse_size(s))
+        .unwrap_or(128 * GIB);
     let guest = args.get(1).and_then(|s| parse_size(s)).unwrap_or(64 * GIB);
     let ps = PageSize::AMD64;
     let t = ArcTunables::new(
@@ -42,6 +45,9 @@ fn main() {
             let _ = t.release(id);
             show("guest released");
         }
-        Err(e) => println!("reservation refused ({}): {e}", zfs_tunables::errno::name(e.to_errno())),
+        Err(e) => println!(
+            "reservation refused ({}): {e}",
+            zfs_tunables::errno::name(e.to_errno())
+        ),
     }
 }
