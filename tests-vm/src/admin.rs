@@ -15,11 +15,11 @@
 
 use std::collections::BTreeMap;
 
+use kstat_export::etc_system::{SetValue, SystemLine};
 use kstat_export::{
     parse_assignment, parse_mdb_write, parse_selector, parse_system_line, render_kstat_p,
     Credential, KstatSet, KstatSnapshot, RawVariables, Sources, StatValue,
 };
-use kstat_export::etc_system::{SetValue, SystemLine};
 use zfs_tunables::arc_limits::AdminValues;
 use zfs_tunables::errno;
 use zfs_tunables::sync::AtomicU64;
@@ -130,7 +130,11 @@ pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
                     Ok(SystemLine::Set(cmd)) => {
                         let var = cmd.variable.as_str();
                         let SetValue::Integer { value, .. } = cmd.value else {
-                            out.push(rec(0.0, ev, Err((errno::EINVAL, format!("{var}: not a number")))));
+                            out.push(rec(
+                                0.0,
+                                ev,
+                                Err((errno::EINVAL, format!("{var}: not a number"))),
+                            ));
                             continue;
                         };
                         let slot = match var {
@@ -144,16 +148,29 @@ pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
                                 out.push(rec(
                                     0.0,
                                     ev,
-                                    Err((errno::ENOENT, format!("sorry, variable '{var}' is not defined; line ignored"))),
+                                    Err((
+                                        errno::ENOENT,
+                                        format!(
+                                            "sorry, variable '{var}' is not defined; line ignored"
+                                        ),
+                                    )),
                                 ));
                                 continue;
                             }
                         };
                         *slot = value;
-                        out.push(rec(0.0, ev, Ok(format!("{var} = {value} (read once by arc_init())"))));
+                        out.push(rec(
+                            0.0,
+                            ev,
+                            Ok(format!("{var} = {value} (read once by arc_init())")),
+                        ));
                     }
                     Ok(_) => {}
-                    Err(e) => out.push(rec(0.0, ev, Err((errno::EINVAL, format!("{e:?}; line ignored"))))),
+                    Err(e) => out.push(rec(
+                        0.0,
+                        ev,
+                        Err((errno::EINVAL, format!("{e:?}; line ignored"))),
+                    )),
                 }
             }
             arc_model::apply_boot_admin(m, &admin);
@@ -223,17 +240,32 @@ pub fn kstat_read(
     };
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
     if lines.is_empty() {
-        return Err((errno::ENOENT, format!("kstat: no kstat matches {sel} on this kernel")));
+        return Err((
+            errno::ENOENT,
+            format!("kstat: no kstat matches {sel} on this kernel"),
+        ));
     }
     Ok(lines)
 }
 
 /// A kstat write, `module:instance:name:statistic=value`, made as root.
-pub fn kstat_write(m: &mut Machine, st: &mut AdminState, guests: &[Guest], w: &str, at_s: f64) -> EventRecord {
+pub fn kstat_write(
+    m: &mut Machine,
+    st: &mut AdminState,
+    guests: &[Guest],
+    w: &str,
+    at_s: f64,
+) -> EventRecord {
     let ev = format!("kstat_write {w}");
     let a = match parse_assignment(w.as_bytes()) {
         Ok(a) => a,
-        Err(e) => return rec(at_s, ev, Err((errno::EINVAL, format!("kstat: cannot parse {w}: {e:?}")))),
+        Err(e) => {
+            return rec(
+                at_s,
+                ev,
+                Err((errno::EINVAL, format!("kstat: cannot parse {w}: {e:?}"))),
+            )
+        }
     };
     let now = hrtime(m);
     let r = match (&m.limits, st.kstats.as_mut()) {
@@ -242,15 +274,26 @@ pub fn kstat_write(m: &mut Machine, st: &mut AdminState, guests: &[Guest], w: &s
             let mut src = Sources {
                 tunables: t.as_ref(),
                 arc_resv: Some(&fields),
-                raw: st.raw.as_mut().map(|r| r as &mut dyn kstat_export::RecordApplied),
+                raw: st
+                    .raw
+                    .as_mut()
+                    .map(|r| r as &mut dyn kstat_export::RecordApplied),
             };
-            ks.write_assignments(&mut src, &[a.clone()], Credential::SysConfig, now)
-                .map(|()| format!("{} = {}", a.statistic.as_str(), a.value))
-                .map_err(|e| (e.to_errno(), format!("kstat: write failed: {e}")))
+            ks.write_assignments(
+                &mut src,
+                std::slice::from_ref(&a),
+                Credential::SysConfig,
+                now,
+            )
+            .map(|()| format!("{} = {}", a.statistic.as_str(), a.value))
+            .map_err(|e| (e.to_errno(), format!("kstat: write failed: {e}")))
         }
         _ => {
             if a.module.as_str() == "zfs" && a.instance == 0 && a.name.as_str() == "arcstats" {
-                Err((errno::EACCES, "kstat: write failed: zfs:0:arcstats is not writable".into()))
+                Err((
+                    errno::EACCES,
+                    "kstat: write failed: zfs:0:arcstats is not writable".into(),
+                ))
             } else {
                 Err((
                     errno::ENOENT,
@@ -272,7 +315,13 @@ pub fn mdb_write(m: &mut Machine, st: &mut AdminState, w: &str, at_s: f64) -> Ev
     let ev = format!("mdb_write {w}");
     let parsed = match parse_mdb_write(w.as_bytes()) {
         Ok(p) => p,
-        Err(e) => return rec(at_s, ev, Err((errno::EINVAL, format!("mdb: syntax error: {e:?}")))),
+        Err(e) => {
+            return rec(
+                at_s,
+                ev,
+                Err((errno::EINVAL, format!("mdb: syntax error: {e:?}"))),
+            )
+        }
     };
     let r = match (&m.limits, st.raw.as_ref()) {
         (Limits::Tunables(_), Some(raw)) => raw
@@ -316,10 +365,16 @@ pub fn sync_tick(m: &mut Machine, st: &mut AdminState) -> Vec<EventRecord> {
     let before: Vec<(&'static str, Option<u64>)> =
         raw.names().map(|n| (n, raw.last_applied(n))).collect();
     let mut warnings = Vec::new();
-    raw.sync_tick(t.as_ref(), &mut |w| warnings.push((w.name, w.error.to_errno(), w.to_string())));
+    raw.sync_tick(t.as_ref(), &mut |w| {
+        warnings.push((w.name, w.error.to_errno(), w.to_string()))
+    });
     let at_s = m.secs();
     for (name, e, text) in warnings {
-        out.push(rec(at_s, format!("sync {name}"), Err((e, format!("WARNING: {text}")))));
+        out.push(rec(
+            at_s,
+            format!("sync {name}"),
+            Err((e, format!("WARNING: {text}"))),
+        ));
     }
     for (name, old) in before {
         let new = raw.last_applied(name);

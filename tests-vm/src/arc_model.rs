@@ -226,9 +226,8 @@ pub fn arc_available_memory(m: &Machine) -> i64 {
             // arc_virt_machine_reserved - desfree). Guest pages already
             // allocated have left availrmem, and are still reserved:
             // counted twice.
-            lowest = lowest.min(
-                (availrmem - pages_i(m.arc.vm_reserved_pages) - desfree).saturating_mul(ps),
-            );
+            lowest = lowest
+                .min((availrmem - pages_i(m.arc.vm_reserved_pages) - desfree).saturating_mul(ps));
         }
         Limits::Tunables(t) => {
             lowest = lowest.min(t.headroom_term(Pages(m.freemem()), Pages(m.desfree)));
@@ -336,8 +335,9 @@ fn reap_cb_finish(m: &mut Machine) {
     let free = arc_available_memory(m);
     m.arc.last_free_memory = free;
     let c = c(m);
-    let mut to_free =
-        i64::try_from(c >> m.p.arc_shrink_shift).unwrap_or(i64::MAX).saturating_sub(free);
+    let mut to_free = i64::try_from(c >> m.p.arc_shrink_shift)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(free);
     if to_free > 0 {
         to_free = to_free.max(pages_i(ptob(m.needfree)));
         if m.policy == Policy::Tunables {

@@ -197,7 +197,10 @@ impl Guest {
     /// Whether the guest still needs steps.
     #[must_use]
     pub fn active(&self) -> bool {
-        !matches!(self.phase, Phase::Running | Phase::Failed | Phase::Destroyed)
+        !matches!(
+            self.phase,
+            Phase::Running | Phase::Failed | Phase::Destroyed
+        )
     }
 
     /// Start latency in ticks.
@@ -281,7 +284,12 @@ impl Guest {
                     }
                     Err(e) => {
                         let errno = e.to_errno();
-                        self.fail(errno, format!("vmm: cannot reserve memory: {e}"), log, m.now);
+                        self.fail(
+                            errno,
+                            format!("vmm: cannot reserve memory: {e}"),
+                            log,
+                            m.now,
+                        );
                     }
                 }
             }
@@ -326,30 +334,24 @@ impl Guest {
                     self.vmem_alloc_nosleep(m, log);
                 }
             }
-            Phase::ReserveWait { polls_left, next } => {
-                if m.now >= next {
-                    let left = polls_left.saturating_sub(1);
-                    if m.availrmem() >= npages || left == 0 {
-                        m.needfree_sub(self.needfree_held);
-                        self.needfree_held = 0;
-                        self.vmem_alloc_nosleep(m, log);
-                    } else {
-                        self.phase = Phase::ReserveWait {
-                            polls_left: left,
-                            next: next + Machine::ticks(m.p.vm_reserve_poll_ms),
-                        };
-                    }
+            Phase::ReserveWait { polls_left, next } if m.now >= next => {
+                let left = polls_left.saturating_sub(1);
+                if m.availrmem() >= npages || left == 0 {
+                    m.needfree_sub(self.needfree_held);
+                    self.needfree_held = 0;
+                    self.vmem_alloc_nosleep(m, log);
+                } else {
+                    self.phase = Phase::ReserveWait {
+                        polls_left: left,
+                        next: next + Machine::ticks(m.p.vm_reserve_poll_ms),
+                    };
                 }
             }
-            Phase::Zeroing { until } => {
-                if m.now >= until {
-                    self.segment_done(m);
-                }
+            Phase::Zeroing { until } if m.now >= until => {
+                self.segment_done(m);
             }
-            Phase::RetrySleep { until } => {
-                if m.now >= until {
-                    self.phase = Phase::Setup;
-                }
+            Phase::RetrySleep { until } if m.now >= until => {
+                self.phase = Phase::Setup;
             }
             _ => {}
         }
@@ -381,8 +383,7 @@ impl Guest {
         match self.phase {
             Phase::Setup => {
                 // vmmr_add(): the reservoir's limit, then page_xresv().
-                let limit_pages =
-                    (m.physmem * 10).saturating_sub(m.pages_pp_maximum * 12) / 10;
+                let limit_pages = (m.physmem * 10).saturating_sub(m.pages_pp_maximum * 12) / 10;
                 let in_use = m.vmm + m.resv_unbacked;
                 if in_use + npages > limit_pages {
                     self.fail(
@@ -404,18 +405,16 @@ impl Guest {
                     };
                 }
             }
-            Phase::XresvWait { next } => {
-                if m.now >= next {
-                    if m.availrmem() >= m.p.t_minarmem + npages {
-                        m.needfree_sub(self.needfree_held);
-                        self.needfree_held = 0;
-                        self.xresv_granted(m, npages);
-                    } else {
-                        m.kmem_reap();
-                        self.phase = Phase::XresvWait {
-                            next: next + Machine::ticks(m.p.vmmr_resv_wait_ms),
-                        };
-                    }
+            Phase::XresvWait { next } if m.now >= next => {
+                if m.availrmem() >= m.p.t_minarmem + npages {
+                    m.needfree_sub(self.needfree_held);
+                    self.needfree_held = 0;
+                    self.xresv_granted(m, npages);
+                } else {
+                    m.kmem_reap();
+                    self.phase = Phase::XresvWait {
+                        next: next + Machine::ticks(m.p.vmmr_resv_wait_ms),
+                    };
                 }
             }
             Phase::Creating { left } => {
@@ -443,10 +442,8 @@ impl Guest {
                     self.phase = Phase::Creating { left: left - n };
                 }
             }
-            Phase::RetrySleep { until } => {
-                if m.now >= until {
-                    self.phase = Phase::Setup;
-                }
+            Phase::RetrySleep { until } if m.now >= until => {
+                self.phase = Phase::Setup;
             }
             _ => {}
         }

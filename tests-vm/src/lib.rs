@@ -1,7 +1,3 @@
-//! A simulator of an illumos host's memory that replays the OS-8005 seed
-//! under four policies for bhyve guest memory.
-//!
-//! (The big theory statement is in `MODEL.md`, included below.)
 #![doc = include_str!("../MODEL.md")]
 #![deny(missing_docs)]
 
@@ -10,8 +6,8 @@ pub mod arc_model;
 pub mod guests;
 pub mod machine;
 pub mod params;
-pub mod plot;
 pub mod platform;
+pub mod plot;
 pub mod report;
 pub mod scenario;
 pub mod sim;

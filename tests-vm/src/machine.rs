@@ -456,8 +456,8 @@ impl Machine {
         }
         self.kmem.reaping = true;
         self.kmem.system_reaps += 1;
-        let secs_x_hz = (self.kernel * PAGESIZE).saturating_mul(HZ)
-            / self.p.kmem_reap_scan_rate.max(1);
+        let secs_x_hz =
+            (self.kernel * PAGESIZE).saturating_mul(HZ) / self.p.kmem_reap_scan_rate.max(1);
         self.kmem.queue.push_back(KmemTask::SystemReap {
             ticks_left: secs_x_hz.max(1),
         });
@@ -548,8 +548,7 @@ impl Machine {
                 }
                 KmemTask::ReapDone => {
                     self.kmem.queue.pop_front();
-                    self.kmem.reaping_clears_at =
-                        Some(self.now + self.p.kmem_reap_interval_s * HZ);
+                    self.kmem.reaping_clears_at = Some(self.now + self.p.kmem_reap_interval_s * HZ);
                 }
             }
         }
@@ -655,13 +654,13 @@ impl Machine {
     pub fn tick(&mut self) {
         self.now += 1;
         let sp = HZ / self.p.schedpaging_hz.max(1);
-        if self.now % sp.max(1) == 0 {
+        if self.now.is_multiple_of(sp.max(1)) {
             self.schedpaging();
         }
         self.pageout_scanner_tick();
         self.kmem_tick();
         crate::arc_model::arc_tick(self);
-        if self.now % HZ == 0 {
+        if self.now.is_multiple_of(HZ) {
             self.once_a_second();
         }
         let f = self.freemem();

@@ -196,3 +196,38 @@ pub fn per_tick(per_second: u64) -> u64 {
         (per_second / HZ).max(1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every constant has a row in MODEL.md's table.
+    #[test]
+    fn every_constant_is_documented() {
+        let model = include_str!("../MODEL.md");
+        let dbg = format!("{:?}", Params::default());
+        let inner = dbg.trim_start_matches("Params {").trim_end_matches('}');
+        let mut n = 0;
+        for field in inner.split(", ") {
+            let name = field.split(':').next().unwrap().trim();
+            assert!(
+                model.contains(&format!("| `{name}` |")),
+                "{name} is missing from MODEL.md"
+            );
+            n += 1;
+        }
+        assert!(n >= 30);
+    }
+
+    #[test]
+    fn conversions_round_up() {
+        assert_eq!(btopr(1), 1);
+        assert_eq!(btopr(4096), 1);
+        assert_eq!(btopr(4097), 2);
+        assert_eq!(ms_to_ticks(250), 25);
+        assert_eq!(ms_to_ticks(1), 1);
+        assert_eq!(per_tick(1), 1);
+        assert_eq!(per_tick(0), 0);
+        assert_eq!(ptob(u64::MAX), u64::MAX);
+    }
+}

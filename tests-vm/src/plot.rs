@@ -155,12 +155,7 @@ fn panel(o: &mut String, r: &RunResult, y0: f64) {
     for (k, (label, colour, f)) in SERIES.iter().enumerate() {
         let mut pts = String::new();
         for sm in &r.series {
-            let _ = write!(
-                pts,
-                "{:.1},{:.1} ",
-                x(sm.t),
-                y(f(sm) as f64 / GIB as f64)
-            );
+            let _ = write!(pts, "{:.1},{:.1} ", x(sm.t), y(f(sm) as f64 / GIB as f64));
         }
         let _ = writeln!(
             o,

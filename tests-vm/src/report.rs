@@ -129,7 +129,11 @@ pub fn render_table(s: &Scenario, runs: &[RunResult]) -> String {
         "bound_s"
     );
     for r in runs {
-        for v in r.vms.iter().filter(|v| v.created_at_s > 0.0 || r.vms.len() == 1) {
+        for v in r
+            .vms
+            .iter()
+            .filter(|v| v.created_at_s > 0.0 || r.vms.len() == 1)
+        {
             let lat = v
                 .start_latency_s
                 .map_or_else(|| "-".to_string(), |l| format!("{l:.2}"));
@@ -225,11 +229,11 @@ pub fn render_json(s: &Scenario, runs: &[RunResult]) -> String {
                 )
             })
             .collect();
-        let events: Vec<String> = r
-            .events
-            .iter()
-            .map(|e| {
-                format!(
+        let events: Vec<String> =
+            r.events
+                .iter()
+                .map(|e| {
+                    format!(
                     "{{\"at_s\": {}, \"event\": {}, \"ok\": {}, \"errno\": {}, \"message\": {}}}",
                     jf(e.at_s),
                     js(&e.event),
@@ -237,8 +241,8 @@ pub fn render_json(s: &Scenario, runs: &[RunResult]) -> String {
                     e.errno.map_or_else(|| "null".to_string(), |n| n.to_string()),
                     js(&e.message)
                 )
-            })
-            .collect();
+                })
+                .collect();
         let reads: Vec<String> = r
             .kstat_reads
             .iter()

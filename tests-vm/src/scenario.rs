@@ -166,9 +166,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     };
     let num = num.trim();
     if num.is_empty() {
-        return Err(format!("\"{s}\" is not a size (expected e.g. 4096, 64G, 1.5T)"));
+        return Err(format!(
+            "\"{s}\" is not a size (expected e.g. 4096, 64G, 1.5T)"
+        ));
     }
-    scaled(num, mult).ok_or_else(|| format!("\"{s}\" is not a size (expected e.g. 4096, 64G, 1.5T)"))
+    scaled(num, mult)
+        .ok_or_else(|| format!("\"{s}\" is not a size (expected e.g. 4096, 64G, 1.5T)"))
 }
 
 /// `num × mult` for a decimal `num` (digits, at most one point), exactly
@@ -278,14 +281,15 @@ impl Reader<'_> {
         match v {
             toml::Value::Integer(i) => u64::try_from(*i)
                 .map_err(|_| self.err(section, index, key, format!("{i} is negative"))),
-            toml::Value::String(s) => {
-                parse_size(s).map_err(|m| self.err(section, index, key, m))
-            }
+            toml::Value::String(s) => parse_size(s).map_err(|m| self.err(section, index, key, m)),
             other => Err(self.err(
                 section,
                 index,
                 key,
-                format!("expected a size string or integer, found {}", other.type_str()),
+                format!(
+                    "expected a size string or integer, found {}",
+                    other.type_str()
+                ),
             )),
         }
     }
@@ -344,9 +348,10 @@ impl Reader<'_> {
 /// has no `name`.
 pub fn parse_scenario(text: &str, default_name: &str) -> Result<Scenario, ScenarioError> {
     let root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let line = e
-            .span()
-            .map(|s| text.get(..s.start).map_or(1, |p| p.matches('\n').count() + 1));
+        let line = e.span().map(|s| {
+            text.get(..s.start)
+                .map_or(1, |p| p.matches('\n').count() + 1)
+        });
         ScenarioError {
             line,
             field: None,
@@ -462,11 +467,19 @@ pub fn parse_scenario(text: &str, default_name: &str) -> Result<Scenario, Scenar
                 return Err(r.err("sim", None, "duration", "must be positive".into()));
             }
         }
-        for (k, slot) in [("evict_rate", &mut evict_rate), ("alloc_rate", &mut alloc_rate)] {
+        for (k, slot) in [
+            ("evict_rate", &mut evict_rate),
+            ("alloc_rate", &mut alloc_rate),
+        ] {
             if let Some(v) = t.get(k) {
                 let rate = r.size_of(v, "sim", None, k)?;
                 if rate < PAGESIZE {
-                    return Err(r.err("sim", None, k, "must be at least one page per second".into()));
+                    return Err(r.err(
+                        "sim",
+                        None,
+                        k,
+                        "must be at least one page per second".into(),
+                    ));
                 }
                 *slot = Some(rate);
             }
@@ -491,7 +504,12 @@ pub fn parse_scenario(text: &str, default_name: &str) -> Result<Scenario, Scenar
                 }
             }
             Some(_) => {
-                return Err(r.err("boot", None, "etc_system", "expected an array of strings".into()))
+                return Err(r.err(
+                    "boot",
+                    None,
+                    "etc_system",
+                    "expected an array of strings".into(),
+                ))
             }
             None => {}
         }
@@ -563,16 +581,11 @@ fn parse_event(r: &Reader<'_>, i: usize, t: &toml::Table) -> Result<Event, Scena
                 format!("needs one of {}", EVENT_KINDS.join(", ")),
             ))
         }
-        _ => {
-            return Err(r.err(
-                "",
-                idx,
-                kinds[1],
-                "an event has exactly one action".into(),
-            ))
-        }
+        _ => return Err(r.err("", idx, kinds[1], "an event has exactly one action".into())),
     };
-    let v = t.get(key).ok_or_else(|| r.err("", idx, key, "missing".into()))?;
+    let v = t
+        .get(key)
+        .ok_or_else(|| r.err("", idx, key, "missing".into()))?;
     let string = |v: &toml::Value| -> Result<String, ScenarioError> {
         match v {
             toml::Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),

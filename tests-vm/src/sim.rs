@@ -98,7 +98,11 @@ impl Memstat {
         s.push_str("Page Summary                Pages                MB  %Tot\n");
         s.push_str("------------     ----------------  ----------------  ----\n");
         for (name, p) in self.rows() {
-            s.push_str(&format!("{name:<16} {p:>16}  {:>16}  {:>3}%\n", mb(p), pct(p)));
+            s.push_str(&format!(
+                "{name:<16} {p:>16}  {:>16}  {:>3}%\n",
+                mb(p),
+                pct(p)
+            ));
         }
         s.push_str(&format!(
             "\nTotal            {:>16}  {:>16}\n",
@@ -324,7 +328,13 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                     events.push(rec);
                 }
                 EventKind::KstatWrite(w) => {
-                    events.push(admin::kstat_write(&mut m, &mut admin_state, &guests, w, at_s));
+                    events.push(admin::kstat_write(
+                        &mut m,
+                        &mut admin_state,
+                        &guests,
+                        w,
+                        at_s,
+                    ));
                 }
                 EventKind::MdbWrite(w) => {
                     events.push(admin::mdb_write(&mut m, &mut admin_state, w, at_s));
@@ -370,7 +380,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         if before.is_none() && first_late_create.is_none() {
             before = Some((Memstat::of(&m), m.arc.size, m.freemem()));
         }
-        if m.now % SAMPLE_EVERY == 0 {
+        if m.now.is_multiple_of(SAMPLE_EVERY) {
             series.push(Sample {
                 t: m.secs(),
                 free: m.freemem_bytes(),
@@ -390,12 +400,15 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
             }
         }
         // The raw-variable sync rides on the reap timer (once a second).
-        if m.now % HZ == 0 {
+        if m.now.is_multiple_of(HZ) {
             events.extend(admin::sync_tick(&mut m, &mut admin_state));
         }
 
         // Jump over quiet stretches.
-        let next_at = s.events.get(next_event).map_or(s.duration, |e| e.at.min(s.duration));
+        let next_at = s
+            .events
+            .get(next_event)
+            .map_or(s.duration, |e| e.at.min(s.duration));
         if active.is_empty() && m.quiescent() && next_at > m.now + HZ {
             let to = next_at - 1;
             series.push(Sample {
@@ -409,7 +422,8 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         m.tick();
     }
 
-    let (mb, arc_before, free_before) = before.unwrap_or((Memstat::of(&m), m.arc.size, m.freemem()));
+    let (mb, arc_before, free_before) =
+        before.unwrap_or((Memstat::of(&m), m.arc.size, m.freemem()));
     let after = Memstat::of(&m);
     let vms: Vec<VmOutcome> = guests
         .iter()

@@ -53,7 +53,10 @@ fn seed_128g_legacy_retries_a_minute_apart_and_is_not_up_at_120_s() {
         .collect();
     assert!(lines.len() >= 2, "{lines:?}");
     let first = lines[0] - g.created_at_s;
-    assert!((59.0..=62.0).contains(&first), "first line {first} s after launch");
+    assert!(
+        (59.0..=62.0).contains(&first),
+        "first line {first} s after launch"
+    );
     let gap = lines[1] - lines[0];
     assert!((60.0..=62.0).contains(&gap), "lines {gap} s apart");
     assert!(r.log.lines[0]
@@ -73,7 +76,9 @@ fn seed_4g_legacy_does_not_start_while_the_reader_runs() {
     let r = run(&s, Policy::Legacy);
     let g = vm(&r, "vm1");
     // The reader stops at 190 s.
-    assert!(g.start_latency_s.is_none_or(|l| g.created_at_s + l >= 190.0));
+    assert!(g
+        .start_latency_s
+        .is_none_or(|l| g.created_at_s + l >= 190.0));
     // bhyve retried once a second, as in the seed's platform.log.
     assert!(g.retry_lines > 100, "{}", g.retry_lines);
 }
@@ -124,7 +129,10 @@ fn tunables_arc_ends_within_lotsfree_of_the_ideal() {
         // And far above every other policy's ARC.
         for p in [Policy::Legacy, Policy::Os8005, Policy::Reservoir] {
             let other = run(&builtin(name), p);
-            assert!(r.arc_after_bytes > 2 * other.arc_after_bytes, "{name} {p:?}");
+            assert!(
+                r.arc_after_bytes > 2 * other.arc_after_bytes,
+                "{name} {p:?}"
+            );
         }
     }
 }
@@ -168,7 +176,11 @@ vm_create = { name = "huge", ram = "32G" }
     let g = vm(&r, "huge");
     assert!(!g.started);
     assert_eq!(g.errno, Some(zfs_tunables::errno::ENOMEM));
-    let ev = r.events.iter().find(|e| e.event.starts_with("vm_create")).unwrap();
+    let ev = r
+        .events
+        .iter()
+        .find(|e| e.event.starts_with("vm_create"))
+        .unwrap();
     assert!(!ev.ok);
     assert!((ev.at_s - 5.0).abs() < 1e-9, "refused at launch");
     assert!(ev.message.contains("at most"), "{}", ev.message);
@@ -216,10 +228,7 @@ kstat_read = "zfs:0:arcstats:c_max"
 "#;
 
 fn c_max_reads(r: &RunResult) -> Vec<String> {
-    r.kstat_reads
-        .iter()
-        .map(|k| k.lines.join(";"))
-        .collect()
+    r.kstat_reads.iter().map(|k| k.lines.join(";")).collect()
 }
 
 #[test]
@@ -238,7 +247,11 @@ fn tunables_writes_show_in_the_next_read_and_bad_ones_change_nothing() {
     let failed: Vec<_> = r.events.iter().filter(|e| !e.ok).collect();
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert_eq!(failed[0].errno, Some(zfs_tunables::errno::EINVAL));
-    assert!(failed[0].message.contains("keeping"), "{}", failed[0].message);
+    assert!(
+        failed[0].message.contains("keeping"),
+        "{}",
+        failed[0].message
+    );
     assert_eq!(failed[1].errno, Some(zfs_tunables::errno::ERANGE));
 }
 
@@ -248,9 +261,17 @@ fn on_the_2021_kernel_writes_reach_nothing() {
     for read in c_max_reads(&r) {
         assert_eq!(read, "zfs:0:arcstats:c_max\t12884901888");
     }
-    let kw = r.events.iter().find(|e| e.event.starts_with("kstat_write")).unwrap();
+    let kw = r
+        .events
+        .iter()
+        .find(|e| e.event.starts_with("kstat_write"))
+        .unwrap();
     assert_eq!(kw.errno, Some(zfs_tunables::errno::ENOENT));
-    let mdb = r.events.iter().find(|e| e.event.starts_with("mdb_write")).unwrap();
+    let mdb = r
+        .events
+        .iter()
+        .find(|e| e.event.starts_with("mdb_write"))
+        .unwrap();
     assert!(mdb.ok, "the variable is written, as on illumos");
 }
 
@@ -382,8 +403,15 @@ vm_create = { name = "big", ram = "512G" }
     for p in Policy::ALL {
         let r = run(&s, p);
         let m = r.memstat_after;
-        let sum = m.kernel + m.boot + m.zfs + m.vmm + m.anon + m.exec + m.page_cache
-            + m.cachelist + m.freelist;
+        let sum = m.kernel
+            + m.boot
+            + m.zfs
+            + m.vmm
+            + m.anon
+            + m.exec
+            + m.page_cache
+            + m.cachelist
+            + m.freelist;
         assert_eq!(sum, m.total, "{p:?}");
     }
 }
