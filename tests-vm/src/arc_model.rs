@@ -7,7 +7,7 @@
 //! project's component (`ArcTunables::published()`): the ARC grows and
 //! shrinks `c` through it, reads the effective ceiling from it, and adds
 //! its `headroom_term()` to `arc_available_memory()`. That kernel also
-//! carries one change to `arc_reap_cb()` (see [`reap_cb_finish`]).
+//! carries one change to `arc_reap_cb()` (see `reap_cb_finish()`).
 
 use zfs_tunables::arc_limits::{compute_lenient, AdminValues};
 use zfs_tunables::{ArcTunables, Bytes, Generation as TGen, HostMemory, Hrtime, PageSize, Pages};
@@ -47,7 +47,7 @@ pub fn initial_limits(
     let gen = tgen(s.host.generation);
     if policy == Policy::Tunables {
         let t = ArcTunables::new(SimPlatform::new(), host, gen);
-        return Limits::Tunables(Box::new(t));
+        return Limits::Tunables(std::sync::Arc::new(t));
     }
     let (l, _) = compute_lenient(&host, gen, &AdminValues::default());
     Limits::Own {

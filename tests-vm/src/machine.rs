@@ -75,7 +75,7 @@ pub enum Limits {
         meta_min: u64,
     },
     /// The project's component; the ARC reads and moves `c` through it.
-    Tunables(Box<ArcTunables<SimPlatform>>),
+    Tunables(std::sync::Arc<ArcTunables<SimPlatform>>),
 }
 
 /// The reap zthr (`arc_reap_zthr`): idle until its timer or a wake-up,

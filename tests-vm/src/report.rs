@@ -86,12 +86,14 @@ pub fn render_run(s: &Scenario, r: &RunResult) -> String {
             v.retry_lines
         );
     }
+    let depot = (r.memstat_after.zfs * PAGESIZE).saturating_sub(r.arc_after_bytes);
     let _ = writeln!(
         o,
-        "  ARC {} MiB before, {} MiB after (ideal {} MiB); c {} MiB, c_min {} MiB, c_max {} MiB",
+        "  ARC {} MiB before, {} MiB after (ideal {} MiB; {} MiB more evicted but still in kmem magazines); c {} MiB, c_min {} MiB, c_max {} MiB",
         mb(r.arc_before_bytes),
         mb(r.arc_after_bytes),
         mb(r.arc_ideal_after_bytes),
+        mb(depot),
         mb(r.c_bytes),
         mb(r.c_min_bytes),
         mb(r.c_max_bytes)

@@ -440,10 +440,14 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         .collect();
 
     // The ideal: what "before" leaves for the ARC once every guest that
-    // started after it is in memory, keeping desfree free.
+    // started after it (and still runs) is in memory, keeping desfree free.
     let late_started: u64 = guests
         .iter()
-        .filter(|g| g.started_at.is_some() && Some(g.created_at) >= first_late_create)
+        .filter(|g| {
+            g.started_at.is_some()
+                && g.phase != Phase::Destroyed
+                && Some(g.created_at) >= first_late_create
+        })
         .map(|g| crate::params::ptob(crate::params::btopr(g.requested)))
         .sum();
     let desfree_b = m.desfree * PAGESIZE;
