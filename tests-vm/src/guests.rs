@@ -29,7 +29,7 @@ use zfs_tunables::{Bytes, Hrtime, ReservationId, WaitTicket};
 
 use crate::arc_model;
 use crate::machine::{Limits, Machine, Policy};
-use crate::params::{btopr, per_tick, ptob, HZ, PAGESIZE};
+use crate::params::{btopr, ms_to_ticks, per_tick, ptob, HZ, PAGESIZE};
 
 /// `sizeof (page_t)` on amd64: the per-page overhead the project's vmm
 /// client reserves.
@@ -230,7 +230,7 @@ impl Guest {
             ),
         );
         self.phase = Phase::RetrySleep {
-            until: m.now + Machine::ticks(m.p.bhyve_retry_ms),
+            until: m.now + ms_to_ticks(m.p.bhyve_retry_ms),
         };
     }
 
@@ -328,7 +328,7 @@ impl Guest {
                     self.needfree_held = npages;
                     self.phase = Phase::ReserveWait {
                         polls_left: m.p.vm_reserve_retries,
-                        next: m.now + Machine::ticks(m.p.vm_reserve_poll_ms),
+                        next: m.now + ms_to_ticks(m.p.vm_reserve_poll_ms),
                     };
                 } else {
                     self.vmem_alloc_nosleep(m, log);
@@ -343,7 +343,7 @@ impl Guest {
                 } else {
                     self.phase = Phase::ReserveWait {
                         polls_left: left,
-                        next: next + Machine::ticks(m.p.vm_reserve_poll_ms),
+                        next: next + ms_to_ticks(m.p.vm_reserve_poll_ms),
                     };
                 }
             }
@@ -401,7 +401,7 @@ impl Guest {
                     self.needfree_held = npages;
                     m.kmem_reap();
                     self.phase = Phase::XresvWait {
-                        next: m.now + Machine::ticks(m.p.vmmr_resv_wait_ms),
+                        next: m.now + ms_to_ticks(m.p.vmmr_resv_wait_ms),
                     };
                 }
             }
@@ -413,7 +413,7 @@ impl Guest {
                 } else {
                     m.kmem_reap();
                     self.phase = Phase::XresvWait {
-                        next: next + Machine::ticks(m.p.vmmr_resv_wait_ms),
+                        next: next + ms_to_ticks(m.p.vmmr_resv_wait_ms),
                     };
                 }
             }

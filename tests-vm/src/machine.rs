@@ -9,9 +9,9 @@
 
 use std::collections::VecDeque;
 
-use zfs_tunables::{ArcTunables, Bytes, Pages};
+use zfs_tunables::ArcTunables;
 
-use crate::params::{btopr, ms_to_ticks, per_tick, Params, HZ, MIB, PAGESIZE};
+use crate::params::{btopr, per_tick, Params, HZ, MIB, PAGESIZE};
 use crate::platform::SimPlatform;
 use crate::scenario::{Generation, Scenario};
 
@@ -711,35 +711,5 @@ impl Machine {
             }
         }
         self.arc.reap = ReapZthr::Idle { next_check: to };
-    }
-
-    /// The generation `arc_init()` ran for.
-    #[must_use]
-    pub fn generation(s: &Scenario) -> Generation {
-        s.host.generation
-    }
-
-    /// The page counts of the pages a guest of `bytes` needs.
-    #[must_use]
-    pub fn pages_of(bytes: u64) -> u64 {
-        btopr(bytes)
-    }
-
-    /// Ticks from milliseconds.
-    #[must_use]
-    pub fn ticks(ms: u64) -> u64 {
-        ms_to_ticks(ms)
-    }
-
-    /// `freemem` as the headroom figures want it.
-    #[must_use]
-    pub fn memory_figures(&self) -> (Pages, Pages) {
-        (Pages(self.freemem()), Pages(self.desfree))
-    }
-
-    /// The ARC's size as the component wants it.
-    #[must_use]
-    pub fn arc_size_bytes(&self) -> Bytes {
-        Bytes(self.arc.size)
     }
 }

@@ -57,8 +57,6 @@ pub struct Params {
     pub arc_no_grow_shift: u32,
     /// `zfs_arc_overflow_shift`: overflow band `c >> 3`.
     pub zfs_arc_overflow_shift: u32,
-    /// `arc_p_min_shift`.
-    pub arc_p_min_shift: u32,
     /// `SPA_MAXBLOCKSIZE` (16 MiB): minimum overflow band, and the
     /// `arc_adapt()` growth window is twice it.
     pub spa_maxblocksize: u64,
@@ -139,7 +137,6 @@ impl Default for Params {
             arc_shrink_shift: 7,
             arc_no_grow_shift: 5,
             zfs_arc_overflow_shift: 3,
-            arc_p_min_shift: 4,
             spa_maxblocksize: 16 * MIB,
             arc_pages_pp_reserve: 64,
             arc_swapfs_reserve: 64,
