@@ -189,6 +189,9 @@ pub struct Machine {
     pub physmem: u64,
     /// `::memstat` Kernel (constant), pages.
     pub kernel: u64,
+    /// Kernel pages in full magazines outside the working sets, which the
+    /// next system-wide reap returns.
+    pub kernel_reapable: u64,
     /// Boot pages, pages.
     pub boot: u64,
     /// Anon, pages.
@@ -300,6 +303,7 @@ impl Machine {
 
         let limits = crate::arc_model::initial_limits(&p, policy, s, physmem, swapfs_minfree);
         let next_update = p.kmem_reap_interval_s * HZ;
+        let kernel_reapable = kernel * p.kmem_kernel_reapable_permille.min(1000) / 1000;
         let mut m = Machine {
             p,
             policy,
@@ -307,6 +311,7 @@ impl Machine {
             gen: s.host.generation,
             physmem,
             kernel,
+            kernel_reapable,
             boot,
             anon,
             exec,
@@ -521,8 +526,11 @@ impl Machine {
                         self.arc.reap_woken = true;
                         return;
                     }
-                    // Reaching the ARC's caches: kmem_cache_reap() reaps
-                    // their depot within the working set.
+                    // Every cache has been reaped within its working set:
+                    // the kernel's idle magazines are gone, and the ARC's
+                    // caches' depot goes the same way.
+                    self.kernel -= self.kernel_reapable.min(self.kernel);
+                    self.kernel_reapable = 0;
                     *task = KmemTask::ArcWsReap { bytes_left: None };
                     return;
                 }
