@@ -327,7 +327,7 @@ fn reap_cb_check(m: &mut Machine) -> bool {
 ///
 /// Under `tunables` the kernel also subtracts what is already on its way
 /// to `freemem` (bytes the adjust thread will evict, `size - c`, and
-/// evicted bytes waiting in kmem magazines): the headroom term is only
+/// evicted bytes waiting in kmem magazines) from `to_free`: the headroom term is only
 /// satisfied when memory reaches `freemem`, so without this the stock
 /// callback cuts `c` again by the same deficit every second until the
 /// memory arrives. The stock kernels keep the stock rule.
@@ -338,15 +338,12 @@ fn reap_cb_finish(m: &mut Machine) {
     let mut to_free = i64::try_from(c >> m.p.arc_shrink_shift)
         .unwrap_or(i64::MAX)
         .saturating_sub(free);
+    if m.policy == Policy::Tunables {
+        let in_flight = m.arc.size.saturating_sub(c).saturating_add(m.kmem.depot);
+        to_free = to_free.saturating_sub(pages_i(in_flight));
+    }
     if to_free > 0 {
         to_free = to_free.max(pages_i(ptob(m.needfree)));
-        if m.policy == Policy::Tunables {
-            let in_flight = m.arc.size.saturating_sub(c).saturating_add(m.kmem.depot);
-            let floor = i64::try_from(c >> m.p.arc_shrink_shift).unwrap_or(i64::MAX);
-            to_free = to_free
-                .saturating_sub(pages_i(in_flight))
-                .max(floor.min(to_free));
-        }
         arc_reduce_target_size(m, u64::try_from(to_free).unwrap_or(0));
     }
 }
