@@ -1,6 +1,8 @@
 //! Runs a scenario under one policy and records what an operator would
 //! have seen.
 
+use std::collections::HashMap;
+
 use crate::admin::{self, AdminState};
 use crate::arc_model;
 use crate::guests::{Guest, Log, Phase};
@@ -244,6 +246,8 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
     let mut admin_state = AdminState::new(&m);
 
     let mut guests: Vec<Guest> = Vec::new();
+    // Live guests by name (failed and destroyed ones free their name).
+    let mut live: HashMap<String, usize> = HashMap::new();
     let mut active: Vec<usize> = Vec::new();
     let mut log = Log::default();
     let mut kstat_reads = Vec::new();
@@ -270,10 +274,11 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
             let at_s = m.secs();
             match &e.kind {
                 EventKind::VmCreate { name, ram } => {
-                    if guests
-                        .iter()
-                        .any(|g| g.name == *name && g.phase != Phase::Destroyed)
-                    {
+                    let taken = live
+                        .get(name)
+                        .and_then(|&i| guests.get(i))
+                        .is_some_and(|g| !matches!(g.phase, Phase::Destroyed | Phase::Failed));
+                    if taken {
                         events.push(EventRecord {
                             at_s,
                             event: format!("vm_create {name}"),
@@ -297,15 +302,17 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                         },
                     });
                     guests.push(g);
+                    let i = guests.len() - 1;
+                    live.insert(name.clone(), i);
                     if guests.last().is_some_and(Guest::active) {
-                        active.push(guests.len() - 1);
+                        active.push(i);
                     }
                 }
                 EventKind::VmDestroy(name) => {
-                    let found = guests
-                        .iter_mut()
-                        .rev()
-                        .find(|g| g.name == *name && g.phase != Phase::Destroyed);
+                    let found = live
+                        .remove(name)
+                        .and_then(|i| guests.get_mut(i))
+                        .filter(|g| g.phase != Phase::Destroyed);
                     let rec = match found {
                         Some(g) => {
                             g.destroy(&mut m);
