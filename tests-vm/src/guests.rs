@@ -1,7 +1,8 @@
 //! Guests and the four ways their memory is set up.
 //!
-//! bhyve's `vm_setup_memory()` makes two memory segments (below and above
-//! `VM_LOWMEM_LIMIT`); each is allocated by the kernel path of the policy:
+//! bhyve's `vm_setup_memory()` makes two memory segments, first the one
+//! above `VM_LOWMEM_LIMIT` (`VM_HIGHMEM`), then the one below; each is
+//! allocated by the kernel path of the policy:
 //!
 //! - `legacy`: `vm_object_allocate()` → `vm_reserve_pages()` (if
 //!   `availrmem < npages`: `page_needfree(npages)`, up to 60 polls of 1 s
@@ -162,12 +163,15 @@ impl Guest {
     /// A guest bhyve starts now.
     #[must_use]
     pub fn new(name: &str, ram: u64, now: u64, lowmem_limit: u64) -> Guest {
+        // vm_setup_memory() on illumos allocates VM_HIGHMEM (above the
+        // low-memory limit) first, then VM_LOWMEM.
         let pages = btopr(ram);
         let low = pages.min(btopr(lowmem_limit));
-        let mut segs = vec![low];
+        let mut segs = Vec::with_capacity(2);
         if pages > low {
             segs.push(pages - low);
         }
+        segs.push(low);
         Guest {
             name: name.to_string(),
             requested: ram,
