@@ -673,12 +673,77 @@ pub const BUILTINS: [(&str, &str, &str); 4] = [
     ),
 ];
 
+/// The generated built-ins: (name, one-line summary).
+pub const GENERATED: [(&str, &str); 1] = [(
+    "fleet-1t",
+    "1 TiB host, 1000 guests of 2 to 32 GiB come and go over a simulated day (for benchmarks)",
+)];
+
 /// A built-in scenario by name.
 pub fn builtin(name: &str) -> Option<Result<Scenario, ScenarioError>> {
+    if name == "fleet-1t" {
+        return Some(Ok(fleet(1000, 86_400)));
+    }
     BUILTINS
         .iter()
         .find(|(n, _, _)| *n == name)
         .map(|(n, _, text)| parse_scenario(text, n))
+}
+
+/// A 1 TiB host on which `guests` guests are created at random times over
+/// `seconds` and most are destroyed after 10 minutes to 4 hours; the same
+/// every time (a fixed xorshift seed).
+#[must_use]
+pub fn fleet(guests: usize, seconds: u64) -> Scenario {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let span = seconds.saturating_sub(60).max(1) * HZ;
+    let mut events = Vec::with_capacity(2 * guests);
+    for i in 0..guests {
+        let at = 60 * HZ + next() % span;
+        let ram = [2u64, 4, 8, 16, 32][(next() % 5) as usize] * GIB;
+        let life = (600 + next() % (4 * 3600 - 600)) * HZ;
+        let name = format!("g{i}");
+        events.push(Event {
+            at,
+            kind: EventKind::VmCreate {
+                name: name.clone(),
+                ram,
+            },
+        });
+        if at + life < seconds * HZ {
+            events.push(Event {
+                at: at + life,
+                kind: EventKind::VmDestroy(name),
+            });
+        }
+    }
+    events.sort_by_key(|e| e.at);
+    Scenario {
+        name: "fleet-1t".to_string(),
+        description: GENERATED[0].1.to_string(),
+        host: HostSpec {
+            physmem: 1 << 40,
+            kernel: 48 * GIB,
+            boot: GIB,
+            anon: 16 * GIB,
+            exec: GIB,
+            page_cache: 4 * GIB,
+            generation: Generation::Y2021,
+        },
+        arc_size: 700 * GIB,
+        arcfill: 0,
+        duration: seconds * HZ,
+        evict_rate: None,
+        alloc_rate: None,
+        etc_system: Vec::new(),
+        events,
+    }
 }
 
 #[cfg(test)]

@@ -418,3 +418,26 @@ vm_create = { name = "big", ram = "512G" }
         assert_eq!(sum, m.total, "{p:?}");
     }
 }
+
+#[test]
+fn the_fleet_generator_is_deterministic_and_every_run_adds_up() {
+    let a = scenario::fleet(60, 3 * 3600);
+    let b = scenario::fleet(60, 3 * 3600);
+    assert_eq!(a, b);
+    assert!(a.events.len() >= 60);
+    for p in Policy::ALL {
+        let r = run(&a, p);
+        assert_eq!(r.vms.len(), 60);
+        let m = r.memstat_after;
+        let sum = m.kernel
+            + m.boot
+            + m.zfs
+            + m.vmm
+            + m.anon
+            + m.exec
+            + m.page_cache
+            + m.cachelist
+            + m.freelist;
+        assert_eq!(sum, m.total, "{p:?}");
+    }
+}

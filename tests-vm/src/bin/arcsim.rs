@@ -89,6 +89,9 @@ fn main() -> ExitCode {
             for (name, summary, _) in scenario::BUILTINS {
                 println!("{name:<16} {summary}");
             }
+            for (name, summary) in scenario::GENERATED {
+                println!("{name:<16} {summary}");
+            }
             Ok(())
         }
         Some("run") => run(args.get(1..).unwrap_or(&[])),
