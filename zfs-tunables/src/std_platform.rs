@@ -88,6 +88,7 @@ impl StdPlatform {
     /// Moves a manual clock forward by `d` and wakes sleepers so they see
     /// their deadlines. Does nothing on the real clock.
     pub fn advance(&self, d: Hrtime) {
+        #[allow(irrefutable_let_patterns)] // irrefutable under loom only
         if let Clock::Manual(t) = &self.clock {
             let now = t.load(Ordering::SeqCst);
             t.store(now.saturating_add(d.0), Ordering::SeqCst);

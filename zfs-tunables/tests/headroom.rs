@@ -1,6 +1,8 @@
 //! Headroom reservations: the rejection rule, the ceiling, the
 //! `arc_available_memory()` term and waiting.
 
+#![cfg(not(loom))]
+
 mod common;
 
 use std::sync::Arc;

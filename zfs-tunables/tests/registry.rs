@@ -1,5 +1,7 @@
 //! The generic registry, seen from a second kernel module.
 
+#![cfg(not(loom))]
+
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,7 @@
 //! Runtime writes of the ARC's limits: validation, effect, derived values.
 
+#![cfg(not(loom))]
+
 mod common;
 
 use common::booted;

@@ -1,0 +1,136 @@
+//! A create driven step by step on one thread, as the simulator drives it
+//! in discrete simulated time: the same code as the blocking create.
+
+mod common;
+
+use common::{arc_state, client, host, FakeMemory};
+use vmm_client::{bhyve_memsegs, AllocProgress, ArcResvStats, VmmError, DEFAULT_ALLOC_CHUNK};
+use zfs_tunables::errno::ETIME;
+use zfs_tunables::{Bytes, Hrtime, Pages, Platform, GIB};
+
+const PAGE: u64 = 4096;
+
+#[test]
+fn a_create_polled_in_simulated_time() {
+    let arc = host(64);
+    let vmm = client(&arc);
+    let mut mem = FakeMemory::default();
+    let desfree = arc.platform().memory().desfree;
+    arc.platform().set_freemem(Pages(GIB / PAGE));
+
+    let segs = bhyve_memsegs(Bytes(8 * GIB)).unwrap();
+    let mut c = vmm.begin_create(b"sim", &segs).unwrap();
+    let reserved = 8 * GIB + 8 * GIB / PAGE * 120;
+    assert_eq!(c.deadline(), Hrtime::from_secs(60));
+    assert_eq!(arc.headroom_stats().pending, Bytes(reserved));
+    // Allocating before headroom is found is a caller's bug.
+    assert_eq!(
+        vmm.allocate_chunk(&mut c, &mut mem, Bytes(GIB)),
+        Err(VmmError::OutOfOrder)
+    );
+
+    // One tick a second: the ARC frees 1 GiB per tick.
+    let mut ticks = 0;
+    while !vmm.poll_headroom(&mut c).unwrap() {
+        ticks += 1;
+        arc.platform().advance(Hrtime::SECOND);
+        let free = arc.platform().memory().freemem;
+        arc.platform().set_freemem(Pages(free.0 + GIB / PAGE));
+    }
+    // Ready once free memory covers the guest, its overhead and desfree.
+    let need = reserved.div_ceil(PAGE) + desfree.0;
+    assert_eq!(ticks, need.div_ceil(GIB / PAGE) - 1);
+    assert!(c.is_ready());
+
+    // Allocate 2 GiB per tick; free memory falls as the guest's grows,
+    // and the headroom term of arc_available_memory() stays put: nothing
+    // is counted twice between ticks.
+    let term = arc.headroom_term(arc.platform().memory().freemem, desfree);
+    let mut chunks = 0;
+    loop {
+        let free = arc.platform().memory().freemem;
+        let before = mem.live_total();
+        let progress = vmm
+            .allocate_chunk(&mut c, &mut mem, Bytes(2 * GIB))
+            .unwrap();
+        let got = mem.live_total() - before;
+        arc.platform().set_freemem(Pages(free.0 - got / PAGE));
+        chunks += 1;
+        if progress == AllocProgress::Done {
+            break;
+        }
+        assert_eq!(
+            arc.headroom_term(arc.platform().memory().freemem, desfree),
+            term
+        );
+    }
+    // 5 GiB high (3 chunks) then 3 GiB low (2 chunks).
+    assert_eq!(chunks, 5);
+    assert_eq!(arc.headroom_stats().pending, Bytes(8 * GIB / PAGE * 120));
+    let id = vmm.finish(c, &mut mem).unwrap();
+    assert_eq!(arc.headroom_stats().pending, Bytes::ZERO);
+    assert_eq!(arc.headroom_stats().reserved, Bytes(reserved));
+    assert_eq!(vmm.instance(id).unwrap().allocated, Bytes(8 * GIB));
+}
+
+#[test]
+fn a_polled_create_times_out_at_its_deadline() {
+    let arc = host(64);
+    let vmm = client(&arc);
+    let mut mem = FakeMemory::default();
+    arc.platform().set_freemem(Pages(0));
+    let before = (arc_state(&arc), vmm.stats());
+    let mut c = vmm
+        .begin_create(b"sim", &bhyve_memsegs(Bytes(GIB)).unwrap())
+        .unwrap();
+    for _ in 0..60 {
+        assert_eq!(vmm.poll_headroom(&mut c), Ok(false));
+        arc.platform().advance(Hrtime::SECOND);
+    }
+    let e = vmm.poll_headroom(&mut c).unwrap_err();
+    assert_eq!(e.to_errno(), ETIME);
+    assert_eq!(vmm.abort(c, &mut mem, e), e);
+    assert_eq!(arc_state(&arc), before.0);
+    assert_eq!(
+        vmm.stats(),
+        ArcResvStats {
+            fail_timeout: 1,
+            ..before.1
+        }
+    );
+    let h = arc.headroom_stats().counters;
+    assert_eq!((h.waits, h.wait_timeouts), (1, 1));
+}
+
+#[test]
+fn the_blocking_create_is_the_composition_of_the_steps() {
+    let segs = bhyve_memsegs(Bytes(5 * GIB + 12345)).unwrap();
+
+    let arc = host(64);
+    let vmm = client(&arc);
+    let mut blocking = FakeMemory::default();
+    let a = vmm.create(b"vm", &segs, &mut blocking).unwrap();
+    let blocking_state = (arc_state(&arc), vmm.stats(), vmm.instance(a).unwrap());
+
+    let arc = host(64);
+    let vmm = client(&arc);
+    let mut stepped = FakeMemory::default();
+    let mut c = vmm.begin_create(b"vm", &segs).unwrap();
+    assert!(vmm.poll_headroom(&mut c).unwrap());
+    while vmm
+        .allocate_chunk(&mut c, &mut stepped, DEFAULT_ALLOC_CHUNK)
+        .unwrap()
+        == AllocProgress::More
+    {}
+    let b = vmm.finish(c, &mut stepped).unwrap();
+
+    assert_eq!(
+        (arc_state(&arc), vmm.stats(), vmm.instance(b).unwrap()),
+        blocking_state
+    );
+    assert_eq!(stepped.live, blocking.live);
+    assert_eq!(stepped.calls, blocking.calls);
+    // 5 GiB + 12345 bytes: 2 GiB + 12345 high, rounded up to pages, in
+    // 64 MiB chunks (33), and 3 GiB low (48).
+    assert_eq!(blocking.calls, 33 + 48);
+}
