@@ -26,7 +26,7 @@ use zfs_tunables::sync::AtomicU64;
 use zfs_tunables::Hrtime;
 
 use crate::arc_model;
-use crate::guests::Guest;
+use crate::guests::VmmClient;
 use crate::machine::{Limits, Machine};
 use crate::params::HZ;
 use crate::sim::EventRecord;
@@ -179,16 +179,9 @@ pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
     out
 }
 
-/// vmm's `arc_resv` statistics from the guests.
-fn arc_resv_fields(guests: &[Guest]) -> [(&'static str, u64); 3] {
-    let live: Vec<&Guest> = guests.iter().filter(|g| g.resv.is_some()).collect();
-    let reserved: u64 = live.iter().map(|g| g.reserved_bytes()).sum();
-    let failures = guests.iter().filter(|g| g.error.is_some()).count() as u64;
-    [
-        ("instances", live.len() as u64),
-        ("reserved_bytes", reserved),
-        ("failures", failures),
-    ]
+/// vmm's `arc_resv` statistics, when vmm is the project's client.
+fn arc_resv_fields(vmm: Option<&VmmClient>) -> Option<[(&'static str, u64); 12]> {
+    vmm.map(|c| c.stats().fields())
 }
 
 /// The 2021 kernel's `zfs:0:arcstats`, from the model's ARC.
@@ -218,17 +211,17 @@ fn own_arcstats(m: &Machine) -> KstatSnapshot {
 pub fn kstat_read(
     m: &Machine,
     st: &mut AdminState,
-    guests: &[Guest],
+    vmm: Option<&VmmClient>,
     sel: &str,
 ) -> Result<Vec<String>, (i32, String)> {
     let selector = parse_selector(sel.as_bytes())
         .map_err(|e| (errno::EINVAL, format!("kstat: bad selector {sel}: {e:?}")))?;
     let text = match (&m.limits, st.kstats.as_mut()) {
         (Limits::Tunables(t), Some(ks)) => {
-            let fields = arc_resv_fields(guests);
+            let fields = arc_resv_fields(vmm);
             let mut src = Sources {
                 tunables: t.as_ref(),
-                arc_resv: Some(&fields),
+                arc_resv: fields.as_ref().map(|f| &f[..]),
                 raw: None,
             };
             let snaps = ks
@@ -252,7 +245,7 @@ pub fn kstat_read(
 pub fn kstat_write(
     m: &mut Machine,
     st: &mut AdminState,
-    guests: &[Guest],
+    vmm: Option<&VmmClient>,
     w: &str,
     at_s: f64,
 ) -> EventRecord {
@@ -270,10 +263,10 @@ pub fn kstat_write(
     let now = hrtime(m);
     let r = match (&m.limits, st.kstats.as_mut()) {
         (Limits::Tunables(t), Some(ks)) => {
-            let fields = arc_resv_fields(guests);
+            let fields = arc_resv_fields(vmm);
             let mut src = Sources {
                 tunables: t.as_ref(),
-                arc_resv: Some(&fields),
+                arc_resv: fields.as_ref().map(|f| &f[..]),
                 raw: st
                     .raw
                     .as_mut()

@@ -22,19 +22,72 @@
 //!   by page `page_create_va()` without `PG_WAIT` (`freemem >= 1 +
 //!   pageout_reserve`), zeroing each page; a failure unwinds the segment
 //!   and bhyve retries in 1 s.
-//! - `tunables`: the project's reservation (guest RAM plus `page_t`
-//!   overhead), a wait for headroom with a 60 s deadline, then allocation
-//!   that marks bytes allocated as pages leave `freemem`.
+//! - `tunables`: the project's vmm client (`vmm-client`) step by step:
+//!   `begin_create()` reserves guest RAM plus `page_t` overhead for both
+//!   segments, `poll_headroom()` each tick until the headroom is there (60 s
+//!   deadline), `allocate_chunk()` each tick at the allocation rate (pages
+//!   leave `freemem` without `PG_WAIT`, and are marked allocated as they
+//!   do), `finish()`; any failure is `abort()`ed, which frees and
+//!   releases everything.
 
-use zfs_tunables::{Bytes, Hrtime, ReservationId, WaitTicket};
+use std::sync::Arc;
+
+use vmm_client::table_lock::StdTableLock;
+use vmm_client::{
+    bhyve_memsegs, AllocProgress, ClientConfig, Creation, DestroyOutcome, InstanceId,
+    SegmentAllocator, SegmentId, VmmArcClient, VmmError,
+};
+use zfs_tunables::{ArcTunables, Bytes, Hrtime};
 
 use crate::arc_model;
 use crate::machine::{Limits, Machine, Policy};
 use crate::params::{btopr, ms_to_ticks, per_tick, ptob, HZ, PAGESIZE};
+use crate::platform::SimPlatform;
 
-/// `sizeof (page_t)` on amd64: the per-page overhead the project's vmm
-/// client reserves.
-pub const PAGE_T_BYTES: u64 = 120;
+/// The project's vmm client, on the simulator's component.
+pub type VmmClient = VmmArcClient<SimPlatform, Arc<ArcTunables<SimPlatform>>, StdTableLock>;
+
+/// The vmm client for `m`'s kernel (only the project's has one): it
+/// registers `vmm_arc_page_overhead` with the component, and waits at most
+/// `vmm_wait_deadline_s`.
+#[must_use]
+pub fn vmm_client(m: &Machine) -> Option<VmmClient> {
+    let Limits::Tunables(t) = &m.limits else {
+        return None;
+    };
+    let config = ClientConfig {
+        wait_limit: Hrtime::from_secs(m.p.vmm_wait_deadline_s),
+        ..ClientConfig::default()
+    };
+    VmmArcClient::with_config(Arc::clone(t), StdTableLock::new(), config).ok()
+}
+
+/// The driver's page allocator for a guest's segments: pages leave the
+/// free lists at once (`page_create_va()` without `PG_WAIT`: `freemem`
+/// must stay above `pageout_reserve`) and become VMM Memory.
+struct GuestPages<'a> {
+    m: &'a mut Machine,
+    held: &'a mut u64,
+}
+
+impl SegmentAllocator for GuestPages<'_> {
+    fn allocate(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) -> Result<(), i32> {
+        let pages = btopr(bytes.0);
+        if self.m.freemem().saturating_sub(self.m.pageout_reserve) < pages {
+            return Err(zfs_tunables::errno::ENOMEM);
+        }
+        self.m.take_free(pages);
+        self.m.vmm += pages;
+        *self.held += pages;
+        Ok(())
+    }
+
+    fn free(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) {
+        let pages = btopr(bytes.0).min(*self.held);
+        self.m.vmm -= pages.min(self.m.vmm);
+        *self.held -= pages;
+    }
+}
 
 /// Where a guest is in its memory setup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +140,7 @@ pub enum Phase {
 }
 
 /// One guest.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Guest {
     /// Its name.
     pub name: String,
@@ -117,8 +170,8 @@ pub struct Guest {
     pub needfree_held: u64,
     /// OS-8005: pages of `arc_virt_machine_reserved` it holds.
     pub arc_resv_pages: u64,
-    /// `tunables`: its reservation and wait ticket.
-    pub resv: Option<(ReservationId, WaitTicket)>,
+    /// `tunables`: its create in flight in the vmm client.
+    pub creation: Option<Creation>,
 }
 
 /// A bhyve or kernel log line.
@@ -187,15 +240,8 @@ impl Guest {
             unbacked: 0,
             needfree_held: 0,
             arc_resv_pages: 0,
-            resv: None,
+            creation: None,
         }
-    }
-
-    /// Bytes its headroom reservation holds (`tunables`).
-    #[must_use]
-    pub fn reserved_bytes(&self) -> u64 {
-        let pages = btopr(self.requested);
-        ptob(pages).saturating_add(pages.saturating_mul(PAGE_T_BYTES))
     }
 
     /// Whether the guest still needs steps.
@@ -256,7 +302,7 @@ impl Guest {
     /// bhyve starts: the steps that happen at launch, before the first
     /// segment (`vm_arc_resv()` under `os8005`, the reservation under
     /// `tunables`).
-    pub fn launch(&mut self, m: &mut Machine, log: &mut Log) {
+    pub fn launch(&mut self, m: &mut Machine, log: &mut Log, vmm: Option<&VmmClient>) {
         match m.policy {
             Policy::Os8005 => {
                 let pages = btopr(self.requested);
@@ -272,24 +318,20 @@ impl Guest {
                 self.arc_resv_pages = pages;
             }
             Policy::Tunables => {
-                let pages = btopr(self.requested);
-                let bytes = ptob(pages).saturating_add(pages.saturating_mul(PAGE_T_BYTES));
+                let Some(client) = vmm else { return };
                 arc_model::sync_platform(m);
-                let r = match &m.limits {
-                    Limits::Tunables(t) => t.reserve("vmm", Bytes(bytes)),
-                    Limits::Own { .. } => return,
-                };
+                let r = bhyve_memsegs(Bytes(self.requested))
+                    .and_then(|segs| client.begin_create(self.name.as_bytes(), &segs));
                 match r {
-                    Ok(id) => {
-                        self.resv = Some((id, WaitTicket::default()));
+                    Ok(c) => {
+                        self.creation = Some(c);
                         self.phase = Phase::HeadroomWait {
                             deadline: m.now + m.p.vmm_wait_deadline_s * HZ,
                         };
                     }
                     Err(e) => {
-                        let errno = e.to_errno();
                         self.fail(
-                            errno,
+                            e.to_errno(),
                             format!("vmm: cannot reserve memory: {e}"),
                             log,
                             m.now,
@@ -302,7 +344,7 @@ impl Guest {
     }
 
     /// One tick of this guest's setup.
-    pub fn step(&mut self, m: &mut Machine, log: &mut Log) {
+    pub fn step(&mut self, m: &mut Machine, log: &mut Log, vmm: Option<&VmmClient>) {
         // A few transitions may happen in one tick (a segment that fits at
         // once, then the next one).
         for _ in 0..4 {
@@ -310,7 +352,7 @@ impl Guest {
             match m.policy {
                 Policy::Legacy | Policy::Os8005 => self.step_legacy(m, log),
                 Policy::Reservoir => self.step_reservoir(m, log),
-                Policy::Tunables => self.step_tunables(m, log),
+                Policy::Tunables => self.step_tunables(m, log, vmm),
             }
             // Progress within a phase (pages created this tick) ends the
             // tick; a change of phase may be followed by another.
@@ -460,80 +502,70 @@ impl Guest {
         self.phase = Phase::Creating { left: npages };
     }
 
-    fn step_tunables(&mut self, m: &mut Machine, log: &mut Log) {
-        let Some((id, mut ticket)) = self.resv else {
+    fn step_tunables(&mut self, m: &mut Machine, log: &mut Log, vmm: Option<&VmmClient>) {
+        let (Some(client), Some(mut c)) = (vmm, self.creation.take()) else {
             return;
         };
-        match self.phase {
-            Phase::HeadroomWait { deadline } => {
-                arc_model::sync_platform(m);
-                let ns = |t: u64| Hrtime(t.saturating_mul(1_000_000_000 / HZ));
-                let r = match &m.limits {
-                    Limits::Tunables(t) => t.poll_wait(id, ns(deadline), &mut ticket),
-                    Limits::Own { .. } => return,
-                };
-                self.resv = Some((id, ticket));
-                match r {
-                    Ok(true) => {
-                        let total: u64 = self.segs.iter().sum();
-                        self.phase = Phase::HeadroomAlloc { left: total };
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        let errno = e.to_errno();
-                        self.release_headroom(m);
-                        self.fail(errno, format!("vmm: waiting for memory: {e}"), log, m.now);
-                    }
-                }
-            }
-            Phase::HeadroomAlloc { left } => {
-                let chunk = left.min(per_tick(m.p.alloc_rate) / PAGESIZE).max(1);
-                let allowed = m.freemem().saturating_sub(m.pageout_reserve);
-                let n = chunk.min(allowed);
-                m.take_free(n);
-                m.vmm += n;
-                self.vmm_pages += n;
-                let last = left - n == 0;
-                if let Limits::Tunables(t) = &m.limits {
-                    let mark = if last {
-                        t.reservation(id).map_or(0, |(_, pending)| pending.0)
-                    } else {
-                        ptob(n) + n * PAGE_T_BYTES
+        arc_model::sync_platform(m);
+        let mut pages = GuestPages {
+            m,
+            held: &mut self.vmm_pages,
+        };
+        let outcome: Result<Option<Creation>, VmmError> = match self.phase {
+            Phase::HeadroomWait { .. } => match client.poll_headroom(&mut c) {
+                Ok(true) => {
+                    self.phase = Phase::HeadroomAlloc {
+                        left: self.segs.iter().sum(),
                     };
-                    let _ = t.mark_allocated(id, Bytes(mark));
+                    Ok(Some(c))
                 }
-                if n < chunk {
-                    m.vmm -= self.vmm_pages;
-                    self.vmm_pages = 0;
-                    self.release_headroom(m);
-                    self.fail(
-                        zfs_tunables::errno::ENOMEM,
-                        "vmm: page allocation failed".to_string(),
-                        log,
-                        m.now,
-                    );
-                } else if last {
-                    self.phase = Phase::Running;
-                    self.started_at = Some(m.now);
-                } else {
-                    self.phase = Phase::HeadroomAlloc { left: left - n };
+                Ok(false) => Ok(Some(c)),
+                Err(e) => Err(client.abort(c, &mut pages, e)),
+            },
+            Phase::HeadroomAlloc { left } => {
+                let chunk = Bytes(per_tick(pages.m.p.alloc_rate));
+                match client.allocate_chunk(&mut c, &mut pages, chunk) {
+                    Ok(AllocProgress::More) => {
+                        self.phase = Phase::HeadroomAlloc {
+                            left: left.saturating_sub(btopr(chunk.0)),
+                        };
+                        Ok(Some(c))
+                    }
+                    Ok(AllocProgress::Done) => client.finish(c, &mut pages).map(|_| None),
+                    Err(e) => Err(client.abort(c, &mut pages, e)),
                 }
             }
-            _ => {}
-        }
-    }
-
-    fn release_headroom(&mut self, m: &mut Machine) {
-        if let Some((id, _)) = self.resv.take() {
-            if let Limits::Tunables(t) = &m.limits {
-                let _ = t.release(id);
+            _ => Ok(Some(c)),
+        };
+        match outcome {
+            Ok(Some(c)) => self.creation = Some(c),
+            Ok(None) => {
+                self.phase = Phase::Running;
+                self.started_at = Some(m.now);
+            }
+            Err(e) => {
+                self.fail(e.to_errno(), format!("vmm: {e}"), log, m.now);
             }
         }
     }
 
     /// The guest is destroyed: its pages are freed, and whatever it holds
     /// (needfree, reservations) is given back.
-    pub fn destroy(&mut self, m: &mut Machine) {
+    pub fn destroy(&mut self, m: &mut Machine, vmm: Option<&VmmClient>) {
+        if let Some(client) = vmm {
+            if self.error.is_none() {
+                let r = client.destroy_by_name(self.name.as_bytes());
+                if let (Ok(DestroyOutcome::Deferred), Some(c)) = (r, self.creation.take()) {
+                    // A create in flight rolls itself back.
+                    let mut pages = GuestPages {
+                        m,
+                        held: &mut self.vmm_pages,
+                    };
+                    let _ = client.abort(c, &mut pages, VmmError::Destroyed);
+                }
+            }
+            self.creation = None;
+        }
         m.vmm -= self.vmm_pages.min(m.vmm);
         self.vmm_pages = 0;
         m.resv_unbacked -= self.unbacked.min(m.resv_unbacked);
@@ -544,7 +576,6 @@ impl Guest {
             arc_model::arc_virt_machine_release(m, self.arc_resv_pages);
             self.arc_resv_pages = 0;
         }
-        self.release_headroom(m);
         self.phase = Phase::Destroyed;
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::admin::{self, AdminState};
 use crate::arc_model;
-use crate::guests::{Guest, Log, Phase};
+use crate::guests::{self, Guest, Log, Phase};
 use crate::machine::{Machine, Policy};
 use crate::params::{Params, HZ, PAGESIZE};
 use crate::scenario::{EventKind, Scenario};
@@ -241,6 +241,9 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         p.alloc_rate = r;
     }
     let mut m = Machine::new(p, policy, s);
+    // vmm loads before /etc/system is read, so its tunable can be set there.
+    let vmm = guests::vmm_client(&m);
+    let vmm = vmm.as_ref();
     let mut events = admin::apply_etc_system(&mut m, &s.etc_system);
     m.finish_boot();
     let mut admin_state = AdminState::new(&m);
@@ -289,8 +292,8 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                         continue;
                     }
                     let mut g = Guest::new(name, *ram, m.now, m.p.lowmem_limit);
-                    g.launch(&mut m, &mut log);
-                    g.step(&mut m, &mut log);
+                    g.launch(&mut m, &mut log, vmm);
+                    g.step(&mut m, &mut log, vmm);
                     events.push(EventRecord {
                         at_s,
                         event: format!("vm_create {name} ram={ram}"),
@@ -315,7 +318,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                         .filter(|g| g.phase != Phase::Destroyed);
                     let rec = match found {
                         Some(g) => {
-                            g.destroy(&mut m);
+                            g.destroy(&mut m, vmm);
                             EventRecord {
                                 at_s,
                                 event: format!("vm_destroy {name}"),
@@ -335,19 +338,13 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                     events.push(rec);
                 }
                 EventKind::KstatWrite(w) => {
-                    events.push(admin::kstat_write(
-                        &mut m,
-                        &mut admin_state,
-                        &guests,
-                        w,
-                        at_s,
-                    ));
+                    events.push(admin::kstat_write(&mut m, &mut admin_state, vmm, w, at_s));
                 }
                 EventKind::MdbWrite(w) => {
                     events.push(admin::mdb_write(&mut m, &mut admin_state, w, at_s));
                 }
                 EventKind::KstatRead(sel) => {
-                    let lines = match admin::kstat_read(&m, &mut admin_state, &guests, sel) {
+                    let lines = match admin::kstat_read(&m, &mut admin_state, vmm, sel) {
                         Ok(lines) => lines,
                         Err((errno, message)) => {
                             events.push(EventRecord {
@@ -403,7 +400,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         active.retain(|&i| guests.get(i).is_some_and(Guest::active));
         for &i in &active {
             if let Some(g) = guests.get_mut(i) {
-                g.step(&mut m, &mut log);
+                g.step(&mut m, &mut log, vmm);
             }
         }
         // The raw-variable sync rides on the reap timer (once a second).
