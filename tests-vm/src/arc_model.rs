@@ -338,9 +338,9 @@ fn reap_cb_finish(m: &mut Machine) {
     let mut to_free = i64::try_from(c >> m.p.arc_shrink_shift)
         .unwrap_or(i64::MAX)
         .saturating_sub(free);
-    if m.policy == Policy::Tunables {
+    if let Limits::Tunables(t) = &m.limits {
         let in_flight = m.arc.size.saturating_sub(c).saturating_add(m.kmem.depot);
-        to_free = to_free.saturating_sub(pages_i(in_flight));
+        to_free = t.reap_to_free(to_free, Bytes(in_flight));
     }
     if to_free > 0 {
         to_free = to_free.max(pages_i(ptob(m.needfree)));

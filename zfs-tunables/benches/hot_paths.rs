@@ -21,7 +21,7 @@ fn component() -> ArcTunables<StdPlatform> {
     t
 }
 
-/// 1. What the ARC does on every allocation: read c, c_max and c_min.
+/// Bench 1: what the ARC does on every allocation: read c, c_max and c_min.
 fn limits_read(c: &mut Criterion) {
     let t = component();
     let mut g = c.benchmark_group("limits_read");
@@ -46,7 +46,7 @@ fn limits_read(c: &mut Criterion) {
     g.finish();
 }
 
-/// 2. The headroom term of arc_available_memory(), with a reservation
+/// Bench 2: the headroom term of arc_available_memory(), with a reservation
 /// pending (the term's working case).
 fn headroom_term(c: &mut Criterion) {
     let t = component();
@@ -67,7 +67,7 @@ fn headroom_term(c: &mut Criterion) {
     g.finish();
 }
 
-/// 3. A validated zfs_arc_max change, applied and published.
+/// Bench 3: a validated zfs_arc_max change, applied and published.
 fn arc_max_change(c: &mut Criterion) {
     let t = component();
     let mut g = c.benchmark_group("arc_max_change");
@@ -91,7 +91,7 @@ fn arc_max_change(c: &mut Criterion) {
     g.finish();
 }
 
-/// 4. Reserve + release, uncontended and with two threads contending.
+/// Bench 4: reserve + release, uncontended and with two threads contending.
 fn reserve_release(c: &mut Criterion) {
     let t = Arc::new(component());
     let mut g = c.benchmark_group("reserve_release");

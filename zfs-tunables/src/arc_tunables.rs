@@ -597,6 +597,26 @@ impl<P: Platform> ArcTunables<P> {
         i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
     }
 
+    /// `arc_reap_cb()`'s `to_free`, less what is already on its way to
+    /// free memory, while a reservation is pending.
+    ///
+    /// The headroom term is satisfied only when memory reaches `freemem`.
+    /// The ARC's reaper computes `to_free` once a second from that term,
+    /// but bytes it already asked for may still be in flight: the adjust
+    /// thread has yet to evict `size - c`, and evicted buffers sit in the
+    /// ARC's kmem caches until they are reaped. Cutting `c` again by the
+    /// same deficit every second until the memory arrives is how OS-8005
+    /// over-evicted. So, while anything is pending, the reaper subtracts
+    /// `in_flight` (the ARC computes it: `size - c` plus the free bytes of
+    /// its kmem caches). With nothing pending the stock rule is kept.
+    #[inline]
+    pub fn reap_to_free(&self, to_free: i64, in_flight: Bytes) -> i64 {
+        if self.pending.load(Ordering::Relaxed) == 0 {
+            return to_free;
+        }
+        to_free.saturating_sub(in_flight.saturating_as_i64())
+    }
+
     // ---------------------------------------------------------------
     // Headroom reservations.
     // ---------------------------------------------------------------
