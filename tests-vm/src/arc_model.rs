@@ -364,8 +364,9 @@ pub fn arc_tick(m: &mut Machine) {
     }
 
     // The adjust zthr: arc_adjust() down to c, at the eviction rate, from
-    // what is evictable (not pinned by cached dbufs).
-    if m.arc.adjust_needed {
+    // what is evictable (not pinned by cached dbufs). A stalled evictor
+    // (the `evictor_stall` fault) does nothing and stays needed.
+    if m.arc.adjust_needed && m.now >= m.arc.stalled_until {
         let c_now = c(m);
         let evictable = m.arc.size.saturating_sub(pinned(m));
         let want = m.arc.size.saturating_sub(c_now).min(evictable);

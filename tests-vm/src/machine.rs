@@ -166,6 +166,9 @@ pub struct ArcState {
     pub evicted_total: u64,
     /// `last_free_memory`.
     pub last_free_memory: i64,
+    /// Fault (`evictor_stall`): the adjust thread evicts nothing before
+    /// this tick.
+    pub stalled_until: u64,
 }
 
 impl Default for ReapZthr {
