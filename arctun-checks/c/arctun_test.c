@@ -130,6 +130,8 @@ test_before_init(void)
 	CHECK_U64(arctun_arc_c_max(), 0);
 	CHECK_U64(arctun_arc_set_target(GIB), 0);
 	CHECK(arctun_arc_headroom(0, 0) == INT64_MAX);
+	/* The reaper's rule is the stock one until the module is up. */
+	CHECK(arctun_arc_reap_to_free(GIB, GIB) == (int64_t)GIB);
 	(void) memset(&l, 0xff, sizeof (l));
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_c_max, 0);
@@ -295,6 +297,11 @@ test_arc_moves(void)
 	/* Nothing pending: the headroom term stays out of the way. */
 	CHECK(arctun_arc_headroom(0, 0) == INT64_MAX);
 	CHECK(arctun_arc_headroom(UINT64_MAX, UINT64_MAX) == INT64_MAX);
+	/* ... and the reaper keeps its stock to_free, whatever is in flight. */
+	CHECK(arctun_arc_reap_to_free(GIB, 3 * GIB) == (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(GIB, UINT64_MAX) == (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(-5, GIB) == -5);
+	CHECK(arctun_arc_reap_to_free(INT64_MIN, UINT64_MAX) == INT64_MIN);
 	arctun_arc_progress();
 
 	(void) arctun_arc_set_target(UINT64_MAX);
@@ -645,10 +652,24 @@ test_vmm_guests(void)
 	fake_set_freemem(PAGES(GIB));
 	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
 	CHECK_U64(headroom("pending"), 8 * GIB + PAGES(8 * GIB) * 120);
+	/*
+	 * With headroom pending, the reaper's to_free loses what is already
+	 * on its way to freemem; an in_flight larger than to_free leaves
+	 * nothing to cut, and extreme arguments saturate.
+	 */
+	CHECK(arctun_arc_reap_to_free(10 * GIB, 3 * GIB) ==
+	    (int64_t)(7 * GIB));
+	CHECK(arctun_arc_reap_to_free(GIB, 3 * GIB) == -(int64_t)(2 * GIB));
+	CHECK(arctun_arc_reap_to_free(GIB, 0) == (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(0, UINT64_MAX) == -INT64_MAX);
+	CHECK(arctun_arc_reap_to_free(INT64_MIN, UINT64_MAX) == INT64_MIN);
+	CHECK(arctun_arc_reap_to_free(INT64_MAX, UINT64_MAX) == 0);
 	wait_in_background(&w, &ac);
 	fake_advance(61 * SEC);
 	CHECK_INT(wait_result(&w), ETIME);
 	arctun_vmm_release(&ac, ETIME);
+	/* Only allocated reservations are left: the stock rule again. */
+	CHECK(arctun_arc_reap_to_free(GIB, 3 * GIB) == (int64_t)GIB);
 	CHECK_U64(resv("fail_timeout"), 1);
 	CHECK_U64(headroom("wait_timeouts"), 1);
 	CHECK_U64(headroom("pending"), 0);

@@ -5,10 +5,11 @@
 //! - registration, the tick and the progress notice, which may take the
 //!   module's mutexes and so must not be called with ARC locks held other
 //!   than those the header names;
-//! - the hot path (reads of the limits, the headroom term, the ARC's own
-//!   moves of `c`), which is lock-free: single atomic loads, and the
-//!   core's sequence lock for the moves, so the ARC may call them from
-//!   its allocation path and with any of its locks held.
+//! - the hot path (reads of the limits, the headroom term and the
+//!   reaper's in-flight rule, the ARC's own moves of `c`), which is
+//!   lock-free: single atomic loads, and the core's sequence lock for the
+//!   moves, so the ARC may call them from its allocation path and with
+//!   any of its locks held.
 
 use illumos_ddi::{c_int, pgcnt_t, uint_t};
 use zfs_tunables::sync::{AtomicBool, Ordering};
@@ -263,6 +264,19 @@ pub extern "C" fn arctun_arc_headroom(freemem: pgcnt_t, desfree: pgcnt_t) -> i64
     with_component(i64::MAX, |c| {
         c.headroom_term(Pages(freemem), Pages(desfree))
     })
+}
+
+/// `int64_t arctun_arc_reap_to_free(int64_t, uint64_t);`
+///
+/// `arc_reap_cb()`'s `to_free` less `in_flight` (the bytes the ARC has
+/// asked for that are still on their way to `freemem`) while a
+/// reservation is pending; `to_free` unchanged otherwise, and before
+/// `arctun_mod_init()`. Every argument is accepted: `in_flight` above
+/// `INT64_MAX` counts as `INT64_MAX`, and the result saturates instead of
+/// wrapping. One atomic load; no lock.
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_reap_to_free(to_free: i64, in_flight: u64) -> i64 {
+    with_component(to_free, |c| c.reap_to_free(to_free, Bytes(in_flight)))
 }
 
 /// Whether any reservation has bytes pending, without taking a lock: the

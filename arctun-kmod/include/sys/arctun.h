@@ -171,6 +171,26 @@ extern void arctun_arc_set_p(uint64_t);
 extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t);
 
 /*
+ * The in-flight rule of the ARC's reaper, for arc_reap_cb(): returns
+ * to_free less in_flight while headroom is pending, and to_free unchanged
+ * when nothing is pending.
+ *
+ * The headroom term is satisfied only once memory reaches freemem, but the
+ * bytes arc_reap_cb() asked for a second ago may still be on their way:
+ * the adjust zthr has yet to evict arc_size - arc_c, and evicted buffers
+ * sit in the ARC's kmem caches until a reap returns them.  Cutting arc_c
+ * again by the whole deficit every second until they arrive collapses the
+ * ARC to arc_c_min.  in_flight is the ARC's own figure for those bytes
+ * (see arc_reap_in_flight() in arc.c).
+ *
+ * Any value of either argument is accepted: an in_flight above INT64_MAX
+ * counts as INT64_MAX, and the result saturates at INT64_MIN instead of
+ * wrapping.  A result of zero or less means nothing more to free.  Any
+ * context.
+ */
+extern int64_t arctun_arc_reap_to_free(int64_t, uint64_t);
+
+/*
  * Once a second, from the ARC's reap zthr (arc_reap_cb_check()): applies or
  * reverts changed tunable variables (see arctun_var_t) and wakes threads
  * waiting for headroom so they re-check free memory.  May be called with
