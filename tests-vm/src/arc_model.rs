@@ -351,16 +351,16 @@ fn reap_cb_finish(m: &mut Machine) {
 /// One tick of the ARC's threads and of the reader.
 pub fn arc_tick(m: &mut Machine) {
     sync_platform(m);
-    // kick_evictor(): the component lowered c or reserved headroom.
+    // kick_evictor(): the component lowered c or reserved headroom. As
+    // arc_tunables_evict() in the patch: the adjust zthr is woken, the
+    // reap zthr is not (the tick calls the evictor with the reap zthr's
+    // lock held); the reaper sees the new headroom term at its next check.
     let kicks = match &m.limits {
         Limits::Tunables(t) => t.platform().take_kicks(),
         Limits::Own { .. } => 0,
     };
-    if kicks > 0 {
-        m.arc.reap_woken = true;
-        if m.arc.size > c(m) {
-            m.arc.adjust_needed = true;
-        }
+    if kicks > 0 && m.arc.size > c(m) {
+        m.arc.adjust_needed = true;
     }
 
     // The adjust zthr: arc_adjust() down to c, at the eviction rate, from
