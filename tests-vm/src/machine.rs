@@ -695,6 +695,16 @@ impl Machine {
             && self.avefree30 == self.freemem()
             && self.pgoutrate == 0
             && self.resv_unbacked == 0
+            && !self.kick_pending()
+    }
+
+    /// Whether the component kicked the evictor since the last tick (an
+    /// admin write or a reservation): the next tick starts eviction.
+    fn kick_pending(&self) -> bool {
+        match &self.limits {
+            Limits::Tunables(t) => t.platform().kicks_pending(),
+            Limits::Own { .. } => false,
+        }
     }
 
     /// Jumps to tick `to` while quiescent: the timers that would have run

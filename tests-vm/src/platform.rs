@@ -52,6 +52,12 @@ impl SimPlatform {
         self.kicks.swap(0, Ordering::Relaxed)
     }
 
+    /// Whether kicks are waiting for the next tick.
+    #[must_use]
+    pub fn kicks_pending(&self) -> bool {
+        self.kicks.load(Ordering::Relaxed) > 0
+    }
+
     /// How many broadcasts the crates made.
     #[must_use]
     pub fn broadcasts(&self) -> u64 {
