@@ -87,7 +87,10 @@
 //! - The evictor callback wakes only the ARC's adjust zthr: the tick runs
 //!   with the reap zthr's lock held, so waking the reap zthr from there
 //!   would recurse on that lock. The reap zthr's 1 s timer picks up the new
-//!   headroom term on its own.
+//!   headroom term on its own, and the callback leaves it a flag
+//!   (`arc_tunables_reap_wanted` in patch 0002) that its check honours once
+//!   the adjust zthr is done: one reap of the ARC's kmem caches, so that
+//!   a lowered ceiling frees memory even when none is short.
 //! - A vmm reservation that can never fit on the host is `ENOSPC` at the
 //!   driver's boundary, not vmm-client's `ENOMEM`: bhyve retries `ENOMEM`
 //!   once a second forever ([`vmm_entry`] says more).

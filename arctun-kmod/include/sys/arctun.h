@@ -71,7 +71,7 @@ extern void arctun_mod_fini(void);
  * force and warns.
  */
 typedef struct arctun_var {
-	const char	*av_name;	/* registered name, e.g. "zfs_arc_max" */
+	const char	*av_name;	/* its name, e.g. "zfs_arc_max" */
 	uint64_t	*av_addr;	/* the variable */
 } arctun_var_t;
 
@@ -83,7 +83,12 @@ typedef struct arctun_var {
  * called with the module's mutexes held and must not block for long:
  *
  *   aao_size	returns the ARC's current size (aggsum_value(&arc_size)).
- *   aao_evict	starts eviction now: c dropped below the ARC's size.
+ *   aao_evict	starts eviction now: c dropped below the ARC's size, or
+ *		headroom was reserved.  Once eviction is done the ARC should
+ *		also return the evicted memory (reap its kmem caches), which
+ *		nothing else may do while memory is plentiful.  It is also
+ *		called from arctun_arc_tick(), so it must not wake or wait
+ *		for the thread that runs the tick.
  *
  * aao_vars lists the ARC's tunable variables (aao_nvars of them, at most
  * ARCTUN_MAX_VARS); their values at registration are applied as boot
