@@ -152,7 +152,9 @@ extern void arctun_arc_limits(arctun_limits_t *);
 /*
  * The ARC's own moves of its target size c, each returning the new c.
  * They never block and take no mutex (a sequence lock orders them against
- * the module's own updates).  Any context.
+ * the module's own updates), and run the few stores of their update with
+ * kernel preemption disabled, so that nobody spins behind a preempted
+ * writer.  Any context.
  *
  * arctun_arc_set_target() sets c, clamped into [c_min, c_max]
  * (arc_init(), arc_tempreserve_space()).  arctun_arc_grow_target() grows c
