@@ -408,7 +408,10 @@ impl<P: Platform> ArcTunables<P> {
                 self.limits.c(),
             )
         });
+        // The write section: stores only, bracketed for the platform.
+        self.platform.enter_write_section();
         let c = self.limits.publish(&snap);
+        self.platform.exit_write_section();
         if c < old_c && self.platform.arc_size() > c {
             self.platform.kick_evictor();
         }
