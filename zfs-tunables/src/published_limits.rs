@@ -265,6 +265,17 @@ impl PublishedLimits {
         Bytes(c)
     }
 
+    /// Raises `c` to `floor` if it is below (never above `c_max`): cancels
+    /// a cut the evictor has not carried out yet. Returns the new `c`.
+    pub fn raise_target(&self, floor: Bytes) -> Bytes {
+        let _w = self.begin_write();
+        let c_max = self.c_max.load(Ordering::Relaxed);
+        let c = self.c.load(Ordering::Relaxed);
+        let c = core::cmp::max(c, core::cmp::min(floor.0, c_max));
+        self.c.store(c, Ordering::Relaxed);
+        Bytes(c)
+    }
+
     /// Grows `c` by `bytes` up to `c_max`, as `arc_adapt()` does on
     /// allocation. Returns the new `c`.
     pub fn grow_target(&self, bytes: Bytes) -> Bytes {
