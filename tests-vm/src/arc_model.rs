@@ -13,7 +13,9 @@
 //! adjust zthr has evicted down to it (see `reap_cb_check()`).
 
 use zfs_tunables::arc_limits::{compute_lenient, AdminValues};
-use zfs_tunables::{ArcTunables, Bytes, Generation as TGen, HostMemory, Hrtime, PageSize, Pages};
+use zfs_tunables::{
+    ArcTunables, Bytes, Generation as TGen, HostMemory, Hrtime, MemoryFigures, PageSize, Pages,
+};
 
 use crate::machine::{Limits, Machine, Policy, ReapZthr};
 use crate::params::{ms_to_ticks, per_tick, ptob, Params, HZ, PAGESIZE};
@@ -116,12 +118,12 @@ pub fn finish_boot(m: &mut Machine) {
 pub fn sync_platform(m: &Machine) {
     if let Limits::Tunables(t) = &m.limits {
         let ns = m.now.saturating_mul(1_000_000_000 / HZ);
-        t.platform().set(
-            Hrtime(ns),
-            Pages(m.freemem()),
-            Pages(m.desfree),
-            Bytes(m.arc.size),
-        );
+        let mem = MemoryFigures {
+            freemem: Pages(m.freemem()),
+            lotsfree: Pages(m.lotsfree),
+            desfree: Pages(m.desfree),
+        };
+        t.platform().set(Hrtime(ns), mem, Bytes(m.arc.size));
     }
 }
 
@@ -233,7 +235,8 @@ pub fn arc_available_memory(m: &Machine) -> i64 {
                 .min((availrmem - pages_i(m.arc.vm_reserved_pages) - desfree).saturating_mul(ps));
         }
         Limits::Tunables(t) => {
-            lowest = lowest.min(t.headroom_term(Pages(m.freemem()), Pages(m.desfree)));
+            let term = t.headroom_term(Pages(m.freemem()), Pages(m.lotsfree), Pages(m.desfree));
+            lowest = lowest.min(term);
         }
         Limits::Own { .. } => {}
     }

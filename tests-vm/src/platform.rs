@@ -4,8 +4,8 @@
 //! - the lock is a flag taken with a compare-and-swap: with one thread it
 //!   is always free when taken, so it is trivially correct, and a nested
 //!   take (a bug in the caller) spins instead of corrupting state;
-//! - `now()` is the simulated clock, `memory()` the model's `freemem` and
-//!   `desfree`, `arc_size()` the model's ARC, all copied in by the machine
+//! - `now()` is the simulated clock, `memory()` the model's `freemem`,
+//!   `lotsfree` and `desfree`, `arc_size()` the model's ARC, all copied in by the machine
 //!   before it calls into the crates;
 //! - `kick_evictor()` records a kick; on the next tick the machine does
 //!   what the patched `arc_tunables_evict()` does (wakes the adjust zthr;
@@ -25,6 +25,7 @@ pub struct SimPlatform {
     held: AtomicBool,
     now_ns: AtomicU64,
     freemem: AtomicU64,
+    lotsfree: AtomicU64,
     desfree: AtomicU64,
     arc_size: AtomicU64,
     kicks: AtomicU64,
@@ -39,11 +40,12 @@ impl SimPlatform {
     }
 
     /// Copies the model's figures in.
-    pub fn set(&self, now: Hrtime, freemem: Pages, desfree: Pages, arc_size: Bytes) {
+    pub fn set(&self, now: Hrtime, mem: MemoryFigures, arc_size: Bytes) {
         // The clock never goes backwards.
         self.now_ns.fetch_max(now.0, Ordering::Relaxed);
-        self.freemem.store(freemem.0, Ordering::Relaxed);
-        self.desfree.store(desfree.0, Ordering::Relaxed);
+        self.freemem.store(mem.freemem.0, Ordering::Relaxed);
+        self.lotsfree.store(mem.lotsfree.0, Ordering::Relaxed);
+        self.desfree.store(mem.desfree.0, Ordering::Relaxed);
         self.arc_size.store(arc_size.0, Ordering::Relaxed);
     }
 
@@ -113,6 +115,7 @@ unsafe impl Platform for SimPlatform {
     fn memory(&self) -> MemoryFigures {
         MemoryFigures {
             freemem: Pages(self.freemem.load(Ordering::Relaxed)),
+            lotsfree: Pages(self.lotsfree.load(Ordering::Relaxed)),
             desfree: Pages(self.desfree.load(Ordering::Relaxed)),
         }
     }
@@ -144,9 +147,15 @@ mod tests {
         assert!(p.try_lock());
         // SAFETY: held by this thread.
         unsafe { p.unlock() };
-        p.set(Hrtime(5), Pages(1), Pages(2), Bytes(3));
-        p.set(Hrtime(3), Pages(1), Pages(2), Bytes(3));
+        let mem = MemoryFigures {
+            freemem: Pages(1),
+            lotsfree: Pages(4),
+            desfree: Pages(2),
+        };
+        p.set(Hrtime(5), mem, Bytes(3));
+        p.set(Hrtime(3), mem, Bytes(3));
         assert_eq!(p.now(), Hrtime(5));
+        assert_eq!(p.memory(), mem);
         p.kick_evictor();
         assert_eq!(p.take_kicks(), 1);
         assert_eq!(p.take_kicks(), 0);

@@ -416,7 +416,22 @@ where
             let grant = if sized.is_empty() {
                 None
             } else {
-                Some(self.arc.reserve(CONSUMER, total)?)
+                let grant = self.arc.reserve(CONSUMER, total)?;
+                // The page overhead lowers the ceiling but is never
+                // allocated and never waited for: the wait's margin is
+                // the core's `lotsfree + desfree` (see page_overhead.rs).
+                let overhead = sized
+                    .iter()
+                    .fold(Bytes::ZERO, |a, s| a.saturating_add(s.overhead));
+                if overhead != Bytes::ZERO {
+                    if let Err(e) = self.arc.mark_allocated(grant, overhead) {
+                        // Cannot happen (the overhead is part of the
+                        // reservation just made); undo it rather than trust.
+                        let _ = self.arc.release(grant);
+                        return Err(e.into());
+                    }
+                }
+                Some(grant)
             };
             for s in sized.iter_mut() {
                 s.grant = grant.unwrap_or(ReservationId(0));
@@ -592,12 +607,10 @@ where
         })
     }
 
-    /// Step 4: commits a create whose memory is all allocated. The page
-    /// overhead is marked allocated too: it was the margin for the wait and
-    /// is not allocated by vmm, so a running guest demands nothing more of
-    /// free memory, while the reservation (and so the lowered ceiling)
-    /// keeps it. If the instance was destroyed meanwhile, or the create is
-    /// not complete, it rolls back instead and returns why.
+    /// Step 4: commits a create whose memory is all allocated (the page
+    /// overhead was marked allocated when it was reserved). If the
+    /// instance was destroyed meanwhile, or the create is not complete, it
+    /// rolls back instead and returns why.
     pub fn finish(
         &self,
         c: Creation,
@@ -611,10 +624,6 @@ where
             let pending = r.segments.iter().filter(|s| !s.committed);
             if !c.ready || pending.clone().any(|s| s.allocated < s.guest) {
                 return Err(VmmError::OutOfOrder);
-            }
-            let overhead = pending.fold(Bytes::ZERO, |a, s| a.saturating_add(s.overhead));
-            if let (Some(grant), true) = (c.grant, overhead != Bytes::ZERO) {
-                self.arc.mark_allocated(grant, overhead)?;
             }
             for s in r.segments.iter_mut() {
                 s.committed = true;

@@ -63,10 +63,10 @@
 //!
 //! | step | method | what it does |
 //! |---|---|---|
-//! | begin | [`begin_create`], [`begin_alloc_memseg`] | validate, size, take the slot, reserve (refusals are immediate: nothing waits for a reservation that cannot be granted) |
-//! | wait | [`wait_headroom`] (sleeps) or [`poll_headroom`] (does not) | until free memory covers this create's pending bytes, those of older reservations and `desfree`; `ETIME` at the deadline (60 s by default, the old loop's bound), `EINTR` on a signal |
+//! | begin | [`begin_create`], [`begin_alloc_memseg`] | validate, size, take the slot, reserve, mark the page overhead allocated (it lowers the ceiling, nobody waits for it; refusals are immediate: nothing waits for a reservation that cannot be granted) |
+//! | wait | [`wait_headroom`] (sleeps) or [`poll_headroom`] (does not) | until free memory covers this create's pending bytes, those of older reservations and `lotsfree + desfree`; `ETIME` at the deadline (60 s by default, the old loop's bound), `EINTR` on a signal |
 //! | allocate | [`allocate_chunk`], repeated | allocate the next chunk through the [`SegmentAllocator`], then mark it allocated, so the pending part shrinks as the guest's memory grows |
-//! | finish | [`finish`] | mark the page overhead allocated (it was the margin for the wait; it stays reserved), commit |
+//! | finish | [`finish`] | commit |
 //! | abort | [`abort`] | free what was allocated, release the reservation, remove what the create added, count the failure |
 //!
 //! [`create`](VmmArcClient::create), [`alloc_memseg`](VmmArcClient::alloc_memseg)
@@ -122,10 +122,11 @@
 //! - **One reservation per create, not per instance**: the core's
 //!   reservations do not grow, and a create of several segments must be
 //!   all or nothing.
-//! - **The page overhead is marked allocated at finish but stays
-//!   reserved**: left pending, it would make the ARC keep that much memory
-//!   free for as long as the guest runs; released, the ARC would grow back
-//!   into the margin.
+//! - **The page overhead is reserved but never waited for**: it is marked
+//!   allocated as soon as it is reserved, so it lowers the ARC's ceiling
+//!   without counting against free memory; the margin against competing
+//!   allocations is the core's `lotsfree + desfree` (see
+//!   [`page_overhead`]).
 //! - **Reservations are returned when destruction finishes**, not when it
 //!   begins: a destroyed guest whose device is still open still holds its
 //!   memory, and the ARC must not grow into it.

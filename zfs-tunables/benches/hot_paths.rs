@@ -53,7 +53,13 @@ fn headroom_term(c: &mut Criterion) {
     let _id = t.reserve("vmm", Bytes(8 * GIB));
     let mut g = c.benchmark_group("headroom_term");
     g.bench_function("term", |b| {
-        b.iter(|| black_box(t.headroom_term(black_box(Pages(1 << 20)), black_box(Pages(1 << 15)))))
+        b.iter(|| {
+            black_box(t.headroom_term(
+                black_box(Pages(1 << 20)),
+                black_box(Pages(1 << 16)),
+                black_box(Pages(1 << 15)),
+            ))
+        })
     });
     // Baseline: illumos's existing FMR_LOTSFREE term, plain arithmetic on
     // globals it reads.

