@@ -28,6 +28,7 @@
 #define	MIB	(1024ULL * KIB)
 #define	GIB	(1024ULL * MIB)
 #define	SEC	(1000000000LL)
+#define	PAGES(b)	((b) / 4096)
 
 static int checks;
 static int failures;
@@ -135,7 +136,7 @@ test_before_init(void)
 	CHECK_U64(arctun_arc_c(), 0);
 	CHECK_U64(arctun_arc_c_max(), 0);
 	CHECK_U64(arctun_arc_set_target(GIB), 0);
-	CHECK(arctun_arc_headroom(0, 0) == INT64_MAX);
+	CHECK(arctun_arc_headroom(0, 0, 0) == INT64_MAX);
 	/* The reaper's rule is the stock one until the module is up. */
 	CHECK(arctun_arc_reap_to_free(GIB, GIB) == (int64_t)GIB);
 	(void) memset(&l, 0xff, sizeof (l));
@@ -151,6 +152,10 @@ test_before_init(void)
 static void
 test_init_and_defaults(void)
 {
+	/* The fake host's paging thresholds, as setupclock() sets them. */
+	CHECK_U64(lotsfree, PAGES(2 * GIB));
+	CHECK_U64(desfree, PAGES(GIB));
+
 	CHECK_INT(arctun_mod_init(), 0);
 	CHECK_INT(arctun_mod_init(), EBUSY);
 	CHECK_INT(arctun_mod_busy(), 0);
@@ -315,8 +320,10 @@ test_arc_moves(void)
 	CHECK_INT(fake_preempt_depth(), 0);
 
 	/* Nothing pending: the headroom term stays out of the way. */
-	CHECK(arctun_arc_headroom(0, 0) == INT64_MAX);
-	CHECK(arctun_arc_headroom(UINT64_MAX, UINT64_MAX) == INT64_MAX);
+	CHECK(arctun_arc_headroom(0, 0, 0) == INT64_MAX);
+	CHECK(arctun_arc_headroom(UINT64_MAX, UINT64_MAX, UINT64_MAX) ==
+	    INT64_MAX);
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
 	/* ... and the reaper keeps its stock to_free, whatever is in flight. */
 	CHECK(arctun_arc_reap_to_free(GIB, 3 * GIB) == (int64_t)GIB);
 	CHECK(arctun_arc_reap_to_free(GIB, UINT64_MAX) == (int64_t)GIB);
@@ -509,7 +516,6 @@ static const arctun_var_t vmm_vars[] = {
 	{ "vmm_arc_page_overhead", &vmm_arc_page_overhead },
 };
 
-#define	PAGES(b)	((b) / 4096)
 #define	GUEST64		(64 * GIB)
 #define	OVERHEAD64	(PAGES(GUEST64) * 120)		/* 1.875 GiB */
 #define	BASE		DEFAULT_C_MAX
@@ -530,6 +536,7 @@ typedef struct waiter {
 	pthread_t		w_thread;
 	arctun_vmm_create_t	*w_create;
 	int			w_result;
+	int			w_done;		/* fake_set_done() */
 } waiter_t;
 
 static void *
@@ -538,17 +545,22 @@ waiter_run(void *arg)
 	waiter_t *w = arg;
 
 	w->w_result = arctun_vmm_wait(w->w_create);
+	fake_set_done(&w->w_done);
 	return (NULL);
 }
 
-/* Starts a wait in another thread and returns once it sleeps. */
+/*
+ * Starts a wait in another thread and returns once it sleeps; a wait that
+ * returns without sleeping fails the check (and does not hang the test).
+ */
 static void
 wait_in_background(waiter_t *w, arctun_vmm_create_t *ac)
 {
 	w->w_create = ac;
 	w->w_result = -1;
+	w->w_done = 0;
 	CHECK_INT(pthread_create(&w->w_thread, NULL, waiter_run, w), 0);
-	fake_await_sleepers(1);
+	CHECK(fake_await_sleepers(1, &w->w_done));
 }
 
 static int
@@ -622,23 +634,32 @@ test_vmm_guests(void)
 
 	/*
 	 * A 64 GiB guest: reserves 64 GiB plus 120 bytes a page, at once;
-	 * the ceiling drops by as much and the pending part enters the
-	 * headroom term.
+	 * the ceiling drops by as much.  Only the guest's memory is pending
+	 * and enters the headroom term, ptob(freemem) - pending -
+	 * ptob(lotsfree) - ptob(desfree): the page overhead counts as
+	 * allocated from the start (it only lowers the ceiling).
 	 */
 	fake_set_freemem(PAGES(100 * GIB));
 	CHECK_INT(arctun_vmm_reserve(vm0, 0, GUEST64, 1, &ac), 0);
 	CHECK_U64(arctun_arc_c_max(), BASE - GUEST64 - OVERHEAD64);
 	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
-	CHECK_U64(headroom("pending"), GUEST64 + OVERHEAD64);
+	CHECK_U64(headroom("pending"), GUEST64);
 	CHECK_U64(headroom("c_max_effective"), BASE - GUEST64 - OVERHEAD64);
-	term = arctun_arc_headroom(freemem, desfree);
-	CHECK(term == (int64_t)(100 * GIB - GUEST64 - OVERHEAD64 -
+	term = arctun_arc_headroom(freemem, lotsfree, desfree);
+	CHECK(term == (int64_t)(100 * GIB - GUEST64 - lotsfree * 4096 -
 	    desfree * 4096));
+	CHECK(term == (int64_t)(33 * GIB));
+	/* Without lotsfree the term would be 2 GiB larger. */
+	CHECK(arctun_arc_headroom(freemem, 0, desfree) == term +
+	    (int64_t)(2 * GIB));
+	/* Extreme thresholds saturate instead of wrapping. */
+	CHECK(arctun_arc_headroom(0, UINT64_MAX, UINT64_MAX) == INT64_MIN);
+	CHECK(arctun_arc_headroom(0, 0, 0) == -(int64_t)GUEST64);
 	/* Free memory covers it: no sleep. */
 	CHECK_INT(arctun_vmm_wait(&ac), 0);
 	CHECK_INT(arctun_vmm_mark_allocated(&ac), 0);
 	CHECK_U64(headroom("pending"), 0);
-	CHECK(arctun_arc_headroom(freemem, desfree) == INT64_MAX);
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
 	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
 	CHECK_U64(resv("reserved_bytes"), GUEST64 + OVERHEAD64);
 	CHECK_U64(resv("overhead_bytes"), OVERHEAD64);
@@ -675,7 +696,9 @@ test_vmm_guests(void)
 	/* A wait that times out: 60 s, then ETIME; release restores. */
 	fake_set_freemem(PAGES(GIB));
 	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
-	CHECK_U64(headroom("pending"), 8 * GIB + PAGES(8 * GIB) * 120);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64 + 8 * GIB +
+	    PAGES(8 * GIB) * 120);
+	CHECK_U64(headroom("pending"), 8 * GIB);
 	/*
 	 * With headroom pending, the reaper's to_free loses what is already
 	 * on its way to freemem; an in_flight larger than to_free leaves
@@ -707,14 +730,44 @@ test_vmm_guests(void)
 	arctun_vmm_release(&ac, EINTR);
 	CHECK_U64(resv("fail_interrupted"), 1);
 
-	/* A wait woken by the ARC's progress once memory is free. */
+	/*
+	 * The margin: a wait needs free memory for its pending bytes plus
+	 * lotsfree and desfree, so that allocating the guest never takes
+	 * free memory below lotsfree, where the page scanner runs.  Free
+	 * memory that covers the pending bytes and desfree alone does not
+	 * do: the wait goes to sleep (with a signal posted, it returns
+	 * EINTR at once instead of 0).  Nor does a page less than the whole
+	 * margin.
+	 */
+	fake_set_freemem(PAGES(8 * GIB) + desfree);
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) ==
+	    -(int64_t)(lotsfree * 4096));
+	fake_post_signal();
+	CHECK_INT(arctun_vmm_wait(&ac), EINTR);
+	arctun_vmm_release(&ac, EINTR);
+	fake_set_freemem(PAGES(8 * GIB) + lotsfree + desfree - 1);
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == -4096);
+	fake_post_signal();
+	CHECK_INT(arctun_vmm_wait(&ac), EINTR);
+	arctun_vmm_release(&ac, EINTR);
+	CHECK_U64(resv("fail_interrupted"), 3);
+	CHECK_U64(headroom("wait_interrupts"), 3);
+
+	/*
+	 * A wait woken by the ARC's progress once free memory covers the
+	 * pending bytes, lotsfree and desfree: it sleeps a page short, and
+	 * proceeds at exactly that much.
+	 */
 	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
 	wait_in_background(&w, &ac);
-	fake_set_freemem(PAGES(40 * GIB));
+	fake_set_freemem(PAGES(8 * GIB) + lotsfree + desfree);
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == 0);
 	arctun_arc_progress();
 	CHECK_INT(wait_result(&w), 0);
 	CHECK_INT(arctun_vmm_mark_allocated(&ac), 0);
-	CHECK_U64(headroom("waits"), 3);
+	CHECK_U64(headroom("waits"), 5);
 
 	/* The driver's allocation fails: release returns everything. */
 	CHECK_INT(arctun_vmm_reserve(vm1, 1, GIB, 1, &ac), 0);

@@ -37,6 +37,7 @@ static pthread_cond_t fk_cv = PTHREAD_COND_INITIALIZER;
  */
 pgcnt_t physmem;
 pgcnt_t freemem;
+pgcnt_t lotsfree;
 pgcnt_t desfree;
 pgcnt_t swapfs_minfree;
 
@@ -54,8 +55,17 @@ fake_host(uint64_t physmem_bytes, pgcnt_t free_pages, uint64_t heap_bytes)
 		swapfs_minfree = 512;
 	if (swapfs_minfree > 65536)
 		swapfs_minfree = 65536;
-	/* setupclock(): lotsfree = physmem/64, desfree = lotsfree/2. */
-	desfree = physmem / 128;
+	/*
+	 * setupclock(): lotsfree is 1/64 of memory, at least 16 MiB and at
+	 * most 2 GiB (LOTSFREE_MIN_DEFAULT, LOTSFREE_MAX_DEFAULT); desfree
+	 * is half of it.
+	 */
+	lotsfree = physmem / 64;
+	if (lotsfree < 16 * 1024 * 1024 / 4096)
+		lotsfree = 16 * 1024 * 1024 / 4096;
+	if (lotsfree > 2048ULL * 1024 * 1024 / 4096)
+		lotsfree = 2048ULL * 1024 * 1024 / 4096;
+	desfree = lotsfree / 2;
 	freemem = free_pages;
 	fk_heap_bytes = heap_bytes;
 }
@@ -396,12 +406,25 @@ fake_post_signal(void)
 	fk_wake_all();
 }
 
+int
+fake_await_sleepers(int n, const int *done)
+{
+	int slept;
+
+	VERIFY(pthread_mutex_lock(&fk_lock) == 0);
+	while (fk_sleepers < n && !*done)
+		VERIFY(pthread_cond_wait(&fk_cv, &fk_lock) == 0);
+	slept = fk_sleepers >= n;
+	VERIFY(pthread_mutex_unlock(&fk_lock) == 0);
+	return (slept);
+}
+
 void
-fake_await_sleepers(int n)
+fake_set_done(int *done)
 {
 	VERIFY(pthread_mutex_lock(&fk_lock) == 0);
-	while (fk_sleepers < n)
-		VERIFY(pthread_cond_wait(&fk_cv, &fk_lock) == 0);
+	*done = 1;
+	VERIFY(pthread_cond_broadcast(&fk_cv) == 0);
 	VERIFY(pthread_mutex_unlock(&fk_lock) == 0);
 }
 

@@ -108,6 +108,7 @@ extern hrtime_t gethrtime(void);
 /* uts/common/sys/systm.h, vmsystm.h, fs/swapnode.h */
 extern pgcnt_t physmem;
 extern pgcnt_t freemem;
+extern pgcnt_t lotsfree;
 extern pgcnt_t desfree;
 extern pgcnt_t swapfs_minfree;
 
@@ -222,8 +223,13 @@ extern void fake_advance(hrtime_t);
  * cv_timedwait_sig_hrtime() returns 0. */
 extern void fake_post_signal(void);
 
-/* Blocks until n threads sleep in cv_timedwait_sig_hrtime(). */
-extern void fake_await_sleepers(int);
+/*
+ * Blocks until n threads sleep in cv_timedwait_sig_hrtime() (returns 1),
+ * or until *done is set with fake_set_done() (returns 0): a thread that
+ * was expected to sleep but returned ends the wait instead of hanging it.
+ */
+extern int fake_await_sleepers(int, const int *);
+extern void fake_set_done(int *);
 
 /* Messages: how many at a level, and whether one contains a string. */
 extern int fake_messages(int);

@@ -275,11 +275,23 @@ pub extern "C" fn arctun_arc_set_p(p: u64) {
     with_component((), |c| c.published().set_p(Bytes(p)));
 }
 
-/// `int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t);`
+/// `int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t, pgcnt_t);`
+///
+/// `freemem - pending - lotsfree - desfree` in bytes, the ARC's
+/// `FMR_LOTSFREE` term with the pending bytes in the place of `needfree`:
+/// the ARC frees what the guests are about to take and keeps free what it
+/// keeps free anyway, so no start takes free memory below `lotsfree`,
+/// where the page scanner runs. `i64::MAX` while nothing is pending, and
+/// before `arctun_mod_init()`. Every argument is accepted (the core
+/// saturates). One atomic load; no lock.
 #[unsafe(no_mangle)]
-pub extern "C" fn arctun_arc_headroom(freemem: pgcnt_t, desfree: pgcnt_t) -> i64 {
+pub extern "C" fn arctun_arc_headroom(
+    freemem: pgcnt_t,
+    lotsfree: pgcnt_t,
+    desfree: pgcnt_t,
+) -> i64 {
     with_component(i64::MAX, |c| {
-        c.headroom_term(Pages(freemem), Pages(desfree))
+        c.headroom_term(Pages(freemem), Pages(lotsfree), Pages(desfree))
     })
 }
 
@@ -298,9 +310,9 @@ pub extern "C" fn arctun_arc_reap_to_free(to_free: i64, in_flight: u64) -> i64 {
 
 /// Whether any reservation has bytes pending, without taking a lock: the
 /// headroom term is `i64::MAX` exactly when nothing is pending (with zero
-/// free memory and zero `desfree` it is otherwise `-pending`).
+/// free memory, `lotsfree` and `desfree` it is otherwise `-pending`).
 fn anything_pending(c: &Component) -> bool {
-    c.headroom_term(Pages(0), Pages(0)) != i64::MAX
+    c.headroom_term(Pages(0), Pages(0), Pages(0)) != i64::MAX
 }
 
 /// `void arctun_arc_tick(void);`

@@ -1,6 +1,6 @@
 //! The kernel's side of zfs-tunables' [`Platform`]: `kmutex_t`,
-//! `kcondvar_t`, `gethrtime()`, `freemem`/`desfree`, and the ARC's
-//! callbacks.
+//! `kcondvar_t`, `gethrtime()`, `freemem`/`lotsfree`/`desfree`, and the
+//! ARC's callbacks.
 //!
 //! | `Platform`      | here                                                |
 //! |-----------------|-----------------------------------------------------|
@@ -9,7 +9,7 @@
 //! | `wait`          | `cv_timedwait_sig_hrtime` on [`PROGRESS_CV`]        |
 //! | `broadcast`     | `cv_broadcast`                                      |
 //! | `now`           | `gethrtime()`                                       |
-//! | `memory`        | volatile loads of `freemem` and `desfree`           |
+//! | `memory`        | volatile loads of `freemem`, `lotsfree`, `desfree`  |
 //! | `arc_size`      | the ARC's `aao_size` callback (0 before it registers)|
 //! | `kick_evictor`  | the ARC's `aao_evict` callback (nothing before)     |
 //! | `enter_write_section`/`exit_write_section` | `kpreempt_disable()`/`kpreempt_enable()` ([`preempt`](crate::preempt)) |
@@ -22,7 +22,7 @@ use core::ptr::{self, addr_of};
 
 use illumos_ddi::kernel::{
     cv_broadcast, cv_destroy, cv_init, cv_timedwait_sig_hrtime, desfree, freemem, gethrtime,
-    mutex_destroy, mutex_enter, mutex_exit, mutex_init, mutex_tryenter,
+    lotsfree, mutex_destroy, mutex_enter, mutex_exit, mutex_init, mutex_tryenter,
 };
 use illumos_ddi::{hrtime_t, kcondvar_t, kcv_type_t, kmutex_t, kmutex_type_t};
 use zfs_tunables::{Bytes, Hrtime, MemoryFigures, Pages, Platform, Wake};
@@ -290,14 +290,16 @@ unsafe impl Platform for KernelPlatform {
     fn memory(&self) -> MemoryFigures {
         // SAFETY: the kernel's globals are always mapped; a volatile load
         // of a naturally aligned word reads one whole value.
-        let (free, des) = unsafe {
+        let (free, lots, des) = unsafe {
             (
                 ptr::read_volatile(addr_of!(freemem)),
+                ptr::read_volatile(addr_of!(lotsfree)),
                 ptr::read_volatile(addr_of!(desfree)),
             )
         };
         MemoryFigures {
             freemem: Pages(free),
+            lotsfree: Pages(lots),
             desfree: Pages(des),
         }
     }

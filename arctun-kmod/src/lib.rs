@@ -15,8 +15,8 @@
 //!
 //! - the kernel [`Platform`](zfs_tunables::Platform): one `kmutex_t`, one
 //!   `kcondvar_t` waited on with `cv_timedwait_sig_hrtime()`, `gethrtime()`,
-//!   `freemem`/`desfree`, and the ARC's size and evictor through callbacks
-//!   the ARC registers ([`kernel_platform`]);
+//!   `freemem`/`lotsfree`/`desfree`, and the ARC's size and evictor
+//!   through callbacks the ARC registers ([`kernel_platform`]);
 //! - the component itself, in static storage, created once by
 //!   `arctun_mod_init()` ([`component`]);
 //! - the entry points the ARC calls ([`arc_entry`]) and the raw-variable
@@ -83,6 +83,13 @@
 //!
 //! ## Where this departs from the brief or the issue, and why
 //!
+//! - The headroom term the ARC reads is `freemem - pending - lotsfree -
+//!   desfree`, not the brief's `freemem - pending - desfree`, and a vmm
+//!   waiter waits for its pending bytes plus `lotsfree + desfree`: a
+//!   start must never take free memory below `lotsfree`, where the page
+//!   scanner runs (the core's big theory statement says why), so
+//!   `arctun_arc_headroom()` takes `lotsfree` too and the platform reads
+//!   it.
 //! - The sync tick runs from `arc_reap_cb_check()`, not `arc_reap_cb()`:
 //!   the reap zthr runs its check once a second but its callback only when
 //!   memory is short, and raw writes must be picked up either way.

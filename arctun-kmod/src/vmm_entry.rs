@@ -13,7 +13,7 @@
 //! | step | entry point | vmm-client |
 //! |---|---|---|
 //! | reserve | `arctun_vmm_reserve` | `begin_alloc_memseg` (refusals are immediate) |
-//! | wait | `arctun_vmm_wait` | `wait_headroom` (until free memory covers it; `ETIME`, `EINTR`) |
+//! | wait | `arctun_vmm_wait` | `wait_headroom` (until free memory covers it plus `lotsfree + desfree`; `ETIME`, `EINTR`) |
 //! | mark allocated | `arctun_vmm_mark_allocated` | `allocate_chunk` for the whole segment, then `finish` |
 //! | release | `arctun_vmm_release` | `abort` (after any failure) |
 //!

@@ -84,6 +84,9 @@ unsafe extern "C" {
 // ---------------------------------------------------------------------
 
 unsafe extern "C" {
+    /// `pgcnt_t lotsfree;`: below this many free pages the page scanner
+    /// runs ("max free before clock freezes").
+    pub static mut lotsfree: pgcnt_t;
     /// `pgcnt_t desfree;`: the minimum free pages before swapping begins.
     pub static mut desfree: pgcnt_t;
 }

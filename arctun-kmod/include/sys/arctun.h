@@ -171,11 +171,15 @@ extern void arctun_arc_set_p(uint64_t);
 
 /*
  * The headroom term of arc_available_memory(), in bytes:
- * ptob(freemem) - pending - ptob(desfree), where pending is the memory
- * promised to reservations and not yet allocated; INT64_MAX when nothing is
- * pending.  Any context.
+ * ptob(freemem) - pending - ptob(lotsfree) - ptob(desfree), called as
+ * arctun_arc_headroom(freemem, lotsfree, desfree), where pending is the
+ * memory promised to reservations and not yet allocated; INT64_MAX when
+ * nothing is pending.  It is the FMR_LOTSFREE term with pending in the
+ * place of needfree: the ARC frees what the consumers are about to take
+ * and keeps free what it keeps free anyway, so that a start never takes
+ * free memory below lotsfree, where the page scanner runs.  Any context.
  */
-extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t);
+extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t, pgcnt_t);
 
 /*
  * The in-flight rule of the ARC's reaper, for arc_reap_cb(): returns
@@ -252,20 +256,27 @@ extern void arctun_arc_progress(void);
  *	}
  *
  * arctun_vmm_reserve() reserves len (rounded up to pages) plus the page
- * overhead, lowering the ARC's ceiling at once; it never waits.  It
- * returns ENOMEM when the reservation does not fit next to the live ones
- * (worth retrying), ENOSPC when it could never fit on this host (reported
- * on the console), EINVAL for a bad segment id or length, EOVERFLOW for a
- * length that overflows, EEXIST for a segment that exists, and ENOENT for
- * an unknown instance.  On success *acp holds the create in flight until
- * arctun_vmm_mark_allocated() or arctun_vmm_release() consumes it; the
- * buffer may live on the caller's stack, and is the caller's own until
- * then.
+ * overhead, lowering the ARC's ceiling at once; it never waits.  Only len
+ * is pending: the page overhead counts as allocated from the start, so it
+ * keeps the ceiling lowered while the VM lives and is never waited for.
+ * It returns ENOMEM when the reservation does not fit next to the live
+ * ones (worth retrying), ENOSPC when it could never fit on this host
+ * (reported on the console), EINVAL for a bad segment id or length,
+ * EOVERFLOW for a length that overflows, EEXIST for a segment that exists,
+ * and ENOENT for an unknown instance.  On success *acp holds the create
+ * in flight until arctun_vmm_mark_allocated() or arctun_vmm_release()
+ * consumes it; the buffer may live on the caller's stack, and is the
+ * caller's own until then.
  *
- * arctun_vmm_wait() sleeps until free memory covers the reservation (and
- * those made before it) plus desfree, woken as the ARC frees memory: 0,
- * ETIME after 60 seconds, EINTR on a signal, ENOENT if the VM was
- * destroyed meanwhile.  After a failure the caller releases.
+ * arctun_vmm_wait() sleeps until free memory covers the segment (and the
+ * pending memory of reservations made before it) plus lotsfree and
+ * desfree, woken as the ARC frees memory: 0, ETIME after 60 seconds,
+ * EINTR on a signal, ENOENT if the VM was destroyed meanwhile.  After a
+ * failure the caller releases.  The margin is lotsfree, not just desfree,
+ * because allocating the segment must never take free memory below
+ * lotsfree, where the page scanner runs and pages processes out; it is
+ * also what the headroom term keeps free, so the ARC frees no more for a
+ * start than it would keep free anyway.
  *
  * arctun_vmm_mark_allocated() records the segment as allocated (it stops
  * counting against free memory; the ceiling stays lowered while the VM
