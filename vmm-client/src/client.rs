@@ -504,8 +504,8 @@ where
     }
 
     /// Step 2, without sleeping (the simulator's discrete time): whether
-    /// free memory now covers the create's reservation, every older
-    /// pending one and `desfree`. `ETIME` once the deadline has passed;
+    /// free memory now covers the create's pending bytes, every older
+    /// pending reservation's and `lotsfree + desfree`. `ETIME` once the deadline has passed;
     /// `ENOENT` ([`VmmError::Destroyed`]) if the instance was destroyed
     /// meanwhile. Takes no table lock.
     pub fn poll_headroom(&self, c: &mut Creation) -> Result<bool, VmmError> {
