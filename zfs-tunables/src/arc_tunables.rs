@@ -142,7 +142,9 @@ struct State {
     host: HostMemory,
     generation: Generation,
     booting: bool,
-    /// The limits before reservations, as last computed.
+    /// The ARC's tunables as last read from the registry.
+    admin: AdminValues,
+    /// The limits before reservations, as last computed from them.
     limits: ArcLimits,
     /// The effective ceiling, as last published.
     c_max_eff: Bytes,
@@ -247,21 +249,103 @@ impl<P: Platform> ArcTunables<P> {
                 host,
                 generation,
                 booting: true,
+                admin: AdminValues::default(),
                 limits,
                 c_max_eff: limits.c_max,
             }),
         };
+        this.setup();
+        this
+    }
+
+    /// Registers the ARC's tunables, publishes the limits and sets `c` to
+    /// the ceiling: the part of [`new`](Self::new) that follows building
+    /// the fields, shared with [`configure`](Self::configure).
+    fn setup(&self) {
         {
-            let mut g = this.lock();
+            let mut g = self.lock();
             g.with(|s| {
                 // Cannot fail: the registry is empty and the ARC's table is
                 // well-formed (a unit test registers it on its own).
-                let _ = s.registry.register(&ARC_REGISTRANT, &this.values);
+                let _ = s.registry.register(&ARC_REGISTRANT, &self.values);
+                self.reconfigure(s);
             });
-            this.republish(&mut g);
+            self.republish(&mut g);
         }
-        this.limits.set_target(this.limits.c_max());
-        this
+        self.limits.set_target(self.limits.c_max());
+    }
+
+    /// An empty component, for static storage: `const`, so a kernel can
+    /// place it in its data section instead of building it on a small
+    /// kernel stack (the component is about 50 KB, mostly the reservation
+    /// table). It holds no tunables and publishes zeros until
+    /// [`configure`](Self::configure) makes it what [`new`](Self::new)
+    /// would have built.
+    #[cfg(not(loom))]
+    #[must_use]
+    pub const fn unconfigured(platform: P) -> Self {
+        let host = HostMemory::new(Pages(0), PageSize::AMD64);
+        ArcTunables {
+            platform,
+            limits: PublishedLimits::new(),
+            values: RegistryValues::new(),
+            pending: AtomicU64::new(0),
+            page_size: host.page_size,
+            state: UnsafeCell::new(State {
+                registry: RegistryMeta::new(),
+                headroom: HeadroomTable::new(),
+                host,
+                generation: Generation::Current,
+                booting: true,
+                admin: AdminValues {
+                    arc_max: 0,
+                    arc_min: 0,
+                    arc_meta_limit: 0,
+                    arc_meta_min: 0,
+                    dbuf_cache_max: 0,
+                    dbuf_metadata_cache_max: 0,
+                },
+                limits: ArcLimits {
+                    c_min: Bytes::ZERO,
+                    c_max: Bytes::ZERO,
+                    meta_limit: Bytes::ZERO,
+                    meta_min: Bytes::ZERO,
+                    c_max_default: Bytes::ZERO,
+                    allmem: Bytes::ZERO,
+                },
+                c_max_eff: Bytes::ZERO,
+            }),
+        }
+    }
+
+    /// Makes a component fresh from [`unconfigured`](Self::unconfigured)
+    /// what [`new`](Self::new) builds for `host`, in place. A component
+    /// that is already configured is left alone: `Duplicate`.
+    pub fn configure(
+        &mut self,
+        host: HostMemory,
+        generation: Generation,
+    ) -> Result<(), TunableError> {
+        let (limits, _) = compute_lenient(&host, generation, &AdminValues::default());
+        let fresh = self.state.with_mut(|s| {
+            // SAFETY: `&mut self` excludes every other access to the state.
+            let s = unsafe { &mut *s };
+            if s.registry.find(names::ZFS_ARC_MAX).is_some() {
+                return false;
+            }
+            s.host = host;
+            s.generation = generation;
+            s.booting = true;
+            s.limits = limits;
+            s.c_max_eff = limits.c_max;
+            true
+        });
+        if !fresh {
+            return Err(TunableError::Duplicate);
+        }
+        self.page_size = host.page_size;
+        self.setup();
+        Ok(())
     }
 
     fn lock(&self) -> Locked<'_, P> {
@@ -287,8 +371,8 @@ impl<P: Platform> ArcTunables<P> {
     /// below the ARC's size.
     fn republish(&self, g: &mut Locked<'_, P>) {
         let (snap, old_c) = g.with(|s| {
-            let admin = self.admin_values(s);
-            let (l, _) = compute_lenient(&s.host, s.generation, &admin);
+            let admin = s.admin;
+            let l = s.limits;
             let base = c_max_base(&l);
             let avail = base.saturating_sub(s.headroom.reserved());
             let c_max_eff = core::cmp::max(l.c_min, core::cmp::min(l.c_max, avail));
@@ -304,7 +388,6 @@ impl<P: Platform> ArcTunables<P> {
                     Bytes(c_max_eff.0 >> shift)
                 }
             };
-            s.limits = l;
             s.c_max_eff = c_max_eff;
             self.pending
                 .store(s.headroom.pending().0, Ordering::Relaxed);
@@ -331,16 +414,22 @@ impl<P: Platform> ArcTunables<P> {
         }
     }
 
-    fn admin_values(&self, s: &State) -> AdminValues {
+    /// Re-reads the ARC's tunables from the registry and recomputes the
+    /// limits before reservations; done when a tunable may have changed,
+    /// so reservations and releases only redo the effective ceiling.
+    fn reconfigure(&self, s: &mut State) {
         let v = |n: &str| s.registry.find(n).map_or(0, |slot| self.values.load(slot));
-        AdminValues {
+        let admin = AdminValues {
             arc_max: v(names::ZFS_ARC_MAX),
             arc_min: v(names::ZFS_ARC_MIN),
             arc_meta_limit: v(names::ZFS_ARC_META_LIMIT),
             arc_meta_min: v(names::ZFS_ARC_META_MIN),
             dbuf_cache_max: v(names::DBUF_CACHE_MAX_BYTES),
             dbuf_metadata_cache_max: v(names::DBUF_METADATA_CACHE_MAX_BYTES),
-        }
+        };
+        let (l, _) = compute_lenient(&s.host, s.generation, &admin);
+        s.admin = admin;
+        s.limits = l;
     }
 
     fn write_locked(&self, g: &mut Locked<'_, P>, writes: Writes<'_>) -> Result<(), TunableError> {
@@ -350,7 +439,9 @@ impl<P: Platform> ArcTunables<P> {
                 booting: s.booting,
             };
             s.registry
-                .write(&self.values, writes, ctx, &s.host, s.generation)
+                .write(&self.values, writes, ctx, &s.host, s.generation)?;
+            self.reconfigure(s);
+            Ok::<(), TunableError>(())
         })?;
         self.republish(g);
         Ok(())
@@ -369,7 +460,11 @@ impl<P: Platform> ArcTunables<P> {
     /// Removes a module's tunables (at module unload).
     pub fn unregister(&self, id: RegistrantId) -> Result<(), TunableError> {
         let mut g = self.lock();
-        g.with(|s| s.registry.unregister(id))?;
+        g.with(|s| {
+            s.registry.unregister(id)?;
+            self.reconfigure(s);
+            Ok::<(), TunableError>(())
+        })?;
         self.republish(&mut g);
         Ok(())
     }
@@ -500,6 +595,26 @@ impl<P: Platform> ArcTunables<P> {
         let des = i128::from(desfree.0).saturating_mul(ps);
         let n = free.saturating_sub(i128::from(pending)).saturating_sub(des);
         i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    /// `arc_reap_cb()`'s `to_free`, less what is already on its way to
+    /// free memory, while a reservation is pending.
+    ///
+    /// The headroom term is satisfied only when memory reaches `freemem`.
+    /// The ARC's reaper computes `to_free` once a second from that term,
+    /// but bytes it already asked for may still be in flight: the adjust
+    /// thread has yet to evict `size - c`, and evicted buffers sit in the
+    /// ARC's kmem caches until they are reaped. Cutting `c` again by the
+    /// same deficit every second until the memory arrives is how OS-8005
+    /// over-evicted. So, while anything is pending, the reaper subtracts
+    /// `in_flight` (the ARC computes it: `size - c` plus the free bytes of
+    /// its kmem caches). With nothing pending the stock rule is kept.
+    #[inline]
+    pub fn reap_to_free(&self, to_free: i64, in_flight: Bytes) -> i64 {
+        if self.pending.load(Ordering::Relaxed) == 0 {
+            return to_free;
+        }
+        to_free.saturating_sub(in_flight.saturating_as_i64())
     }
 
     // ---------------------------------------------------------------

@@ -84,7 +84,26 @@ impl Drop for WriteSection<'_> {
 
 impl PublishedLimits {
     /// Limits with every value zero; the component publishes real values
-    /// before anything reads them.
+    /// before anything reads them. `const` outside loom, so the kernel can
+    /// keep a component in static storage.
+    #[cfg(not(loom))]
+    #[must_use]
+    pub const fn new() -> Self {
+        PublishedLimits {
+            seq: AtomicU64::new(0),
+            c: AtomicU64::new(0),
+            c_min: AtomicU64::new(0),
+            c_max: AtomicU64::new(0),
+            p: AtomicU64::new(0),
+            meta_limit: AtomicU64::new(0),
+            meta_min: AtomicU64::new(0),
+            dbuf_cache_max: AtomicU64::new(0),
+            dbuf_metadata_cache_max: AtomicU64::new(0),
+        }
+    }
+
+    /// Limits with every value zero (loom's atomics are not `const`).
+    #[cfg(loom)]
     #[must_use]
     pub fn new() -> Self {
         PublishedLimits {

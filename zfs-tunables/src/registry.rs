@@ -198,7 +198,18 @@ pub struct RegistryValues {
 }
 
 impl RegistryValues {
-    /// Every slot zero.
+    /// Every slot zero. `const` outside loom, so the kernel can keep a
+    /// component in static storage.
+    #[cfg(not(loom))]
+    #[must_use]
+    pub const fn new() -> Self {
+        RegistryValues {
+            values: [const { AtomicU64::new(0) }; MAX_TUNABLES],
+        }
+    }
+
+    /// Every slot zero (loom's atomics are not `const`).
+    #[cfg(loom)]
     #[must_use]
     pub fn new() -> Self {
         RegistryValues {

@@ -35,10 +35,20 @@ struct CondState {
     sleepers: u64,
 }
 
+/// The component lock's state.
+#[derive(Debug, Default)]
+struct LockState {
+    /// Whether a thread holds the lock.
+    held: bool,
+    /// Threads waiting for it (so an uncontended unlock wakes nobody:
+    /// std's `notify_one` costs a system call even with no waiter).
+    waiting: u64,
+}
+
 /// A userland [`Platform`]; see the module documentation.
 #[derive(Debug)]
 pub struct StdPlatform {
-    held: Mutex<bool>,
+    held: Mutex<LockState>,
     held_cv: Condvar,
     cond: Mutex<CondState>,
     cond_cv: Condvar,
@@ -60,7 +70,7 @@ fn relock<'a, T>(
 impl StdPlatform {
     fn with_clock(clock: Clock) -> Self {
         StdPlatform {
-            held: Mutex::new(false),
+            held: Mutex::new(LockState::default()),
             held_cv: Condvar::new(),
             cond: Mutex::new(CondState::default()),
             cond_cv: Condvar::new(),
@@ -133,17 +143,21 @@ impl StdPlatform {
     }
 
     fn raw_lock(&self) {
-        let mut held = relock(self.held.lock());
-        while *held {
-            held = relock(self.held_cv.wait(held));
+        let mut l = relock(self.held.lock());
+        while l.held {
+            l.waiting = l.waiting.saturating_add(1);
+            l = relock(self.held_cv.wait(l));
+            l.waiting = l.waiting.saturating_sub(1);
         }
-        *held = true;
+        l.held = true;
     }
 
     fn raw_unlock(&self) {
-        let mut held = relock(self.held.lock());
-        *held = false;
-        self.held_cv.notify_one();
+        let mut l = relock(self.held.lock());
+        l.held = false;
+        if l.waiting > 0 {
+            self.held_cv.notify_one();
+        }
     }
 }
 
@@ -159,11 +173,11 @@ unsafe impl Platform for StdPlatform {
     }
 
     fn try_lock(&self) -> bool {
-        let mut held = relock(self.held.lock());
-        if *held {
+        let mut l = relock(self.held.lock());
+        if l.held {
             false
         } else {
-            *held = true;
+            l.held = true;
             true
         }
     }
@@ -210,7 +224,11 @@ unsafe impl Platform for StdPlatform {
     fn broadcast(&self) {
         let mut c = relock(self.cond.lock());
         c.generation = c.generation.wrapping_add(1);
-        self.cond_cv.notify_all();
+        // Sleepers register under this mutex before sleeping, so one that
+        // is not counted yet will see the new generation.
+        if c.sleepers > 0 {
+            self.cond_cv.notify_all();
+        }
     }
 
     fn now(&self) -> Hrtime {

@@ -1,0 +1,812 @@
+/*
+ * This Source Code Form is subject to the terms of the Mozilla Public
+ * License, v. 2.0. If a copy of the MPL was not distributed with this
+ * file, You can obtain one at https://mozilla.org/MPL/2.0/.
+ */
+
+/*
+ * The arctun module's C ABI, exercised from C: every function of
+ * sys/arctun.h with good and bad arguments, against the DDI stand-in in
+ * fakekernel.c.  The host is a 128 GiB machine running the 2021
+ * arc_init() (the tree the patches target).
+ *
+ * Prints one line per failed check and a summary; exits non-zero if any
+ * check failed.
+ */
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/arctun.h>
+
+#include "fakekernel.h"
+
+#define	KIB	(1024ULL)
+#define	MIB	(1024ULL * KIB)
+#define	GIB	(1024ULL * MIB)
+#define	SEC	(1000000000LL)
+
+static int checks;
+static int failures;
+
+#define	CHECK(cond)	check((cond), #cond, __FILE__, __LINE__)
+#define	CHECK_U64(a, b)	check_u64((a), (b), #a, __FILE__, __LINE__)
+#define	CHECK_INT(a, b)	check_int((a), (b), #a, __FILE__, __LINE__)
+
+static void
+check(int ok, const char *what, const char *file, int line)
+{
+	checks++;
+	if (!ok) {
+		failures++;
+		(void) printf("FAILED %s:%d: %s\n", file, line, what);
+	}
+}
+
+static void
+check_u64(uint64_t got, uint64_t want, const char *what, const char *file,
+    int line)
+{
+	checks++;
+	if (got != want) {
+		failures++;
+		(void) printf("FAILED %s:%d: %s is %" PRIu64 " (%#" PRIx64
+		    "), want %" PRIu64 " (%#" PRIx64 ")\n", file, line, what,
+		    got, got, want, want);
+	}
+}
+
+static void
+check_int(int got, int want, const char *what, const char *file, int line)
+{
+	checks++;
+	if (got != want) {
+		failures++;
+		(void) printf("FAILED %s:%d: %s is %d, want %d\n", file, line,
+		    what, got, want);
+	}
+}
+
+/*
+ * The ARC, as far as the module sees it: its size, its evictor, and its
+ * tunable variables (what /etc/system sets and mdb -kw patches).
+ */
+static uint64_t arc_size;
+static int evictions;
+
+uint64_t zfs_arc_max;
+uint64_t zfs_arc_min;
+uint64_t zfs_arc_meta_limit;
+uint64_t zfs_arc_meta_min;
+
+static uint64_t
+arc_size_cb(void)
+{
+	return (arc_size);
+}
+
+static void
+arc_evict_cb(void)
+{
+	evictions++;
+}
+
+static const arctun_var_t arc_vars[] = {
+	{ "zfs_arc_max", &zfs_arc_max },
+	{ "zfs_arc_min", &zfs_arc_min },
+	{ "zfs_arc_meta_limit", &zfs_arc_meta_limit },
+	{ "zfs_arc_meta_min", &zfs_arc_meta_min },
+};
+
+static arctun_arc_ops_t
+arc_ops(void)
+{
+	arctun_arc_ops_t ops = {
+		.aao_version = ARCTUN_ARC_OPS_VERSION,
+		.aao_size = arc_size_cb,
+		.aao_evict = arc_evict_cb,
+		.aao_vars = arc_vars,
+		.aao_nvars = sizeof (arc_vars) / sizeof (arc_vars[0]),
+	};
+	return (ops);
+}
+
+/* 128 GiB host: allmem = 128 GiB - swapfs_minfree (256 MiB). */
+#define	HOST_BYTES	(128 * GIB)
+#define	ALLMEM		(HOST_BYTES - 256 * MIB)
+#define	DEFAULT_C_MAX	(ALLMEM - GIB)
+
+static void
+test_before_init(void)
+{
+	arctun_arc_ops_t ops = arc_ops();
+	arctun_limits_t l;
+
+	CHECK_INT(arctun_arc_register(&ops), ENXIO);
+	CHECK_U64(arctun_arc_c(), 0);
+	CHECK_U64(arctun_arc_c_max(), 0);
+	CHECK_U64(arctun_arc_set_target(GIB), 0);
+	CHECK(arctun_arc_headroom(0, 0) == INT64_MAX);
+	(void) memset(&l, 0xff, sizeof (l));
+	arctun_arc_limits(&l);
+	CHECK_U64(l.al_c_max, 0);
+	arctun_arc_tick();
+	arctun_arc_progress();
+	arctun_arc_unregister();
+	CHECK_INT(arctun_mod_busy(), 0);
+	arctun_mod_fini();
+}
+
+static void
+test_init_and_defaults(void)
+{
+	CHECK_INT(arctun_mod_init(), 0);
+	CHECK_INT(arctun_mod_init(), EBUSY);
+	CHECK_INT(arctun_mod_busy(), 0);
+
+	/*
+	 * The 2021 arc_init(): c_max = MAX(3/4 allmem, allmem - 1 GiB);
+	 * c_min = allmem/32, raised to meta_limit/2, clamped to 1 GiB.
+	 */
+	CHECK_U64(arctun_arc_c_max(), DEFAULT_C_MAX);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+	CHECK_U64(arctun_arc_c(), DEFAULT_C_MAX);
+	CHECK_U64(arctun_arc_meta_limit(), DEFAULT_C_MAX / 4);
+	CHECK_U64(arctun_arc_meta_min(), GIB / 2);
+}
+
+static void
+test_bad_registrations(void)
+{
+	arctun_arc_ops_t ops;
+	arctun_var_t vars[ARCTUN_MAX_VARS + 1];
+	char long_name[40];
+	uint64_t x = 0, y = 0;
+
+	CHECK_INT(arctun_arc_register(NULL), EINVAL);
+
+	ops = arc_ops();
+	ops.aao_version = ARCTUN_ARC_OPS_VERSION + 1;
+	CHECK_INT(arctun_arc_register(&ops), ENOTSUP);
+
+	ops = arc_ops();
+	ops.aao_size = NULL;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	ops = arc_ops();
+	ops.aao_evict = NULL;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	for (int i = 0; i <= ARCTUN_MAX_VARS; i++) {
+		vars[i].av_name = "zfs_arc_max";
+		vars[i].av_addr = &x;
+	}
+	ops = arc_ops();
+	ops.aao_vars = vars;
+	ops.aao_nvars = ARCTUN_MAX_VARS + 1;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	ops.aao_vars = NULL;
+	ops.aao_nvars = 1;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	vars[0].av_name = "zfs_arc_max";
+	vars[0].av_addr = NULL;
+	ops.aao_vars = vars;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	vars[0].av_name = NULL;
+	vars[0].av_addr = &x;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	vars[0].av_name = "zfs_arc_maxx";
+	CHECK_INT(arctun_arc_register(&ops), ENOENT);
+
+	(void) memset(long_name, 'a', sizeof (long_name));
+	vars[0].av_name = long_name;	/* not NUL-terminated */
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	vars[0].av_name = "zfs_arc_max";
+	vars[1].av_name = "zfs_arc_max";
+	vars[1].av_addr = &y;
+	ops.aao_nvars = 2;
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	vars[1].av_name = "zfs_arc_min";
+	vars[1].av_addr = &x;		/* two tunables, one variable */
+	CHECK_INT(arctun_arc_register(&ops), EINVAL);
+
+	/* None of them registered anything or changed anything. */
+	CHECK_INT(arctun_mod_busy(), 0);
+	CHECK_U64(arctun_arc_c_max(), DEFAULT_C_MAX);
+	CHECK_INT(fake_messages(CE_WARN), 0);
+}
+
+static void
+test_register_with_boot_values(void)
+{
+	arctun_arc_ops_t ops = arc_ops();
+	arctun_limits_t l;
+
+	/* /etc/system: a valid zfs_arc_max and a zfs_arc_min that the 2021
+	 * arc_init() would ignore (not above 64 MiB). */
+	zfs_arc_max = 8 * GIB;
+	zfs_arc_min = 1000;
+	arc_size = 8 * GIB;
+
+	CHECK_INT(arctun_arc_register(&ops), 0);
+	CHECK_INT(arctun_arc_register(&ops), EBUSY);
+	CHECK_INT(arctun_mod_busy(), 1);
+
+	CHECK_U64(arctun_arc_c_max(), 8 * GIB);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+	CHECK_U64(arctun_arc_c(), 8 * GIB);
+	/* The ignored value was reported and put back to the value in
+	 * force. */
+	CHECK_U64(zfs_arc_min, 0);
+	CHECK(fake_message_seen(CE_WARN, "zfs_arc_min = 0x3e8 ignored"));
+	CHECK_U64(zfs_arc_max, 8 * GIB);
+
+	(void) memset(&l, 0, sizeof (l));
+	arctun_arc_limits(&l);
+	CHECK_U64(l.al_c_max, 8 * GIB);
+	CHECK_U64(l.al_c_min, GIB);
+	CHECK(l.al_c_min <= l.al_c && l.al_c <= l.al_c_max);
+	CHECK_U64(l.al_meta_limit, 2 * GIB);
+	CHECK_U64(l.al_meta_min, GIB / 2);
+	CHECK_U64(l.al_dbuf_cache_max, 8 * GIB >> 5);
+	CHECK_U64(l.al_dbuf_metadata_cache_max, 8 * GIB >> 6);
+	arctun_arc_limits(NULL);	/* nothing to write: no crash */
+}
+
+static void
+test_arc_moves(void)
+{
+	/* Targets are clamped into [c_min, c_max]. */
+	CHECK_U64(arctun_arc_set_target(UINT64_MAX), 8 * GIB);
+	CHECK_U64(arctun_arc_set_target(0), GIB);
+	CHECK_U64(arctun_arc_c(), GIB);
+
+	/* Growth stops at c_max. */
+	CHECK_U64(arctun_arc_grow_target(GIB), 2 * GIB);
+	CHECK_U64(arctun_arc_grow_target(UINT64_MAX), 8 * GIB);
+
+	/* p never exceeds c. */
+	arctun_arc_set_p(UINT64_MAX);
+	CHECK_U64(arctun_arc_p(), 8 * GIB);
+
+	/* arc_reduce_target_size(1 GiB) with the ARC above c: c drops by
+	 * 1 GiB, p loses p >> 7 and then exceeds c, so it becomes c/2. */
+	CHECK_U64(arctun_arc_reduce_target(GIB, 16 * GIB, 7), 7 * GIB);
+	CHECK_U64(arctun_arc_p(), 7 * GIB / 2);
+
+	/* With the ARC below c, c drops to its size; a negative shift
+	 * leaves p alone until it exceeds c. */
+	CHECK_U64(arctun_arc_reduce_target(0, 2 * GIB, -1), 2 * GIB);
+	CHECK_U64(arctun_arc_p(), GIB);
+
+	/* Never below c_min, whatever is asked. */
+	CHECK_U64(arctun_arc_reduce_target(UINT64_MAX, 0, 7), GIB);
+	CHECK_U64(arctun_arc_reduce_target(GIB, 0, 64), GIB);
+
+	/* Nothing pending: the headroom term stays out of the way. */
+	CHECK(arctun_arc_headroom(0, 0) == INT64_MAX);
+	CHECK(arctun_arc_headroom(UINT64_MAX, UINT64_MAX) == INT64_MAX);
+	arctun_arc_progress();
+
+	(void) arctun_arc_set_target(UINT64_MAX);
+}
+
+static void
+test_raw_variables(void)
+{
+	int warnings = fake_messages(CE_WARN);
+	int before = evictions;
+
+	/* mdb -kw: zfs_arc_max/Z 0x100000000 */
+	zfs_arc_max = 4 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+	CHECK_U64(arctun_arc_c(), 4 * GIB);
+	CHECK(evictions > before);	/* c fell below the ARC's size */
+	CHECK_U64(fake_kstat_value("zfs", 0, "tunables", "zfs_arc_max"),
+	    4 * GIB);
+
+	/* mdb -kw: zfs_arc_max/Z 0t1000: refused, restored, reported. */
+	zfs_arc_max = 1000;
+	arctun_arc_tick();
+	CHECK_U64(zfs_arc_max, 4 * GIB);
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+	CHECK(fake_message_seen(CE_WARN, "zfs_arc_max: direct write of 0x3e8 "
+	    "(1000) refused (EINVAL), keeping 0x100000000"));
+
+	/* A minimum above the maximum: ERANGE. */
+	zfs_arc_min = 2 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
+	zfs_arc_min = 5 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(zfs_arc_min, 2 * GIB);
+	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
+	CHECK(fake_message_seen(CE_WARN, "zfs_arc_min: direct write of "
+	    "0x140000000 (5368709120) refused (ERANGE)"));
+	CHECK_INT(fake_messages(CE_WARN), warnings + 2);
+
+	/* Nothing changed: a tick says nothing. */
+	arctun_arc_tick();
+	CHECK_INT(fake_messages(CE_WARN), warnings + 2);
+
+	zfs_arc_min = 0;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_min(), GIB);
+}
+
+/* Reads a named kstat into buf (at most n entries); returns ks_ndata. */
+static uint_t
+read_kstat(kstat_t *ksp, kstat_named_t *buf, uint_t n)
+{
+	CHECK(ksp != NULL);
+	if (ksp == NULL)
+		return (0);
+	CHECK_INT(fake_kstat_read(ksp, buf, n), 0);
+	CHECK(ksp->ks_ndata <= n);
+	return (ksp->ks_ndata);
+}
+
+static kstat_named_t *
+find_stat(kstat_named_t *buf, uint_t n, const char *name)
+{
+	for (uint_t i = 0; i < n; i++) {
+		if (strcmp(buf[i].name, name) == 0)
+			return (&buf[i]);
+	}
+	return (NULL);
+}
+
+static void
+test_kstats(void)
+{
+	kstat_t *tun = fake_kstat_lookup("zfs", 0, "tunables");
+	kstat_t *hr = fake_kstat_lookup("zfs", 0, "arc_headroom");
+	kstat_named_t buf[64], orig[64];
+	kstat_named_t *max, *min;
+	uint_t n;
+
+	CHECK(tun != NULL && hr != NULL);
+	if (tun == NULL || hr == NULL)
+		return;
+	CHECK(tun->ks_flags & KSTAT_FLAG_WRITABLE);
+	CHECK(tun->ks_flags & KSTAT_FLAG_VAR_SIZE);
+	CHECK(!(hr->ks_flags & KSTAT_FLAG_WRITABLE));
+	CHECK(strcmp(tun->ks_class, "misc") == 0);
+
+	/* A buffer too small for the data: ENOMEM, as the driver says. */
+	CHECK_INT(fake_kstat_read(tun, buf, 1), ENOMEM);
+
+	/* Reads show the values in force. */
+	n = read_kstat(tun, buf, 64);
+	CHECK(n >= 4);
+	max = find_stat(buf, n, "zfs_arc_max");
+	min = find_stat(buf, n, "zfs_arc_min");
+	CHECK(max != NULL && min != NULL);
+	if (max == NULL || min == NULL)
+		return;
+	CHECK_INT(max->data_type, KSTAT_DATA_UINT64);
+	CHECK_U64(max->value.ui64, 4 * GIB);
+	CHECK_U64(fake_kstat_value("zfs", 0, "arc_headroom", "c_max_effective"),
+	    4 * GIB);
+	CHECK_U64(fake_kstat_value("zfs", 0, "arc_headroom", "reserved"), 0);
+	(void) memcpy(orig, buf, sizeof (buf));
+
+	/* A valid write applies at once, and the variable follows. */
+	max->value.ui64 = 6 * GIB;
+	CHECK_INT(fake_kstat_write(tun, buf, n), 0);
+	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+	CHECK_U64(zfs_arc_max, 6 * GIB);
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+
+	/* An invalid value: EINVAL, nothing changes. */
+	n = read_kstat(tun, buf, 64);
+	max = find_stat(buf, n, "zfs_arc_max");
+	min = find_stat(buf, n, "zfs_arc_min");
+	max->value.ui64 = 1000;
+	CHECK_INT(fake_kstat_write(tun, buf, n), EINVAL);
+	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+	CHECK_U64(zfs_arc_max, 6 * GIB);
+
+	/* One valid and one invalid value: EINVAL, neither applies. */
+	min->value.ui64 = 2 * GIB;
+	CHECK_INT(fake_kstat_write(tun, buf, n), EINVAL);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+
+	/* A minimum above the maximum: ERANGE. */
+	n = read_kstat(tun, buf, 64);
+	min = find_stat(buf, n, "zfs_arc_min");
+	min->value.ui64 = 7 * GIB;
+	CHECK_INT(fake_kstat_write(tun, buf, n), ERANGE);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+
+	/* Malformed buffers: wrong size, wrong type, permuted names. */
+	n = read_kstat(tun, buf, 64);
+	CHECK_INT(fake_kstat_write(tun, buf, n - 1), EINVAL);
+	buf[0].data_type = KSTAT_DATA_INT64;
+	CHECK_INT(fake_kstat_write(tun, buf, n), EINVAL);
+	n = read_kstat(tun, buf, 64);
+	{
+		kstat_named_t t = buf[0];
+
+		buf[0] = buf[1];
+		buf[1] = t;
+	}
+	CHECK_INT(fake_kstat_write(tun, buf, n), EINVAL);
+	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+
+	/* The read-only kstats refuse writes. */
+	n = read_kstat(hr, buf, 64);
+	CHECK_INT(fake_kstat_write(hr, buf, n), EACCES);
+
+	/* Both values valid together: both apply. */
+	n = read_kstat(tun, buf, 64);
+	max = find_stat(buf, n, "zfs_arc_max");
+	min = find_stat(buf, n, "zfs_arc_min");
+	max->value.ui64 = 5 * GIB;
+	min->value.ui64 = 2 * GIB;
+	CHECK_INT(fake_kstat_write(tun, buf, n), 0);
+	CHECK_U64(arctun_arc_c_max(), 5 * GIB);
+	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
+	CHECK_U64(zfs_arc_min, 2 * GIB);
+
+	/* Back to where the test was. */
+	CHECK_INT(fake_kstat_write(tun, orig, n), 0);
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+	CHECK_U64(arctun_arc_c_min(), GIB);
+	CHECK_U64(zfs_arc_max, 4 * GIB);
+}
+
+/*
+ * vmm.
+ */
+uint64_t vmm_arc_page_overhead;
+
+static const arctun_var_t vmm_vars[] = {
+	{ "vmm_arc_page_overhead", &vmm_arc_page_overhead },
+};
+
+#define	PAGES(b)	((b) / 4096)
+#define	GUEST64		(64 * GIB)
+#define	OVERHEAD64	(PAGES(GUEST64) * 120)		/* 1.875 GiB */
+#define	BASE		DEFAULT_C_MAX
+
+static uint64_t
+resv(const char *stat)
+{
+	return (fake_kstat_value("vmm", 0, "arc_resv", stat));
+}
+
+static uint64_t
+headroom(const char *stat)
+{
+	return (fake_kstat_value("zfs", 0, "arc_headroom", stat));
+}
+
+typedef struct waiter {
+	pthread_t		w_thread;
+	arctun_vmm_create_t	*w_create;
+	int			w_result;
+} waiter_t;
+
+static void *
+waiter_run(void *arg)
+{
+	waiter_t *w = arg;
+
+	w->w_result = arctun_vmm_wait(w->w_create);
+	return (NULL);
+}
+
+/* Starts a wait in another thread and returns once it sleeps. */
+static void
+wait_in_background(waiter_t *w, arctun_vmm_create_t *ac)
+{
+	w->w_create = ac;
+	w->w_result = -1;
+	CHECK_INT(pthread_create(&w->w_thread, NULL, waiter_run, w), 0);
+	fake_await_sleepers(1);
+}
+
+static int
+wait_result(waiter_t *w)
+{
+	CHECK_INT(pthread_join(w->w_thread, NULL), 0);
+	return (w->w_result);
+}
+
+static void
+test_vmm_before_registration(void)
+{
+	arctun_vmm_create_t ac;
+	uint64_t id = 0;
+
+	CHECK_INT(arctun_vmm_instance_create("vm0", &id), ENXIO);
+	CHECK_INT(arctun_vmm_instance_destroy(1), ENXIO);
+	CHECK_INT(arctun_vmm_reserve(1, 0, GIB, 1, &ac), ENXIO);
+	CHECK_INT(arctun_vmm_wait(&ac), ENXIO);
+	CHECK_INT(arctun_vmm_mark_allocated(&ac), ENXIO);
+	arctun_vmm_release(&ac, ENOMEM);
+	arctun_vmm_unregister();
+}
+
+static void
+test_vmm_registration(void)
+{
+	/* A bad variable: nothing registers. */
+	CHECK_INT(arctun_vmm_register(NULL, 1), EINVAL);
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv") == NULL);
+
+	/* /etc/system asks for more than a page per page: ignored. */
+	vmm_arc_page_overhead = 5000;
+	CHECK_INT(arctun_vmm_register(vmm_vars, 1), 0);
+	CHECK_INT(arctun_vmm_register(vmm_vars, 1), EBUSY);
+	CHECK_U64(vmm_arc_page_overhead, 120);
+	CHECK(fake_message_seen(CE_WARN, "vmm_arc_page_overhead = 0x1388 "
+	    "ignored (EINVAL"));
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv") != NULL);
+	/* The tunable joins zfs:0:tunables, like the ARC's. */
+	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
+	    "vmm_arc_page_overhead"), 120);
+	CHECK_U64(resv("instances"), 0);
+}
+
+static void
+test_vmm_guests(void)
+{
+	arctun_vmm_create_t ac, ac2;
+	uint64_t vm0, vm1, vm2, dup;
+	char longname[300];
+	waiter_t w;
+	int64_t term;
+
+	/* The ARC's own cap out of the way: the ceiling is the base. */
+	zfs_arc_max = 0;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_max(), BASE);
+	arc_size = 100 * GIB;
+
+	/* Instances, and names that are refused. */
+	CHECK_INT(arctun_vmm_instance_create("vm0", &vm0), 0);
+	CHECK_INT(arctun_vmm_instance_create("vm0", &dup), EEXIST);
+	CHECK_INT(arctun_vmm_instance_create("", &dup), EINVAL);
+	CHECK_INT(arctun_vmm_instance_create(NULL, &dup), EINVAL);
+	CHECK_INT(arctun_vmm_instance_create("vm1", NULL), EINVAL);
+	(void) memset(longname, 'x', sizeof (longname) - 1);
+	longname[sizeof (longname) - 1] = '\0';
+	CHECK_INT(arctun_vmm_instance_create(longname, &dup), EINVAL);
+	CHECK_U64(resv("instances"), 1);
+
+	/*
+	 * A 64 GiB guest: reserves 64 GiB plus 120 bytes a page, at once;
+	 * the ceiling drops by as much and the pending part enters the
+	 * headroom term.
+	 */
+	fake_set_freemem(PAGES(100 * GIB));
+	CHECK_INT(arctun_vmm_reserve(vm0, 0, GUEST64, 1, &ac), 0);
+	CHECK_U64(arctun_arc_c_max(), BASE - GUEST64 - OVERHEAD64);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
+	CHECK_U64(headroom("pending"), GUEST64 + OVERHEAD64);
+	CHECK_U64(headroom("c_max_effective"), BASE - GUEST64 - OVERHEAD64);
+	term = arctun_arc_headroom(freemem, desfree);
+	CHECK(term == (int64_t)(100 * GIB - GUEST64 - OVERHEAD64 -
+	    desfree * 4096));
+	/* Free memory covers it: no sleep. */
+	CHECK_INT(arctun_vmm_wait(&ac), 0);
+	CHECK_INT(arctun_vmm_mark_allocated(&ac), 0);
+	CHECK_U64(headroom("pending"), 0);
+	CHECK(arctun_arc_headroom(freemem, desfree) == INT64_MAX);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
+	CHECK_U64(resv("reserved_bytes"), GUEST64 + OVERHEAD64);
+	CHECK_U64(resv("overhead_bytes"), OVERHEAD64);
+	/* A consumed buffer is refused, and releasing it does nothing. */
+	CHECK_INT(arctun_vmm_mark_allocated(&ac), EINVAL);
+	CHECK_INT(arctun_vmm_wait(&ac), EINVAL);
+	arctun_vmm_release(&ac, ENOMEM);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
+
+	/* Bad requests: refused at once, nothing reserved. */
+	CHECK_INT(arctun_vmm_reserve(vm0, 7, GIB, 1, &ac), EINVAL);
+	CHECK_INT(arctun_vmm_reserve(vm0, -1, GIB, 1, &ac), EINVAL);
+	CHECK_INT(arctun_vmm_reserve(vm0, 1, 0, 1, &ac), EINVAL);
+	CHECK_INT(arctun_vmm_reserve(vm0, 1, UINT64_MAX, 1, &ac), EOVERFLOW);
+	CHECK_INT(arctun_vmm_reserve(vm0, 0, GUEST64, 1, &ac), EEXIST);
+	CHECK_INT(arctun_vmm_reserve(9999, 0, GIB, 1, &ac), ENOENT);
+	CHECK_INT(arctun_vmm_reserve(vm0, 1, GIB, 1, NULL), EINVAL);
+	CHECK_INT(arctun_vmm_wait(&ac), EINVAL);
+	CHECK_INT(arctun_vmm_wait(NULL), EINVAL);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
+
+	/* A refused reservation: no headroom next to the 64 GiB guest. */
+	CHECK_INT(arctun_vmm_reserve(vm0, 1, 70 * GIB, 1, &ac), ENOMEM);
+	CHECK_INT(arctun_vmm_wait(&ac), EINVAL);
+	CHECK_U64(resv("fail_no_headroom"), 1);
+	CHECK_U64(arctun_arc_c_max(), BASE - GUEST64 - OVERHEAD64);
+
+	/* One that could never fit on this host: ENOSPC, and said so. */
+	CHECK_INT(arctun_vmm_instance_create("vm1", &vm1), 0);
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 200 * GIB, 1, &ac), ENOSPC);
+	CHECK(fake_message_seen(CE_WARN, "cannot start on this host"));
+	CHECK_U64(resv("fail_never_fits"), 1);
+
+	/* A wait that times out: 60 s, then ETIME; release restores. */
+	fake_set_freemem(PAGES(GIB));
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
+	CHECK_U64(headroom("pending"), 8 * GIB + PAGES(8 * GIB) * 120);
+	wait_in_background(&w, &ac);
+	fake_advance(61 * SEC);
+	CHECK_INT(wait_result(&w), ETIME);
+	arctun_vmm_release(&ac, ETIME);
+	CHECK_U64(resv("fail_timeout"), 1);
+	CHECK_U64(headroom("wait_timeouts"), 1);
+	CHECK_U64(headroom("pending"), 0);
+	CHECK_U64(arctun_arc_c_max(), BASE - GUEST64 - OVERHEAD64);
+
+	/* A wait interrupted by a signal: EINTR. */
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
+	wait_in_background(&w, &ac);
+	fake_post_signal();
+	CHECK_INT(wait_result(&w), EINTR);
+	arctun_vmm_release(&ac, EINTR);
+	CHECK_U64(resv("fail_interrupted"), 1);
+
+	/* A wait woken by the ARC's progress once memory is free. */
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
+	wait_in_background(&w, &ac);
+	fake_set_freemem(PAGES(40 * GIB));
+	arctun_arc_progress();
+	CHECK_INT(wait_result(&w), 0);
+	CHECK_INT(arctun_vmm_mark_allocated(&ac), 0);
+	CHECK_U64(headroom("waits"), 3);
+
+	/* The driver's allocation fails: release returns everything. */
+	CHECK_INT(arctun_vmm_reserve(vm1, 1, GIB, 1, &ac), 0);
+	CHECK_INT(arctun_vmm_wait(&ac), 0);
+	arctun_vmm_release(&ac, ENOMEM);
+	CHECK_U64(resv("fail_alloc"), 1);
+	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64 +
+	    8 * GIB + PAGES(8 * GIB) * 120);
+
+	/* vmm's tunable changed with mdb -kw applies to the next guest. */
+	vmm_arc_page_overhead = 0;
+	arctun_arc_tick();
+	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
+	    "vmm_arc_page_overhead"), 0);
+	CHECK_INT(arctun_vmm_reserve(vm1, 1, GIB, 0, &ac2), 0);
+	CHECK_INT(arctun_vmm_wait(&ac2), 0);
+	CHECK_INT(arctun_vmm_mark_allocated(&ac2), 0);
+	CHECK_U64(resv("overhead_bytes"), OVERHEAD64 + PAGES(8 * GIB) * 120);
+	vmm_arc_page_overhead = 120;
+	arctun_arc_tick();
+
+	/* Destroying a VM whose create still waits: the wait ends ENOENT. */
+	CHECK_INT(arctun_vmm_instance_create("vm2", &vm2), 0);
+	fake_set_freemem(PAGES(GIB));
+	CHECK_INT(arctun_vmm_reserve(vm2, 0, 4 * GIB, 1, &ac), 0);
+	wait_in_background(&w, &ac);
+	CHECK_INT(arctun_vmm_instance_destroy(vm2), 0);
+	CHECK_INT(wait_result(&w), ENOENT);
+	arctun_vmm_release(&ac, ENOENT);
+	CHECK_INT(arctun_vmm_instance_destroy(vm2), ENOENT);
+
+	/* Destroy returns every reservation: the ceiling is restored. */
+	CHECK_INT(arctun_vmm_instance_destroy(vm0), 0);
+	CHECK_INT(arctun_vmm_instance_destroy(vm1), 0);
+	CHECK_INT(arctun_vmm_instance_destroy(vm0), ENOENT);
+	CHECK_U64(arctun_arc_c_max(), BASE);
+	CHECK_U64(headroom("reserved"), 0);
+	CHECK_U64(headroom("reservations"), 0);
+	CHECK_U64(resv("instances"), 0);
+	CHECK_U64(resv("reserved_bytes"), 0);
+	/* vm2 counts too: created, then destroyed mid-segment. */
+	CHECK_U64(resv("destroys"), 3);
+	fake_set_freemem(PAGES(16 * GIB));
+
+	/* Back where the other tests expect the ARC. */
+	zfs_arc_max = 4 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+}
+
+static void
+test_vmm_unregistration(void)
+{
+	CHECK_INT(arctun_mod_busy(), 1);
+	arctun_vmm_unregister();
+	arctun_vmm_unregister();	/* twice is harmless */
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv") == NULL);
+	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
+	    "vmm_arc_page_overhead"), UINT64_MAX);
+	CHECK_INT(arctun_vmm_reserve(1, 0, GIB, 1, NULL), EINVAL);
+}
+
+static void
+test_unregister_and_fini(void)
+{
+	int warnings;
+
+	/* In use: _fini must not tear down. */
+	arctun_mod_fini();
+	CHECK(fake_message_seen(CE_WARN, "called while the module is in use"));
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+
+	arctun_arc_unregister();
+	arctun_arc_unregister();	/* twice is harmless */
+	CHECK_INT(arctun_mod_busy(), 0);
+	CHECK_INT(fake_kstat_count(), 0);
+
+	/* Unregistered: the variables are no longer watched. */
+	warnings = fake_messages(CE_WARN);
+	zfs_arc_max = 6 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+	CHECK_U64(zfs_arc_max, 6 * GIB);
+	CHECK_INT(fake_messages(CE_WARN), warnings);
+
+	/* A new ARC (zfs reloaded) registers; boot is over, so its values
+	 * are runtime writes. */
+	{
+		arctun_arc_ops_t ops = arc_ops();
+
+		/* A kstat that cannot be created is reported and absent;
+		 * the registration itself succeeds. */
+		fake_kstat_fail_next();
+		CHECK_INT(arctun_arc_register(&ops), 0);
+		CHECK_U64(arctun_arc_c_max(), 6 * GIB);
+		CHECK(fake_message_seen(CE_WARN,
+		    "cannot create kstat zfs:0:tunables"));
+		CHECK(fake_kstat_lookup("zfs", 0, "tunables") == NULL);
+		CHECK(fake_kstat_lookup("zfs", 0, "arc_headroom") != NULL);
+		arctun_arc_unregister();
+		CHECK_INT(fake_kstat_count(), 0);
+	}
+
+	arctun_mod_fini();
+	CHECK_U64(arctun_arc_c(), 0);
+	CHECK_INT(arctun_mod_busy(), 0);
+	{
+		arctun_arc_ops_t ops = arc_ops();
+
+		CHECK_INT(arctun_arc_register(&ops), ENXIO);
+	}
+	/* One configuration per load of the module. */
+	CHECK_INT(arctun_mod_init(), EBUSY);
+	CHECK_U64(arctun_arc_c(), 0);
+}
+
+int
+main(void)
+{
+	fake_host(HOST_BYTES, 16 * GIB / 4096, 1024 * GIB);
+
+	test_before_init();
+	test_init_and_defaults();
+	test_bad_registrations();
+	test_register_with_boot_values();
+	test_arc_moves();
+	test_raw_variables();
+	test_kstats();
+	test_vmm_before_registration();
+	test_vmm_registration();
+	test_vmm_guests();
+	test_vmm_unregistration();
+	test_unregister_and_fini();
+
+	if (failures != 0)
+		fake_dump_messages();
+	(void) printf("arctun C ABI test: %d checks, %d failures\n", checks,
+	    failures);
+	return (failures == 0 ? 0 : 1);
+}

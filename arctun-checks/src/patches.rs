@@ -1,0 +1,248 @@
+//! Reading the illumos patch series: its order, the files it touches, the
+//! lines it adds, and the module's functions those lines call.
+
+use std::path::Path;
+
+/// One patch of the series.
+#[derive(Clone, Debug)]
+pub struct Patch {
+    /// Its file name, as `series` lists it.
+    pub name: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// The patches named by `dir/series`, in order (blank lines and `#`
+/// comments skipped).
+pub fn series(dir: &Path) -> Result<Vec<Patch>, String> {
+    let series = dir.join("series");
+    let list = std::fs::read_to_string(&series)
+        .map_err(|e| format!("cannot read {}: {e}", series.display()))?;
+    list.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|name| {
+            let p = dir.join(name);
+            std::fs::read_to_string(&p)
+                .map(|text| Patch {
+                    name: name.to_owned(),
+                    text,
+                })
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))
+        })
+        .collect()
+}
+
+/// What one patch does to one file.
+#[derive(Clone, Debug, Default)]
+pub struct FileDiff {
+    /// The file's path in the tree (the `b/` side).
+    pub path: String,
+    /// Whether the patch creates it.
+    pub new_file: bool,
+    /// The lines it adds, without the leading `+`.
+    pub added: Vec<String>,
+}
+
+/// The per-file diffs of a `git diff` patch.
+#[must_use]
+pub fn file_diffs(patch: &str) -> Vec<FileDiff> {
+    let mut out: Vec<FileDiff> = Vec::new();
+    let mut in_hunk = false;
+    for line in patch.lines() {
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            let path = rest.split_once(" b/").map_or(rest, |(_, b)| b).to_owned();
+            out.push(FileDiff {
+                path,
+                ..FileDiff::default()
+            });
+            in_hunk = false;
+            continue;
+        }
+        let Some(cur) = out.last_mut() else { continue };
+        if line.starts_with("new file mode") {
+            cur.new_file = true;
+        } else if line.starts_with("@@") {
+            in_hunk = true;
+        } else if in_hunk {
+            if let Some(added) = line.strip_prefix('+') {
+                cur.added.push(added.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Removes C comments (`/* */` and `//`) from `text`.
+#[must_use]
+pub fn strip_c_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let block = rest.find("/*");
+        let line = rest.find("//");
+        let block_first = match (block, line) {
+            (Some(b), Some(l)) => b < l,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if let (true, Some(b)) = (block_first, block) {
+            out.push_str(&rest[..b]);
+            match rest[b..].find("*/") {
+                Some(e) => rest = &rest[b + e + 2..],
+                None => return out,
+            }
+        } else if let Some(l) = line {
+            out.push_str(&rest[..l]);
+            match rest[l..].find('\n') {
+                Some(e) => rest = &rest[l + e..],
+                None => return out,
+            }
+        } else {
+            out.push_str(rest);
+            return out;
+        }
+    }
+}
+
+/// A call of one of the module's functions found in added lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The function.
+    pub name: String,
+    /// Its number of arguments.
+    pub nargs: usize,
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Every `arctun_*(...)` call in `code` (comments already stripped), with
+/// its argument count. Declarations are calls too, as far as this parser
+/// knows; [`declarations`] finds those.
+#[must_use]
+pub fn calls(code: &str) -> Vec<Call> {
+    let mut out = Vec::new();
+    let bytes: Vec<char> = code.chars().collect();
+    let mut i = 0usize;
+    while i < bytes.len() {
+        let at_word = i == 0 || !is_ident(bytes[i - 1]);
+        if at_word && code_starts_with(&bytes, i, "arctun_") {
+            let mut j = i;
+            while j < bytes.len() && is_ident(bytes[j]) {
+                j += 1;
+            }
+            let name: String = bytes[i..j].iter().collect();
+            let mut k = j;
+            while k < bytes.len() && bytes[k].is_whitespace() {
+                k += 1;
+            }
+            if k < bytes.len() && bytes[k] == '(' {
+                if let Some((nargs, end)) = count_args(&bytes, k) {
+                    out.push(Call { name, nargs });
+                    i = end;
+                    continue;
+                }
+            }
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+fn code_starts_with(chars: &[char], at: usize, s: &str) -> bool {
+    s.chars()
+        .enumerate()
+        .all(|(k, c)| chars.get(at + k) == Some(&c))
+}
+
+/// Counts the top-level arguments of the parenthesized list starting at
+/// `open`; returns the count and the index after the `)`.
+fn count_args(chars: &[char], open: usize) -> Option<(usize, usize)> {
+    let mut depth = 0i32;
+    let mut commas = 0usize;
+    let mut non_blank = false;
+    for (k, &c) in chars.iter().enumerate().skip(open) {
+        match c {
+            '(' => {
+                depth += 1;
+                if depth > 1 {
+                    non_blank = true;
+                }
+            }
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    let n = if non_blank { commas + 1 } else { 0 };
+                    return Some((n, k + 1));
+                }
+            }
+            ',' if depth == 1 => commas += 1,
+            c if depth >= 1 && !c.is_whitespace() => non_blank = true,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Lines of `code` that declare one of the module's functions themselves
+/// (`extern ... arctun_...(`): the header must be the only declaration.
+#[must_use]
+pub fn declarations(code: &str) -> Vec<String> {
+    code.lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            t.starts_with("extern") && t.contains("arctun_") && t.contains('(')
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_found_with_their_arity() {
+        let code = "x = arctun_arc_reduce_target(a, f(b, c),\n  d);\n\
+                    if (arctun_mod_busy() != 0) y = my_arctun_x(1);\n\
+                    arctun_arc_ops_t ops;";
+        let c = calls(code);
+        assert_eq!(
+            c,
+            [
+                Call {
+                    name: "arctun_arc_reduce_target".into(),
+                    nargs: 3
+                },
+                Call {
+                    name: "arctun_mod_busy".into(),
+                    nargs: 0
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_do_not_count() {
+        let code = "a(); /* arctun_arc_tick() */ b(); // arctun_mod_init()\nc();";
+        assert!(calls(&strip_c_comments(code)).is_empty());
+    }
+
+    #[test]
+    fn diffs_split_by_file_and_keep_added_lines() {
+        let p = "diff --git a/x.c b/x.c\nindex 1..2 100644\n--- a/x.c\n+++ b/x.c\n\
+                 @@ -1,2 +1,3 @@\n ctx\n+added\n-removed\n\
+                 diff --git a/y.h b/y.h\nnew file mode 100644\n--- /dev/null\n+++ b/y.h\n\
+                 @@ -0,0 +1 @@\n+#define Y\n";
+        let d = file_diffs(p);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].path, "x.c");
+        assert_eq!(d[0].added, ["added"]);
+        assert!(d[1].new_file);
+        assert_eq!(d[1].added, ["#define Y"]);
+    }
+}

@@ -1,0 +1,270 @@
+/*
+ * This Source Code Form is subject to the terms of the Mozilla Public
+ * License, v. 2.0. If a copy of the MPL was not distributed with this
+ * file, You can obtain one at https://mozilla.org/MPL/2.0/.
+ */
+
+#ifndef _SYS_ARCTUN_H
+#define	_SYS_ARCTUN_H
+
+/*
+ * arctun: runtime-adjustable ZFS ARC limits and ARC headroom reservations.
+ *
+ * The arctun misc module owns the ARC's size limits (arc_c_min, arc_c_max
+ * and what derives from them) after arc_init(): it recomputes them with
+ * arc_init()'s own rules whenever a tunable changes, validates every write
+ * before storing anything, and publishes the results so that no reader can
+ * see c above c_max or c_min above c_max.  Kernel consumers (vmm, for each
+ * guest) reserve headroom: a reservation lowers the ARC's effective ceiling
+ * by its size and, while its memory is still to be allocated, asks
+ * arc_available_memory() for exactly that memory.
+ *
+ * Both zfs and vmm depend on this module (ld -N misc/arctun).  The module's
+ * implementation is Rust; this header is its whole interface.
+ *
+ * Contexts and locking
+ *
+ * Functions marked "any context" take no lock and never block; they may be
+ * called with any lock held (the ARC calls them from its allocation path,
+ * from arc_kstat_update() and from zthr check functions).  Every other
+ * function may block on the module's mutex and must be called from kernel
+ * or user context, never from interrupt context, with no ARC lock held
+ * except where noted.  The module calls back into the ARC through
+ * arctun_arc_ops_t with its own mutexes held, so the ARC's callbacks must
+ * not call back into this module except through "any context" functions.
+ *
+ * Lock order: the admin lock (tunable variables and this module's kstats'
+ * ks_lock), then vmm's instance table lock, then the module's mutex, then
+ * the callback lock, then whatever the ARC's callbacks take
+ * (arc_adjust_lock, the adjust zthr's locks).
+ *
+ * Errors are returned as errno values; nothing here panics on bad input.
+ */
+
+#include <sys/types.h>
+
+#ifdef	__cplusplus
+extern "C" {
+#endif
+
+/*
+ * Module lifecycle, for the module's own _init() and _fini().
+ *
+ * arctun_mod_init() sets up the module's locks and computes the ARC's
+ * default limits from physmem, swapfs_minfree and the kernel heap; it
+ * returns 0, or EBUSY if the module is already initialized (each load of
+ * the module initializes it once; a second arctun_mod_init() in the same
+ * load, even after arctun_mod_fini(), is EBUSY).
+ * arctun_mod_busy() returns non-zero while the ARC or vmm is registered or
+ * a reservation is live; _fini() must not proceed then.  arctun_mod_fini()
+ * tears everything down; it must only be called when arctun_mod_busy() has
+ * returned 0 and mod_remove() has succeeded.
+ */
+extern int arctun_mod_init(void);
+extern int arctun_mod_busy(void);
+extern void arctun_mod_fini(void);
+
+/*
+ * A tunable's C variable: the variable /etc/system sets and an
+ * administrator may patch with mdb -kw.  The module reads it once a second
+ * (arctun_arc_tick()) and applies a changed value, or restores the value in
+ * force and warns.
+ */
+typedef struct arctun_var {
+	const char	*av_name;	/* registered name, e.g. "zfs_arc_max" */
+	uint64_t	*av_addr;	/* the variable */
+} arctun_var_t;
+
+#define	ARCTUN_ARC_OPS_VERSION	1
+#define	ARCTUN_MAX_VARS		16
+
+/*
+ * What the ARC gives the module at registration.  Both callbacks are
+ * called with the module's mutexes held and must not block for long:
+ *
+ *   aao_size	returns the ARC's current size (aggsum_value(&arc_size)).
+ *   aao_evict	starts eviction now: c dropped below the ARC's size.
+ *
+ * aao_vars lists the ARC's tunable variables (aao_nvars of them, at most
+ * ARCTUN_MAX_VARS); their values at registration are applied as boot
+ * values (or, once boot is over, when zfs is reloaded, as runtime writes).
+ */
+typedef struct arctun_arc_ops {
+	uint_t			aao_version;	/* ARCTUN_ARC_OPS_VERSION */
+	uint64_t		(*aao_size)(void);
+	void			(*aao_evict)(void);
+	const arctun_var_t	*aao_vars;
+	uint_t			aao_nvars;
+} arctun_arc_ops_t;
+
+/*
+ * A consistent snapshot of the published limits: c_min <= c <= c_max
+ * always holds in one snapshot.  al_c_max is the effective ceiling, lowered
+ * by live reservations.
+ */
+typedef struct arctun_limits {
+	uint64_t	al_c;
+	uint64_t	al_c_min;
+	uint64_t	al_c_max;
+	uint64_t	al_p;
+	uint64_t	al_meta_limit;
+	uint64_t	al_meta_min;
+	uint64_t	al_dbuf_cache_max;
+	uint64_t	al_dbuf_metadata_cache_max;
+} arctun_limits_t;
+
+/*
+ * The ARC's registration, from arc_init() and arc_fini().
+ *
+ * arctun_arc_register() applies each variable's current value (a value
+ * arc_init() would ignore is reported and the variable is reset to the
+ * value in force), ends boot-time processing, and creates the
+ * zfs:0:tunables and zfs:0:arc_headroom kstats.  It returns 0, EINVAL for a
+ * NULL or malformed ops vector, ENOTSUP for another ops version, ENOENT for
+ * a variable name that is not a registered tunable, EBUSY if an ARC is
+ * already registered, or ENXIO if the module is not initialized.
+ * arctun_arc_unregister() removes the callbacks and the kstats; the limits
+ * and any reservations stay with the module.
+ */
+extern int arctun_arc_register(const arctun_arc_ops_t *);
+extern void arctun_arc_unregister(void);
+
+/*
+ * The ARC's hot-path reads: one atomic load each.  Any context.
+ */
+extern uint64_t arctun_arc_c(void);
+extern uint64_t arctun_arc_c_min(void);
+extern uint64_t arctun_arc_c_max(void);
+extern uint64_t arctun_arc_p(void);
+extern uint64_t arctun_arc_meta_limit(void);
+extern uint64_t arctun_arc_meta_min(void);
+
+/*
+ * Fills *lp with a consistent snapshot.  Any context.
+ */
+extern void arctun_arc_limits(arctun_limits_t *);
+
+/*
+ * The ARC's own moves of its target size c, each returning the new c.
+ * They never block and take no mutex (a sequence lock orders them against
+ * the module's own updates).  Any context.
+ *
+ * arctun_arc_set_target() sets c, clamped into [c_min, c_max]
+ * (arc_init(), arc_tempreserve_space()).  arctun_arc_grow_target() grows c
+ * by the given bytes up to c_max (arc_adapt()).
+ * arctun_arc_reduce_target() shrinks c as arc_reduce_target_size() does:
+ * by to_free but not below c_min, then down to asize (the ARC's size) if
+ * that is smaller; p loses p >> shrink_shift.  The caller starts eviction
+ * if asize exceeds the returned c.  arctun_arc_set_p() sets p, clamped to c.
+ */
+extern uint64_t arctun_arc_set_target(uint64_t);
+extern uint64_t arctun_arc_grow_target(uint64_t);
+extern uint64_t arctun_arc_reduce_target(uint64_t, uint64_t, int);
+extern void arctun_arc_set_p(uint64_t);
+
+/*
+ * The headroom term of arc_available_memory(), in bytes:
+ * ptob(freemem) - pending - ptob(desfree), where pending is the memory
+ * promised to reservations and not yet allocated; INT64_MAX when nothing is
+ * pending.  Any context.
+ */
+extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t);
+
+/*
+ * Once a second, from the ARC's reap zthr (arc_reap_cb_check()): applies or
+ * reverts changed tunable variables (see arctun_var_t) and wakes threads
+ * waiting for headroom so they re-check free memory.  May be called with
+ * the reap zthr's lock held.
+ */
+extern void arctun_arc_tick(void);
+
+/*
+ * The ARC freed memory (an eviction or reap pass finished): wakes threads
+ * waiting for headroom.  Takes the module's mutex only when a reservation
+ * is pending.
+ */
+extern void arctun_arc_progress(void);
+
+/*
+ * vmm: bhyve guests as consumers of ARC headroom.
+ *
+ * vmm registers when its driver attaches and unregisters when it detaches
+ * (with no VM left).  arctun_vmm_register() registers vmm's tunable
+ * (vmm_arc_page_overhead: bytes reserved per guest page on top of the
+ * page, 120 by default) and applies the values of the variables given
+ * (as for the ARC's), and creates the vmm:0:arc_resv kstat.  It returns 0,
+ * EBUSY if vmm is already registered, ENXIO if the module is not
+ * initialized, or an error about the variables (see
+ * arctun_arc_register()).
+ *
+ * Each VM is an instance: arctun_vmm_instance_create() when the VM is
+ * created (EINVAL for an empty name or one of VM_MAX_NAMELEN bytes or
+ * more, EEXIST for a name in use, ENOSPC when the instance table is full),
+ * arctun_vmm_instance_destroy() once its memory is freed (vm_destroy()),
+ * which returns every reservation it still holds (ENOENT for an unknown
+ * instance).
+ *
+ * Each memory segment of a VM is reserved, waited for, allocated by the
+ * driver and marked allocated, in this order:
+ *
+ *	arctun_vmm_create_t ac;
+ *
+ *	if ((err = arctun_vmm_reserve(id, segid, len, sysmem, &ac)) != 0)
+ *		return (err);
+ *	if ((err = arctun_vmm_wait(&ac)) != 0) {
+ *		arctun_vmm_release(&ac, err);
+ *		return (err);
+ *	}
+ *	if ((obj = allocate(len)) == NULL) {
+ *		arctun_vmm_release(&ac, ENOMEM);
+ *		return (ENOMEM);
+ *	}
+ *	if ((err = arctun_vmm_mark_allocated(&ac)) != 0) {
+ *		deallocate(obj);
+ *		return (err);
+ *	}
+ *
+ * arctun_vmm_reserve() reserves len (rounded up to pages) plus the page
+ * overhead, lowering the ARC's ceiling at once; it never waits.  It
+ * returns ENOMEM when the reservation does not fit next to the live ones
+ * (worth retrying), ENOSPC when it could never fit on this host (reported
+ * on the console), EINVAL for a bad segment id or length, EOVERFLOW for a
+ * length that overflows, EEXIST for a segment that exists, and ENOENT for
+ * an unknown instance.  On success *acp holds the create in flight until
+ * arctun_vmm_mark_allocated() or arctun_vmm_release() consumes it; the
+ * buffer may live on the caller's stack, and is the caller's own until
+ * then.
+ *
+ * arctun_vmm_wait() sleeps until free memory covers the reservation (and
+ * those made before it) plus desfree, woken as the ARC frees memory: 0,
+ * ETIME after 60 seconds, EINTR on a signal, ENOENT if the VM was
+ * destroyed meanwhile.  After a failure the caller releases.
+ *
+ * arctun_vmm_mark_allocated() records the segment as allocated (it stops
+ * counting against free memory; the ceiling stays lowered while the VM
+ * lives) and consumes the create.  If it fails (the VM was destroyed
+ * meanwhile), the reservation is already returned and the caller frees
+ * the segment.  arctun_vmm_release() returns the reservation of a create
+ * that failed, after the caller freed whatever it allocated, and consumes
+ * it; err is the failure (for the kstat's counters).  Both refuse, with
+ * EINVAL or by doing nothing, a buffer that holds no create.
+ */
+typedef struct arctun_vmm_create {
+	uint64_t	avc_opaque[8];
+} arctun_vmm_create_t;
+
+extern int arctun_vmm_register(const arctun_var_t *, uint_t);
+extern void arctun_vmm_unregister(void);
+extern int arctun_vmm_instance_create(const char *, uint64_t *);
+extern int arctun_vmm_instance_destroy(uint64_t);
+extern int arctun_vmm_reserve(uint64_t, int, uint64_t, int,
+    arctun_vmm_create_t *);
+extern int arctun_vmm_wait(arctun_vmm_create_t *);
+extern int arctun_vmm_mark_allocated(arctun_vmm_create_t *);
+extern void arctun_vmm_release(arctun_vmm_create_t *, int);
+
+#ifdef	__cplusplus
+}
+#endif
+
+#endif	/* _SYS_ARCTUN_H */

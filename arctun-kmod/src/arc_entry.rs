@@ -1,0 +1,305 @@
+//! The entry points the ARC calls (`arctun_arc_*` in `sys/arctun.h`).
+//!
+//! Two kinds:
+//!
+//! - registration, the tick and the progress notice, which may take the
+//!   module's mutexes and so must not be called with ARC locks held other
+//!   than those the header names;
+//! - the hot path (reads of the limits, the headroom term, the ARC's own
+//!   moves of `c`), which is lock-free: single atomic loads, and the
+//!   core's sequence lock for the moves, so the ARC may call them from
+//!   its allocation path and with any of its locks held.
+
+use illumos_ddi::{c_int, pgcnt_t, uint_t};
+use zfs_tunables::sync::{AtomicBool, Ordering};
+use zfs_tunables::{Bytes, LimitsSnapshot, Pages};
+
+use crate::component::{component, Component};
+use crate::kernel_platform::{set_callbacks, ArcCallbacks};
+use crate::raw_vars::{self, arctun_var_t};
+use crate::{kstats, KmodError};
+
+/// `ARCTUN_ARC_OPS_VERSION`.
+pub const ARCTUN_ARC_OPS_VERSION: uint_t = 1;
+
+/// `arctun_arc_ops_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct arctun_arc_ops_t {
+    /// `ARCTUN_ARC_OPS_VERSION`.
+    pub aao_version: uint_t,
+    /// `aggsum_value(&arc_size)`.
+    pub aao_size: Option<unsafe extern "C" fn() -> u64>,
+    /// Starts eviction now.
+    pub aao_evict: Option<unsafe extern "C" fn()>,
+    /// The ARC's tunable variables.
+    pub aao_vars: *const arctun_var_t,
+    /// How many.
+    pub aao_nvars: uint_t,
+}
+
+/// `arctun_limits_t`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct arctun_limits_t {
+    /// `arc_c`.
+    pub al_c: u64,
+    /// `arc_c_min`.
+    pub al_c_min: u64,
+    /// The effective `arc_c_max`.
+    pub al_c_max: u64,
+    /// `arc_p`.
+    pub al_p: u64,
+    /// `arc_meta_limit`.
+    pub al_meta_limit: u64,
+    /// `arc_meta_min`.
+    pub al_meta_min: u64,
+    /// `dbuf_cache_max_bytes`.
+    pub al_dbuf_cache_max: u64,
+    /// `dbuf_metadata_cache_max_bytes`.
+    pub al_dbuf_metadata_cache_max: u64,
+}
+
+impl From<LimitsSnapshot> for arctun_limits_t {
+    fn from(s: LimitsSnapshot) -> Self {
+        arctun_limits_t {
+            al_c: s.c.0,
+            al_c_min: s.c_min.0,
+            al_c_max: s.c_max.0,
+            al_p: s.p.0,
+            al_meta_limit: s.meta_limit.0,
+            al_meta_min: s.meta_min.0,
+            al_dbuf_cache_max: s.dbuf_cache_max.0,
+            al_dbuf_metadata_cache_max: s.dbuf_metadata_cache_max.0,
+        }
+    }
+}
+
+/// Set while an ARC is registered. Taken by compare-and-swap, so two
+/// registrations cannot both proceed; read without a lock by
+/// `arctun_mod_busy()`.
+static ARC_REGISTERED: AtomicBool = AtomicBool::new(false);
+
+/// The ARC's tunable variables.
+static ARC_VARS: raw_vars::Owner = raw_vars::Owner::new();
+
+/// Whether an ARC is registered.
+pub fn arc_registered() -> bool {
+    ARC_REGISTERED.load(Ordering::Acquire)
+}
+
+fn to_errno(r: Result<(), KmodError>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Registers the ARC; see [`arctun_arc_register`].
+///
+/// # Safety
+///
+/// As [`arctun_arc_register`].
+unsafe fn arc_register(ops: *const arctun_arc_ops_t) -> Result<(), KmodError> {
+    let c = component()?;
+    if ops.is_null() {
+        return Err(KmodError::NullPointer);
+    }
+    // SAFETY: non-NULL, and the caller vouches for a readable ops vector.
+    let ops = unsafe { &*ops };
+    if ops.aao_version != ARCTUN_ARC_OPS_VERSION {
+        return Err(KmodError::UnsupportedVersion {
+            version: ops.aao_version,
+        });
+    }
+    let (Some(size), Some(evict)) = (ops.aao_size, ops.aao_evict) else {
+        return Err(KmodError::NullPointer);
+    };
+    let n = usize::try_from(ops.aao_nvars).map_err(|_| KmodError::TooManyVariables)?;
+    if ARC_REGISTERED
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return Err(KmodError::AlreadyRegistered);
+    }
+    // The callbacks go in first, so that eviction can start as soon as a
+    // boot value lowers the ceiling.
+    set_callbacks(Some(ArcCallbacks { size, evict }));
+    // SAFETY: the caller vouches for aao_vars (see arctun_arc_register).
+    if let Err(e) = unsafe { raw_vars::register(&ARC_VARS, c, ops.aao_vars, n) } {
+        set_callbacks(None);
+        ARC_REGISTERED.store(false, Ordering::Release);
+        return Err(e);
+    }
+    c.finish_boot();
+    kstats::create_arc_kstats();
+    Ok(())
+}
+
+/// `int arctun_arc_register(const arctun_arc_ops_t *);`
+///
+/// # Safety
+///
+/// `ops` is NULL or points to a readable `arctun_arc_ops_t` whose
+/// callbacks and variables stay valid until `arctun_arc_unregister()`,
+/// and whose `aao_vars` points to `aao_nvars` readable entries, each name
+/// NUL-terminated (or at least 31 readable bytes).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn arctun_arc_register(ops: *const arctun_arc_ops_t) -> c_int {
+    // SAFETY: per this function's contract.
+    to_errno(unsafe { arc_register(ops) })
+}
+
+/// `void arctun_arc_unregister(void);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_unregister() {
+    if !arc_registered() {
+        return;
+    }
+    // The kstats first: a zfs:0:tunables write records into the raw
+    // variables, which must still be bound while one can run.
+    kstats::delete_arc_kstats();
+    raw_vars::unregister(&ARC_VARS);
+    set_callbacks(None);
+    ARC_REGISTERED.store(false, Ordering::Release);
+}
+
+/// Runs `f` on the component, or returns `default` before
+/// `arctun_mod_init()`.
+#[inline]
+fn with_component<R>(default: R, f: impl FnOnce(&Component) -> R) -> R {
+    match component() {
+        Ok(c) => f(c),
+        Err(_) => default,
+    }
+}
+
+/// `uint64_t arctun_arc_c(void);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_c() -> u64 {
+    with_component(0, |c| c.published().c().0)
+}
+
+/// `uint64_t arctun_arc_c_min(void);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_c_min() -> u64 {
+    with_component(0, |c| c.published().c_min().0)
+}
+
+/// `uint64_t arctun_arc_c_max(void);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_c_max() -> u64 {
+    with_component(0, |c| c.published().c_max().0)
+}
+
+/// `uint64_t arctun_arc_p(void);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_p() -> u64 {
+    with_component(0, |c| c.published().p().0)
+}
+
+/// `uint64_t arctun_arc_meta_limit(void);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_meta_limit() -> u64 {
+    with_component(0, |c| c.limits().meta_limit.0)
+}
+
+/// `uint64_t arctun_arc_meta_min(void);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_meta_min() -> u64 {
+    with_component(0, |c| c.limits().meta_min.0)
+}
+
+/// `void arctun_arc_limits(arctun_limits_t *);`
+///
+/// # Safety
+///
+/// `lp` is NULL (nothing is written) or points to a writable
+/// `arctun_limits_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn arctun_arc_limits(lp: *mut arctun_limits_t) {
+    if lp.is_null() {
+        return;
+    }
+    let l = with_component(arctun_limits_t::default(), |c| c.limits().into());
+    // SAFETY: non-NULL and writable per the contract.
+    unsafe { lp.write(l) };
+}
+
+/// `uint64_t arctun_arc_set_target(uint64_t);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_set_target(target: u64) -> u64 {
+    with_component(0, |c| c.published().set_target(Bytes(target)).0)
+}
+
+/// `uint64_t arctun_arc_grow_target(uint64_t);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_grow_target(bytes: u64) -> u64 {
+    with_component(0, |c| c.published().grow_target(Bytes(bytes)).0)
+}
+
+/// `uint64_t arctun_arc_reduce_target(uint64_t, uint64_t, int);`
+///
+/// A negative `shrink_shift` leaves `p` alone, like a shift of 64 or more.
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_reduce_target(to_free: u64, asize: u64, shrink_shift: c_int) -> u64 {
+    let shift = u32::try_from(shrink_shift).unwrap_or(u32::MAX);
+    with_component(0, |c| {
+        c.published()
+            .reduce_target(Bytes(to_free), Bytes(asize), shift)
+            .0
+    })
+}
+
+/// `void arctun_arc_set_p(uint64_t);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_set_p(p: u64) {
+    with_component((), |c| c.published().set_p(Bytes(p)));
+}
+
+/// `int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_headroom(freemem: pgcnt_t, desfree: pgcnt_t) -> i64 {
+    with_component(i64::MAX, |c| {
+        c.headroom_term(Pages(freemem), Pages(desfree))
+    })
+}
+
+/// Whether any reservation has bytes pending, without taking a lock: the
+/// headroom term is `i64::MAX` exactly when nothing is pending (with zero
+/// free memory and zero `desfree` it is otherwise `-pending`).
+fn anything_pending(c: &Component) -> bool {
+    c.headroom_term(Pages(0), Pages(0)) != i64::MAX
+}
+
+/// `void arctun_arc_tick(void);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_tick() {
+    with_component((), |c| {
+        raw_vars::tick(c);
+        if anything_pending(c) {
+            // Free memory may have grown for reasons other than the ARC
+            // (a process exited, a kmem reap elsewhere): let waiters
+            // re-check once a second too.
+            c.notify_progress();
+        }
+    });
+}
+
+/// `void arctun_arc_progress(void);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_progress() {
+    with_component((), |c| {
+        if anything_pending(c) {
+            c.notify_progress();
+        }
+    });
+}
+
+// The C structures, as the header lays them out (LP64).
+const _: () = assert!(core::mem::size_of::<arctun_arc_ops_t>() == 40);
+const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_size) == 8);
+const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_evict) == 16);
+const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_vars) == 24);
+const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_nvars) == 32);
+const _: () = assert!(core::mem::size_of::<arctun_limits_t>() == 64);

@@ -1,0 +1,503 @@
+//! The entry points vmm calls (`arctun_vmm_*` in `sys/arctun.h`), over
+//! vmm-client.
+//!
+//! vmm registers once its driver attaches ([`arctun_vmm_register`]): that
+//! builds the vmm client in static storage (it registers the
+//! `vmm_arc_page_overhead` tunable), binds vmm's tunable variables and
+//! creates the `vmm:0:arc_resv` kstat. Each VM is an instance of the
+//! client, created with the VM (`vm_create()`) and destroyed once its
+//! memory is freed (`vm_destroy()`), which returns every reservation it
+//! still holds. Each memory segment (`vm_alloc_memseg()`) is one create of
+//! the client, in four steps the driver drives:
+//!
+//! | step | entry point | vmm-client |
+//! |---|---|---|
+//! | reserve | `arctun_vmm_reserve` | `begin_alloc_memseg` (refusals are immediate) |
+//! | wait | `arctun_vmm_wait` | `wait_headroom` (until free memory covers it; `ETIME`, `EINTR`) |
+//! | mark allocated | `arctun_vmm_mark_allocated` | `allocate_chunk` for the whole segment, then `finish` |
+//! | release | `arctun_vmm_release` | `abort` (after any failure) |
+//!
+//! The driver allocates the segment itself (`vm_object_allocate()`,
+//! one `vmem_alloc()`), between the wait and the marking; the allocator
+//! handed to vmm-client therefore only records (see [`DriverAllocates`]).
+//!
+//! The create in flight lives in the caller's `arctun_vmm_create_t`, an
+//! opaque, 8-byte aligned buffer on the driver's stack: no table, and no
+//! lock beyond the client's. A magic word says whether it holds a live
+//! create, so a buffer that was never filled, or was already consumed, is
+//! refused (`EINVAL`) instead of read.
+//!
+//! # errno at the driver's boundary
+//!
+//! vmm-client answers `ENOMEM` for a reservation that does not fit now and
+//! for one that can never fit on this host. bhyve retries
+//! `VM_ALLOC_MEMSEG` once a second for as long as it gets `ENOMEM` (the
+//! loop around `vm_setup_memory()` in `bhyverun.c`), which is right for
+//! the first (another guest may be destroyed) and an endless loop for the
+//! second. So a reservation that can never fit is `ENOSPC` here, as the
+//! illumos vmm reservoir answers a request above its limit, and is
+//! reported with `cmn_err`: bhyve then exits with "Unable to setup memory
+//! (28)", and the console says why. No change to bhyve is needed.
+
+use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+
+use illumos_ddi::{c_char, c_int, uint_t, EINVAL, ENOSPC};
+use vmm_client::{
+    AllocProgress, ClientConfig, Creation, InstanceId, MemSegRequest, SegmentAllocator, SegmentId,
+    VmmArcClient, VmmError,
+};
+use zfs_tunables::sync::{AtomicBool, Ordering};
+use zfs_tunables::{Bytes, TunableError};
+
+use crate::component::{component, Component};
+use crate::kernel_platform::{KMutex, KernelPlatform};
+use crate::raw_vars::{self, arctun_var_t};
+use crate::{kstats, messages, KmodError};
+
+/// The lock of vmm-client's instance table.
+pub static VMM_TABLE_LOCK: KMutex = KMutex::new();
+
+/// vmm-client's table lock: [`VMM_TABLE_LOCK`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KTableLock;
+
+// SAFETY: mutex_enter on an adaptive kmutex_t returns only to the sole
+// owner and is not re-entrant; mutex_exit is called by that owner.
+unsafe impl vmm_client::TableLock for KTableLock {
+    fn lock(&self) {
+        let g = VMM_TABLE_LOCK.enter();
+        // Held until `unlock`, which vmm-client calls on this thread.
+        core::mem::forget(g);
+    }
+
+    unsafe fn unlock(&self) {
+        // SAFETY: the caller holds the lock (the trait's contract).
+        unsafe { VMM_TABLE_LOCK.exit() };
+    }
+}
+
+/// The vmm client as the kernel runs it.
+pub type KClient = VmmArcClient<KernelPlatform, &'static Component, KTableLock>;
+
+struct ClientSlot {
+    registered: AtomicBool,
+    ready: AtomicBool,
+    client: UnsafeCell<MaybeUninit<KClient>>,
+}
+
+// SAFETY: `client` is written by arctun_vmm_register() before `ready` is
+// set (release) and dropped by arctun_vmm_unregister() after it is
+// cleared; `registered` (a compare-and-swap) keeps two registrations or
+// unregistrations from overlapping, and vmm does not call the other entry
+// points outside its registration. In between the client is only shared,
+// and it is Sync.
+unsafe impl Sync for ClientSlot {}
+
+static CLIENT: ClientSlot = ClientSlot {
+    registered: AtomicBool::new(false),
+    ready: AtomicBool::new(false),
+    client: UnsafeCell::new(MaybeUninit::uninit()),
+};
+
+/// vmm's tunable variables.
+static VMM_VARS: raw_vars::Owner = raw_vars::Owner::new();
+
+/// The vmm client, while vmm is registered.
+pub fn client() -> Result<&'static KClient, KmodError> {
+    if CLIENT.ready.load(Ordering::Acquire) {
+        // SAFETY: `ready` is set, with release ordering that this load
+        // pairs with, only after the client was written, and cleared
+        // before it is dropped.
+        Ok(unsafe { (*CLIENT.client.get()).assume_init_ref() })
+    } else {
+        Err(KmodError::NotRegistered)
+    }
+}
+
+/// Whether vmm is registered.
+pub fn vmm_registered() -> bool {
+    CLIENT.registered.load(Ordering::Acquire)
+}
+
+/// Registers vmm; see [`arctun_vmm_register`].
+///
+/// # Safety
+///
+/// As [`arctun_vmm_register`].
+unsafe fn vmm_register(vars: *const arctun_var_t, nvars: uint_t) -> Result<(), KmodError> {
+    let c = component()?;
+    let n = usize::try_from(nvars).map_err(|_| KmodError::TooManyVariables)?;
+    if CLIENT
+        .registered
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return Err(KmodError::AlreadyRegistered);
+    }
+    let built = VmmArcClient::with_config(c, KTableLock, ClientConfig::default());
+    let client = match built {
+        Ok(client) => client,
+        Err(e) => {
+            CLIENT.registered.store(false, Ordering::Release);
+            return Err(KmodError::Vmm(e));
+        }
+    };
+    // SAFETY: `registered` was clear and is now ours, so the slot is
+    // empty and nobody else touches it; `ready` is still clear.
+    unsafe { (*CLIENT.client.get()).write(client) };
+    // SAFETY: the caller vouches for `vars` (see arctun_vmm_register).
+    if let Err(e) = unsafe { raw_vars::register(&VMM_VARS, c, vars, n) } {
+        // SAFETY: written just above and never shared (`ready` is clear).
+        unsafe { (*CLIENT.client.get()).assume_init_drop() };
+        CLIENT.registered.store(false, Ordering::Release);
+        return Err(e);
+    }
+    CLIENT.ready.store(true, Ordering::Release);
+    kstats::create_vmm_kstat();
+    Ok(())
+}
+
+/// `int arctun_vmm_register(const arctun_var_t *, uint_t);`
+///
+/// # Safety
+///
+/// `vars` points to `nvars` readable `arctun_var_t`s (or `nvars` is 0),
+/// each name NUL-terminated (or at least 31 readable bytes) and each
+/// variable valid until `arctun_vmm_unregister()`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn arctun_vmm_register(vars: *const arctun_var_t, nvars: uint_t) -> c_int {
+    // SAFETY: per this function's contract.
+    match unsafe { vmm_register(vars, nvars) } {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `void arctun_vmm_unregister(void);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_vmm_unregister() {
+    if !CLIENT.ready.load(Ordering::Acquire) {
+        return;
+    }
+    kstats::delete_vmm_kstat();
+    raw_vars::unregister(&VMM_VARS);
+    CLIENT.ready.store(false, Ordering::Release);
+    // SAFETY: the client was written when `ready` was set; vmm calls no
+    // entry point while it unregisters (its driver detaches only without
+    // VMs), the kstat that reads the client is gone, and `ready` is clear.
+    // Dropping returns any reservation left and unregisters the tunable.
+    unsafe { (*CLIENT.client.get()).assume_init_drop() };
+    CLIENT.registered.store(false, Ordering::Release);
+}
+
+/// The longest VM name (`VM_MAX_NAMELEN - 1`) plus its NUL.
+const NAME_BUF: usize = vmm_client::instance_table::VM_MAX_NAMELEN;
+
+/// Reads a VM name: NUL-terminated within `VM_MAX_NAMELEN` bytes.
+///
+/// # Safety
+///
+/// `p` is non-NULL and readable up to its NUL or `VM_MAX_NAMELEN` bytes,
+/// whichever comes first, for `'a`.
+unsafe fn vm_name<'a>(p: *const c_char) -> Result<&'a [u8], VmmError> {
+    let mut len = 0usize;
+    loop {
+        if len >= NAME_BUF {
+            return Err(VmmError::BadName);
+        }
+        // SAFETY: below the bound and before any NUL (the contract).
+        if unsafe { p.add(len).read() } == 0 {
+            break;
+        }
+        len = len.saturating_add(1);
+    }
+    // SAFETY: bytes 0..len were read one by one above.
+    Ok(unsafe { core::slice::from_raw_parts(p.cast::<u8>(), len) })
+}
+
+/// The errno a vmm-client error becomes at the driver's boundary; see the
+/// module documentation.
+fn vmm_errno(e: VmmError) -> c_int {
+    match e {
+        VmmError::Arc(TunableError::NeverFits { .. }) => ENOSPC,
+        e => e.to_errno(),
+    }
+}
+
+fn report_refusal(e: VmmError, len: u64) {
+    if let VmmError::Arc(TunableError::NeverFits { .. }) = e {
+        messages::warn(format_args!(
+            "vmm: a guest memory segment of {len} bytes cannot start on this host: {e}"
+        ));
+    }
+}
+
+/// `int arctun_vmm_instance_create(const char *, uint64_t *);`
+///
+/// # Safety
+///
+/// `name` is NULL or readable up to its NUL or `VM_MAX_NAMELEN` bytes;
+/// `idp` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn arctun_vmm_instance_create(name: *const c_char, idp: *mut u64) -> c_int {
+    let cl = match client() {
+        Ok(cl) => cl,
+        Err(e) => return e.to_errno(),
+    };
+    if name.is_null() || idp.is_null() {
+        return EINVAL;
+    }
+    // SAFETY: non-NULL and readable per the contract.
+    let name = match unsafe { vm_name(name) } {
+        Ok(n) => n,
+        Err(e) => return vmm_errno(e),
+    };
+    match cl.create_instance(name) {
+        Ok(id) => {
+            // SAFETY: non-NULL and writable per the contract.
+            unsafe { idp.write(id.0) };
+            0
+        }
+        Err(e) => vmm_errno(e),
+    }
+}
+
+/// `int arctun_vmm_instance_destroy(uint64_t);`
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_vmm_instance_destroy(id: u64) -> c_int {
+    match client() {
+        Ok(cl) => match cl.destroy(InstanceId(id)) {
+            Ok(_) => 0,
+            Err(e) => vmm_errno(e),
+        },
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `arctun_vmm_create_t`: room for one create in flight.
+#[repr(C)]
+#[derive(Debug)]
+pub struct arctun_vmm_create_t {
+    /// Opaque to C.
+    pub avc_opaque: [u64; 8],
+}
+
+/// What an `arctun_vmm_create_t` holds, in Rust's terms.
+#[repr(C)]
+struct Token {
+    /// [`LIVE`] while `creation` holds a create in flight.
+    magic: u64,
+    /// Why the last wait failed (a [`WaitFailure`] code), for the counter
+    /// the release files the failure under.
+    wait_failure: u64,
+    creation: MaybeUninit<Creation>,
+}
+
+/// "arctunvc": a token holding a live create.
+const LIVE: u64 = 0x6172_6374_756e_7663;
+/// A consumed (or refused) token.
+const DEAD: u64 = 0;
+
+/// Why a wait failed, kept in the token until the release.
+#[derive(Clone, Copy)]
+#[repr(u64)]
+enum WaitFailure {
+    None = 0,
+    TimedOut = 1,
+    Interrupted = 2,
+    Destroyed = 3,
+}
+
+impl WaitFailure {
+    fn of(e: VmmError) -> WaitFailure {
+        match e {
+            VmmError::Arc(TunableError::TimedOut) => WaitFailure::TimedOut,
+            VmmError::Arc(TunableError::Interrupted) => WaitFailure::Interrupted,
+            _ => WaitFailure::Destroyed,
+        }
+    }
+
+    fn error(code: u64, caller_errno: c_int) -> VmmError {
+        match code {
+            1 => VmmError::Arc(TunableError::TimedOut),
+            2 => VmmError::Arc(TunableError::Interrupted),
+            3 => VmmError::Destroyed,
+            _ => VmmError::AllocFailed {
+                errno: caller_errno,
+            },
+        }
+    }
+}
+
+/// The token in a caller's buffer, if it holds a live create.
+///
+/// # Safety
+///
+/// `p` is NULL or points to a readable, writable `arctun_vmm_create_t`
+/// that no other thread uses meanwhile.
+unsafe fn live_token<'a>(p: *mut arctun_vmm_create_t) -> Option<&'a mut Token> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL per the contract; the buffer is 8-byte aligned and
+    // large enough (asserted below), and Token has no invalid bit pattern
+    // except in `creation`, which is only read when `magic` says it was
+    // written by arctun_vmm_reserve().
+    let t = unsafe { &mut *p.cast::<Token>() };
+    (t.magic == LIVE).then_some(t)
+}
+
+/// Takes the create out of a live token, leaving it dead.
+fn take(t: &mut Token) -> (Creation, u64) {
+    t.magic = DEAD;
+    // SAFETY: the token was live, so `creation` was written by
+    // arctun_vmm_reserve() and not taken since (taking marks it dead).
+    let c = unsafe { t.creation.assume_init_read() };
+    (c, t.wait_failure)
+}
+
+/// The driver's own allocation, seen from vmm-client: the segment is
+/// allocated (and, on failure, freed) by the driver, so `allocate` only
+/// lets vmm-client record it and `free` has nothing to do.
+pub struct DriverAllocates;
+
+impl SegmentAllocator for DriverAllocates {
+    fn allocate(&mut self, _: InstanceId, _: SegmentId, _: Bytes) -> Result<(), i32> {
+        Ok(())
+    }
+
+    fn free(&mut self, _: InstanceId, _: SegmentId, _: Bytes) {}
+}
+
+/// `int arctun_vmm_reserve(uint64_t, int, uint64_t, int,
+/// arctun_vmm_create_t *);`
+///
+/// # Safety
+///
+/// `tokp` is NULL or points to a writable `arctun_vmm_create_t` that no
+/// other thread uses until it is released or marked allocated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn arctun_vmm_reserve(
+    id: u64,
+    segid: c_int,
+    len: u64,
+    sysmem: c_int,
+    tokp: *mut arctun_vmm_create_t,
+) -> c_int {
+    if tokp.is_null() {
+        return EINVAL;
+    }
+    // SAFETY: non-NULL, writable, and this thread's per the contract.
+    let t = unsafe { &mut *tokp.cast::<Token>() };
+    t.magic = DEAD;
+    t.wait_failure = WaitFailure::None as u64;
+    let cl = match client() {
+        Ok(cl) => cl,
+        Err(e) => return e.to_errno(),
+    };
+    let seg = match SegmentId::new(i64::from(segid)) {
+        Ok(seg) => seg,
+        Err(e) => return vmm_errno(e),
+    };
+    let req = MemSegRequest {
+        segid: seg,
+        len: Bytes(len),
+        sysmem: sysmem != 0,
+    };
+    match cl.begin_alloc_memseg(InstanceId(id), req) {
+        Ok(c) => {
+            t.creation.write(c);
+            t.magic = LIVE;
+            0
+        }
+        Err(e) => {
+            report_refusal(e, len);
+            vmm_errno(e)
+        }
+    }
+}
+
+/// `int arctun_vmm_wait(arctun_vmm_create_t *);`
+///
+/// # Safety
+///
+/// As [`arctun_vmm_reserve`]'s `tokp`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn arctun_vmm_wait(tokp: *mut arctun_vmm_create_t) -> c_int {
+    let cl = match client() {
+        Ok(cl) => cl,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: per the contract.
+    let Some(t) = (unsafe { live_token(tokp) }) else {
+        return EINVAL;
+    };
+    // SAFETY: the token is live, so `creation` holds a create.
+    let c = unsafe { t.creation.assume_init_mut() };
+    match cl.wait_headroom(c) {
+        Ok(()) => 0,
+        Err(e) => {
+            t.wait_failure = WaitFailure::of(e) as u64;
+            vmm_errno(e)
+        }
+    }
+}
+
+/// `int arctun_vmm_mark_allocated(arctun_vmm_create_t *);`
+///
+/// # Safety
+///
+/// As [`arctun_vmm_reserve`]'s `tokp`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn arctun_vmm_mark_allocated(tokp: *mut arctun_vmm_create_t) -> c_int {
+    let cl = match client() {
+        Ok(cl) => cl,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: per the contract.
+    let Some(t) = (unsafe { live_token(tokp) }) else {
+        return EINVAL;
+    };
+    let (mut c, _) = take(t);
+    let mut alloc = DriverAllocates;
+    loop {
+        match cl.allocate_chunk(&mut c, &mut alloc, Bytes(u64::MAX)) {
+            Ok(AllocProgress::More) => {}
+            Ok(AllocProgress::Done) => break,
+            Err(e) => return vmm_errno(cl.abort(c, &mut alloc, e)),
+        }
+    }
+    match cl.finish(c, &mut alloc) {
+        Ok(_) => 0,
+        Err(e) => vmm_errno(e),
+    }
+}
+
+/// `void arctun_vmm_release(arctun_vmm_create_t *, int);`
+///
+/// # Safety
+///
+/// As [`arctun_vmm_reserve`]'s `tokp`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn arctun_vmm_release(tokp: *mut arctun_vmm_create_t, err: c_int) {
+    let Ok(cl) = client() else {
+        return;
+    };
+    // SAFETY: per the contract.
+    let Some(t) = (unsafe { live_token(tokp) }) else {
+        return;
+    };
+    let (c, wait_failure) = take(t);
+    let _ = cl.abort(
+        c,
+        &mut DriverAllocates,
+        WaitFailure::error(wait_failure, err),
+    );
+}
+
+// The token fits the caller's buffer, with the buffer's alignment.
+const _: () = assert!(core::mem::size_of::<Token>() <= core::mem::size_of::<arctun_vmm_create_t>());
+const _: () =
+    assert!(core::mem::align_of::<Token>() <= core::mem::align_of::<arctun_vmm_create_t>());
+const _: () = assert!(core::mem::size_of::<arctun_vmm_create_t>() == 64);

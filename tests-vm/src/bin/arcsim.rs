@@ -1,0 +1,111 @@
+//! `arcsim`: replays a scenario on a simulated illumos host under the four
+//! guest-memory policies and prints what an operator would have seen.
+//!
+//! ```text
+//! arcsim list
+//! arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all]
+//!                           [--json] [--plot FILE.svg]
+//! ```
+
+use std::process::ExitCode;
+
+use tests_vm::machine::Policy;
+use tests_vm::params::Params;
+use tests_vm::scenario::{self, Scenario};
+use tests_vm::{plot, report, sim};
+
+const USAGE: &str = "usage:
+  arcsim list
+  arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all] [--json] [--plot FILE.svg]";
+
+fn load(arg: &str) -> Result<Scenario, String> {
+    if let Some(r) = scenario::builtin(arg) {
+        return r.map_err(|e| format!("built-in scenario {arg}: {e}"));
+    }
+    let text = std::fs::read_to_string(arg).map_err(|e| {
+        format!("{arg}: not a built-in scenario (see `arcsim list`) and not a readable file: {e}")
+    })?;
+    let stem = std::path::Path::new(arg)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(arg);
+    scenario::parse_scenario(&text, stem).map_err(|e| format!("{arg}: {e}"))
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let mut file = None;
+    let mut policies: Vec<Policy> = Policy::ALL.to_vec();
+    let mut json = false;
+    let mut plot_to = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => json = true,
+            "--policy" => {
+                let p = it.next().ok_or("--policy needs a value")?;
+                policies = if p == "all" {
+                    Policy::ALL.to_vec()
+                } else {
+                    vec![Policy::from_name(p).ok_or_else(|| {
+                        format!("unknown policy {p} (legacy, os8005, reservoir, tunables, all)")
+                    })?]
+                };
+            }
+            "--plot" => plot_to = Some(it.next().ok_or("--plot needs a file name")?.clone()),
+            s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => {
+                if file.replace(s.to_string()).is_some() {
+                    return Err(format!("one scenario at a time\n{USAGE}"));
+                }
+            }
+        }
+    }
+    let file = file.ok_or_else(|| format!("which scenario?\n{USAGE}"))?;
+    let s = load(&file)?;
+    let params = Params::default();
+    let runs: Vec<sim::RunResult> = policies.iter().map(|p| sim::run(&s, *p, &params)).collect();
+    if json {
+        print!("{}", report::render_json(&s, &runs));
+    } else {
+        for r in &runs {
+            println!("{}", report::render_run(&s, r));
+        }
+        print!("{}", report::render_table(&s, &runs));
+    }
+    if let Some(path) = plot_to {
+        std::fs::write(&path, plot::render_svg(&s, &runs))
+            .map_err(|e| format!("cannot write {path}: {e}"))?;
+        if !json {
+            println!("\nplot written to {path}");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("list") => {
+            for (name, summary, _) in scenario::BUILTINS {
+                println!("{name:<16} {summary}");
+            }
+            for (name, summary) in scenario::GENERATED {
+                println!("{name:<16} {summary}");
+            }
+            Ok(())
+        }
+        Some("run") => run(args.get(1..).unwrap_or(&[])),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("arcsim: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

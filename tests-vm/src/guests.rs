@@ -1,0 +1,581 @@
+//! Guests and the four ways their memory is set up.
+//!
+//! bhyve's `vm_setup_memory()` makes two memory segments, first the one
+//! above `VM_LOWMEM_LIMIT` (`VM_HIGHMEM`), then the one below; each is
+//! allocated by the kernel path of the policy:
+//!
+//! - `legacy`: `vm_object_allocate()` → `vm_reserve_pages()` (if
+//!   `availrmem < npages`: `page_needfree(npages)`, up to 60 polls of 1 s
+//!   until `availrmem >= npages`, `page_needfree(-npages)`), then
+//!   `vmem_alloc(KM_NOSLEEP)` → `segkmem_xalloc()`: `page_resv()` needs
+//!   `availrmem >= t_minarmem + npages`, `page_create_va()` needs
+//!   `freemem >= npages + pageout_reserve`; on failure `vmem_xalloc()`
+//!   calls `kmem_reap()` and bhyve prints its retry line and sleeps 1 s.
+//!   Pages are taken at once, then zeroed at the allocation rate.
+//! - `os8005`: the same, after `vm_arc_resv()` at launch (refused with
+//!   "Could not shrink ARC" when `pages + c_min > c_max`, pages against
+//!   bytes), released at destroy.
+//! - `reservoir`: `vmmr_add(sz, transient)`: `ENOSPC` above
+//!   `vmmr_total_limit`; `page_xresv()` (succeeds if `availrmem >=
+//!   t_minarmem + npages`, else `page_needfree(npages)` and a loop of
+//!   `kmem_reap()` and quarter-second waits, without deadline); then page
+//!   by page `page_create_va()` without `PG_WAIT` (`freemem >= 1 +
+//!   pageout_reserve`), zeroing each page; a failure unwinds the segment
+//!   and bhyve retries in 1 s.
+//! - `tunables`: the project's vmm client (`vmm-client`) step by step:
+//!   `begin_create()` reserves guest RAM plus `page_t` overhead for both
+//!   segments, `poll_headroom()` each tick until the headroom is there (60 s
+//!   deadline), `allocate_chunk()` each tick at the allocation rate (pages
+//!   leave `freemem` without `PG_WAIT`, and are marked allocated as they
+//!   do), `finish()`; any failure is `abort()`ed, which frees and
+//!   releases everything.
+
+use std::sync::Arc;
+
+use vmm_client::table_lock::StdTableLock;
+use vmm_client::{
+    bhyve_memsegs, AllocProgress, ClientConfig, Creation, DestroyOutcome, InstanceId,
+    SegmentAllocator, SegmentId, VmmArcClient, VmmError,
+};
+use zfs_tunables::{ArcTunables, Bytes, Hrtime};
+
+use crate::arc_model;
+use crate::machine::{Limits, Machine, Policy};
+use crate::params::{btopr, ms_to_ticks, per_tick, ptob, HZ, PAGESIZE};
+use crate::platform::SimPlatform;
+
+/// The project's vmm client, on the simulator's component.
+pub type VmmClient = VmmArcClient<SimPlatform, Arc<ArcTunables<SimPlatform>>, StdTableLock>;
+
+/// The vmm client for `m`'s kernel (only the project's has one): it
+/// registers `vmm_arc_page_overhead` with the component, and waits at most
+/// `vmm_wait_deadline_s`.
+#[must_use]
+pub fn vmm_client(m: &Machine) -> Option<VmmClient> {
+    let Limits::Tunables(t) = &m.limits else {
+        return None;
+    };
+    let config = ClientConfig {
+        wait_limit: Hrtime::from_secs(m.p.vmm_wait_deadline_s),
+        ..ClientConfig::default()
+    };
+    VmmArcClient::with_config(Arc::clone(t), StdTableLock::new(), config).ok()
+}
+
+/// The driver's page allocator for a guest's segments: pages leave the
+/// free lists at once (`page_create_va()` without `PG_WAIT`: `freemem`
+/// must stay above `pageout_reserve`) and become VMM Memory.
+struct GuestPages<'a> {
+    m: &'a mut Machine,
+    held: &'a mut u64,
+}
+
+impl SegmentAllocator for GuestPages<'_> {
+    fn allocate(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) -> Result<(), i32> {
+        let pages = btopr(bytes.0);
+        if self.m.freemem().saturating_sub(self.m.pageout_reserve) < pages {
+            return Err(zfs_tunables::errno::ENOMEM);
+        }
+        self.m.take_free(pages);
+        self.m.vmm += pages;
+        *self.held += pages;
+        Ok(())
+    }
+
+    fn free(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) {
+        let pages = btopr(bytes.0).min(*self.held);
+        self.m.vmm -= pages.min(self.m.vmm);
+        *self.held -= pages;
+    }
+}
+
+/// Where a guest is in its memory setup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// bhyve is about to set up the current segment.
+    Setup,
+    /// In `vm_reserve_pages()`'s poll loop.
+    ReserveWait {
+        /// Polls left.
+        polls_left: u64,
+        /// Next poll.
+        next: u64,
+    },
+    /// Pages taken; zeroing until then.
+    Zeroing {
+        /// Tick the zeroing ends.
+        until: u64,
+    },
+    /// bhyve's `sleep(1)` after ENOMEM.
+    RetrySleep {
+        /// Tick it wakes.
+        until: u64,
+    },
+    /// In `page_xresv()`'s loop.
+    XresvWait {
+        /// Next re-check.
+        next: u64,
+    },
+    /// Creating pages one by one.
+    Creating {
+        /// Pages of the segment still to create.
+        left: u64,
+    },
+    /// Waiting for headroom (`tunables`).
+    HeadroomWait {
+        /// The wait's deadline, in ticks.
+        deadline: u64,
+    },
+    /// Allocating against the reservation (`tunables`).
+    HeadroomAlloc {
+        /// Pages still to allocate.
+        left: u64,
+    },
+    /// The guest's memory is set up.
+    Running,
+    /// Setup failed for good.
+    Failed,
+    /// Destroyed.
+    Destroyed,
+}
+
+/// One guest.
+#[derive(Debug)]
+pub struct Guest {
+    /// Its name.
+    pub name: String,
+    /// Guest RAM, bytes.
+    pub requested: u64,
+    /// When bhyve started, tick.
+    pub created_at: u64,
+    /// Segment sizes, pages.
+    pub segs: Vec<u64>,
+    /// The segment being set up.
+    pub seg: usize,
+    /// Where it is.
+    pub phase: Phase,
+    /// When its memory was set up.
+    pub started_at: Option<u64>,
+    /// Why it failed: errno and message.
+    pub error: Option<(i32, String)>,
+    /// bhyve retry lines printed.
+    pub retry_lines: u64,
+    /// Pages it holds (VMM Memory).
+    pub vmm_pages: u64,
+    /// Pages of the current segment created so far (reservoir, tunables).
+    pub seg_created: u64,
+    /// `availrmem` it reserved and has not backed yet.
+    pub unbacked: u64,
+    /// Whether it holds `needfree`, and how much.
+    pub needfree_held: u64,
+    /// OS-8005: pages of `arc_virt_machine_reserved` it holds.
+    pub arc_resv_pages: u64,
+    /// `tunables`: its create in flight in the vmm client.
+    pub creation: Option<Creation>,
+}
+
+/// A bhyve or kernel log line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// Tick.
+    pub at: u64,
+    /// The guest.
+    pub guest: String,
+    /// The text, as printed.
+    pub text: String,
+}
+
+/// Where log lines go (bounded).
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    /// Kept lines.
+    pub lines: Vec<LogLine>,
+    /// Lines dropped past the cap.
+    pub dropped: u64,
+}
+
+/// How many log lines a run keeps.
+pub const LOG_CAP: usize = 400;
+
+impl Log {
+    /// Appends a line, or counts it past the cap.
+    pub fn push(&mut self, at: u64, guest: &str, text: String) {
+        if self.lines.len() < LOG_CAP {
+            self.lines.push(LogLine {
+                at,
+                guest: guest.to_string(),
+                text,
+            });
+        } else {
+            self.dropped += 1;
+        }
+    }
+}
+
+impl Guest {
+    /// A guest bhyve starts now.
+    #[must_use]
+    pub fn new(name: &str, ram: u64, now: u64, lowmem_limit: u64) -> Guest {
+        // vm_setup_memory() on illumos allocates VM_HIGHMEM (above the
+        // low-memory limit) first, then VM_LOWMEM.
+        let pages = btopr(ram);
+        let low = pages.min(btopr(lowmem_limit));
+        let mut segs = Vec::with_capacity(2);
+        if pages > low {
+            segs.push(pages - low);
+        }
+        segs.push(low);
+        Guest {
+            name: name.to_string(),
+            requested: ram,
+            created_at: now,
+            segs,
+            seg: 0,
+            phase: Phase::Setup,
+            started_at: None,
+            error: None,
+            retry_lines: 0,
+            vmm_pages: 0,
+            seg_created: 0,
+            unbacked: 0,
+            needfree_held: 0,
+            arc_resv_pages: 0,
+            creation: None,
+        }
+    }
+
+    /// Whether the guest still needs steps.
+    #[must_use]
+    pub fn active(&self) -> bool {
+        !matches!(
+            self.phase,
+            Phase::Running | Phase::Failed | Phase::Destroyed
+        )
+    }
+
+    /// Start latency in ticks.
+    #[must_use]
+    pub fn latency(&self) -> Option<u64> {
+        self.started_at.map(|s| s - self.created_at)
+    }
+
+    fn npages(&self) -> u64 {
+        self.segs.get(self.seg).copied().unwrap_or(0)
+    }
+
+    fn fail(&mut self, errno: i32, msg: String, log: &mut Log, now: u64) {
+        log.push(now, &self.name, msg.clone());
+        self.error = Some((errno, msg));
+        self.phase = Phase::Failed;
+    }
+
+    fn enomem_retry(&mut self, m: &mut Machine, log: &mut Log) {
+        self.retry_lines += 1;
+        log.push(
+            m.now,
+            &self.name,
+            format!(
+                "Unable to allocate memory ({}), retrying in 1 second",
+                self.requested
+            ),
+        );
+        self.phase = Phase::RetrySleep {
+            until: m.now + ms_to_ticks(m.p.bhyve_retry_ms),
+        };
+    }
+
+    fn segment_done(&mut self, m: &Machine) {
+        self.seg += 1;
+        self.seg_created = 0;
+        if self.seg >= self.segs.len() {
+            self.phase = Phase::Running;
+            self.started_at = Some(m.now);
+        } else {
+            self.phase = Phase::Setup;
+        }
+    }
+
+    fn zero_ticks(m: &Machine, pages: u64) -> u64 {
+        (ptob(pages).saturating_mul(HZ)).div_ceil(m.p.alloc_rate.max(1))
+    }
+
+    /// bhyve starts: the steps that happen at launch, before the first
+    /// segment (`vm_arc_resv()` under `os8005`, the reservation under
+    /// `tunables`).
+    pub fn launch(&mut self, m: &mut Machine, log: &mut Log, vmm: Option<&VmmClient>) {
+        match m.policy {
+            Policy::Os8005 => {
+                let pages = btopr(self.requested);
+                if let Err(e) = arc_model::arc_virt_machine_reserve(m, pages) {
+                    self.fail(
+                        e,
+                        "Could not shrink ARC: Not enough space".to_string(),
+                        log,
+                        m.now,
+                    );
+                    return;
+                }
+                self.arc_resv_pages = pages;
+            }
+            Policy::Tunables => {
+                let Some(client) = vmm else { return };
+                arc_model::sync_platform(m);
+                let r = bhyve_memsegs(Bytes(self.requested))
+                    .and_then(|segs| client.begin_create(self.name.as_bytes(), &segs));
+                match r {
+                    Ok(c) => {
+                        self.creation = Some(c);
+                        self.phase = Phase::HeadroomWait {
+                            deadline: m.now + m.p.vmm_wait_deadline_s * HZ,
+                        };
+                    }
+                    Err(e) => {
+                        self.fail(
+                            e.to_errno(),
+                            format!("vmm: cannot reserve memory: {e}"),
+                            log,
+                            m.now,
+                        );
+                    }
+                }
+            }
+            Policy::Legacy | Policy::Reservoir => {}
+        }
+    }
+
+    /// One tick of this guest's setup.
+    pub fn step(&mut self, m: &mut Machine, log: &mut Log, vmm: Option<&VmmClient>) {
+        // A few transitions may happen in one tick (a segment that fits at
+        // once, then the next one).
+        for _ in 0..4 {
+            let before = self.phase;
+            match m.policy {
+                Policy::Legacy | Policy::Os8005 => self.step_legacy(m, log),
+                Policy::Reservoir => self.step_reservoir(m, log),
+                Policy::Tunables => self.step_tunables(m, log, vmm),
+            }
+            // Progress within a phase (pages created this tick) ends the
+            // tick; a change of phase may be followed by another.
+            if std::mem::discriminant(&self.phase) == std::mem::discriminant(&before)
+                || !self.active()
+            {
+                break;
+            }
+        }
+    }
+
+    fn step_legacy(&mut self, m: &mut Machine, log: &mut Log) {
+        let npages = self.npages();
+        match self.phase {
+            Phase::Setup => {
+                // vm_reserve_pages()
+                if m.availrmem() < npages {
+                    m.needfree_add(npages);
+                    self.needfree_held = npages;
+                    self.phase = Phase::ReserveWait {
+                        polls_left: m.p.vm_reserve_retries,
+                        next: m.now + ms_to_ticks(m.p.vm_reserve_poll_ms),
+                    };
+                } else {
+                    self.vmem_alloc_nosleep(m, log);
+                }
+            }
+            Phase::ReserveWait { polls_left, next } if m.now >= next => {
+                let left = polls_left.saturating_sub(1);
+                if m.availrmem() >= npages || left == 0 {
+                    m.needfree_sub(self.needfree_held);
+                    self.needfree_held = 0;
+                    self.vmem_alloc_nosleep(m, log);
+                } else {
+                    self.phase = Phase::ReserveWait {
+                        polls_left: left,
+                        next: next + ms_to_ticks(m.p.vm_reserve_poll_ms),
+                    };
+                }
+            }
+            Phase::Zeroing { until } if m.now >= until => {
+                self.segment_done(m);
+            }
+            Phase::RetrySleep { until } if m.now >= until => {
+                self.phase = Phase::Setup;
+            }
+            _ => {}
+        }
+    }
+
+    /// `vmem_alloc(vmm_alloc_arena, size, KM_NOSLEEP)` through
+    /// `segkmem_xalloc()`.
+    fn vmem_alloc_nosleep(&mut self, m: &mut Machine, log: &mut Log) {
+        let npages = self.npages();
+        let resv_ok = m.availrmem() >= m.p.t_minarmem + npages;
+        let create_ok = m.freemem() >= npages + m.pageout_reserve;
+        if resv_ok && create_ok {
+            m.take_free(npages);
+            m.vmm += npages;
+            self.vmm_pages += npages;
+            self.phase = Phase::Zeroing {
+                until: m.now + Self::zero_ticks(m, npages),
+            };
+        } else {
+            // vmem_xalloc(): the import failed; kmem_reap(), then give up
+            // (VM_NOSLEEP).
+            m.kmem_reap();
+            self.enomem_retry(m, log);
+        }
+    }
+
+    fn step_reservoir(&mut self, m: &mut Machine, log: &mut Log) {
+        let npages = self.npages();
+        match self.phase {
+            Phase::Setup => {
+                // vmmr_add(): the reservoir's limit, then page_xresv().
+                let limit_pages = (m.physmem * 10).saturating_sub(m.pages_pp_maximum * 12) / 10;
+                let in_use = m.vmm + m.resv_unbacked;
+                if in_use + npages > limit_pages {
+                    self.fail(
+                        zfs_tunables::errno::ENOSPC,
+                        "Unable to setup memory (28)".to_string(),
+                        log,
+                        m.now,
+                    );
+                    return;
+                }
+                if m.availrmem() >= m.p.t_minarmem + npages {
+                    self.xresv_granted(m, npages);
+                } else {
+                    m.needfree_add(npages);
+                    self.needfree_held = npages;
+                    m.kmem_reap();
+                    self.phase = Phase::XresvWait {
+                        next: m.now + ms_to_ticks(m.p.vmmr_resv_wait_ms),
+                    };
+                }
+            }
+            Phase::XresvWait { next } if m.now >= next => {
+                if m.availrmem() >= m.p.t_minarmem + npages {
+                    m.needfree_sub(self.needfree_held);
+                    self.needfree_held = 0;
+                    self.xresv_granted(m, npages);
+                } else {
+                    m.kmem_reap();
+                    self.phase = Phase::XresvWait {
+                        next: next + ms_to_ticks(m.p.vmmr_resv_wait_ms),
+                    };
+                }
+            }
+            Phase::Creating { left } => {
+                let chunk = left.min(per_tick(m.p.alloc_rate) / PAGESIZE).max(1);
+                let allowed = m.freemem().saturating_sub(m.pageout_reserve);
+                let n = chunk.min(allowed);
+                m.take_free(n);
+                m.vmm += n;
+                m.resv_unbacked -= n.min(m.resv_unbacked);
+                self.unbacked -= n.min(self.unbacked);
+                self.vmm_pages += n;
+                self.seg_created += n;
+                if n < chunk {
+                    // vmmr_alloc_pages() failed: destroy what was made,
+                    // page_unresv() the rest; bhyve sees ENOMEM.
+                    m.vmm -= self.seg_created;
+                    self.vmm_pages -= self.seg_created;
+                    self.seg_created = 0;
+                    m.resv_unbacked -= self.unbacked.min(m.resv_unbacked);
+                    self.unbacked = 0;
+                    self.enomem_retry(m, log);
+                } else if left - n == 0 {
+                    self.segment_done(m);
+                } else {
+                    self.phase = Phase::Creating { left: left - n };
+                }
+            }
+            Phase::RetrySleep { until } if m.now >= until => {
+                self.phase = Phase::Setup;
+            }
+            _ => {}
+        }
+    }
+
+    fn xresv_granted(&mut self, m: &mut Machine, npages: u64) {
+        m.resv_unbacked += npages;
+        self.unbacked = npages;
+        self.seg_created = 0;
+        self.phase = Phase::Creating { left: npages };
+    }
+
+    fn step_tunables(&mut self, m: &mut Machine, log: &mut Log, vmm: Option<&VmmClient>) {
+        let (Some(client), Some(mut c)) = (vmm, self.creation.take()) else {
+            return;
+        };
+        arc_model::sync_platform(m);
+        let mut pages = GuestPages {
+            m,
+            held: &mut self.vmm_pages,
+        };
+        let outcome: Result<Option<Creation>, VmmError> = match self.phase {
+            Phase::HeadroomWait { .. } => match client.poll_headroom(&mut c) {
+                Ok(true) => {
+                    self.phase = Phase::HeadroomAlloc {
+                        left: self.segs.iter().sum(),
+                    };
+                    Ok(Some(c))
+                }
+                Ok(false) => Ok(Some(c)),
+                Err(e) => Err(client.abort(c, &mut pages, e)),
+            },
+            Phase::HeadroomAlloc { left } => {
+                let chunk = Bytes(per_tick(pages.m.p.alloc_rate));
+                match client.allocate_chunk(&mut c, &mut pages, chunk) {
+                    Ok(AllocProgress::More) => {
+                        self.phase = Phase::HeadroomAlloc {
+                            left: left.saturating_sub(btopr(chunk.0)),
+                        };
+                        Ok(Some(c))
+                    }
+                    Ok(AllocProgress::Done) => client.finish(c, &mut pages).map(|_| None),
+                    Err(e) => Err(client.abort(c, &mut pages, e)),
+                }
+            }
+            _ => Ok(Some(c)),
+        };
+        match outcome {
+            Ok(Some(c)) => self.creation = Some(c),
+            Ok(None) => {
+                self.phase = Phase::Running;
+                self.started_at = Some(m.now);
+            }
+            Err(e) => {
+                self.fail(e.to_errno(), format!("vmm: {e}"), log, m.now);
+            }
+        }
+    }
+
+    /// The guest is destroyed: its pages are freed, and whatever it holds
+    /// (needfree, reservations) is given back.
+    pub fn destroy(&mut self, m: &mut Machine, vmm: Option<&VmmClient>) {
+        if let Some(client) = vmm {
+            if self.error.is_none() {
+                let r = client.destroy_by_name(self.name.as_bytes());
+                if let (Ok(DestroyOutcome::Deferred), Some(c)) = (r, self.creation.take()) {
+                    // A create in flight rolls itself back.
+                    let mut pages = GuestPages {
+                        m,
+                        held: &mut self.vmm_pages,
+                    };
+                    let _ = client.abort(c, &mut pages, VmmError::Destroyed);
+                }
+            }
+            self.creation = None;
+        }
+        m.vmm -= self.vmm_pages.min(m.vmm);
+        self.vmm_pages = 0;
+        m.resv_unbacked -= self.unbacked.min(m.resv_unbacked);
+        self.unbacked = 0;
+        m.needfree_sub(self.needfree_held);
+        self.needfree_held = 0;
+        if self.arc_resv_pages > 0 {
+            arc_model::arc_virt_machine_release(m, self.arc_resv_pages);
+            self.arc_resv_pages = 0;
+        }
+        self.phase = Phase::Destroyed;
+    }
+}
