@@ -352,10 +352,20 @@ pub fn parse_scenario(text: &str, default_name: &str) -> Result<Scenario, Scenar
             text.get(..s.start)
                 .map_or(1, |p| p.matches('\n').count() + 1)
         });
+        // toml says nothing for some bytes it cannot start a line with
+        // (a lone carriage return); name the byte rather than print an
+        // empty reason.
+        let message = match e.message().trim() {
+            "" => match e.span().and_then(|s| text.get(s.start..)?.chars().next()) {
+                Some(c) => format!("unexpected character {c:?}"),
+                None => "unexpected end of file".to_string(),
+            },
+            m => m.to_string(),
+        };
         ScenarioError {
             line,
             field: None,
-            message: e.message().to_string(),
+            message,
         }
     })?;
     let r = Reader { text };
@@ -800,5 +810,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("exactly one"));
+    }
+
+    #[test]
+    fn a_toml_error_without_a_reason_still_says_what_is_wrong() {
+        // A lone carriage return at the start of a line: toml's message
+        // for it is empty.
+        let e = parse_scenario("[host]\n\rphysmem = \"4G\"\n", "x").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.message, "unexpected character '\\r'");
+        assert_eq!(e.to_string(), "line 2: unexpected character '\\r'");
     }
 }
