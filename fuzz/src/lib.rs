@@ -1,9 +1,10 @@
 //! The hosts the fuzz targets start from, and the checks they run.
 //!
 //! The checks are the ones the property tests run in CI
-//! (`kstat-export/tests/common/admin_input_checks.rs`, included here), so
-//! the fuzzer and the stable test suite hold the code to one statement of
-//! its invariants. Every target builds its host from nothing on every
+//! (`kstat-export/tests/common/admin_input_checks.rs` and
+//! `tests-vm/tests/common/scenario_checks.rs`, included here), so the
+//! fuzzer and the stable test suite hold the code to one statement of its
+//! invariants. Every target builds its host from nothing on every
 //! input, so a run is deterministic and a crashing input crashes again.
 
 use zfs_tunables::std_platform::StdPlatform;
@@ -11,6 +12,9 @@ use zfs_tunables::{ArcTunables, Bytes, Generation, HostMemory, PageSize, GIB};
 
 #[path = "../../kstat-export/tests/common/admin_input_checks.rs"]
 pub mod admin_input_checks;
+
+#[path = "../../tests-vm/tests/common/scenario_checks.rs"]
+pub mod scenario_checks;
 
 /// The host's memory: 16 GiB, amd64 pages.
 pub const HOST_GIB: u64 = 16;
