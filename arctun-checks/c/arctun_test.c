@@ -82,15 +82,21 @@ uint64_t zfs_arc_min;
 uint64_t zfs_arc_meta_limit;
 uint64_t zfs_arc_meta_min;
 
+/*
+ * The module calls back with its mutexes held, but never from inside a
+ * write section, where preemption is disabled.
+ */
 static uint64_t
 arc_size_cb(void)
 {
+	CHECK_INT(fake_preempt_depth(), 0);
 	return (arc_size);
 }
 
 static void
 arc_evict_cb(void)
 {
+	CHECK_INT(fake_preempt_depth(), 0);
 	evictions++;
 }
 
@@ -130,6 +136,8 @@ test_before_init(void)
 	CHECK_U64(arctun_arc_c_max(), 0);
 	CHECK_U64(arctun_arc_set_target(GIB), 0);
 	CHECK(arctun_arc_headroom(0, 0) == INT64_MAX);
+	/* The reaper's rule is the stock one until the module is up. */
+	CHECK(arctun_arc_reap_to_free(GIB, GIB) == (int64_t)GIB);
 	(void) memset(&l, 0xff, sizeof (l));
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_c_max, 0);
@@ -265,6 +273,8 @@ test_register_with_boot_values(void)
 static void
 test_arc_moves(void)
 {
+	uint64_t sections = fake_preempt_sections();
+
 	/* Targets are clamped into [c_min, c_max]. */
 	CHECK_U64(arctun_arc_set_target(UINT64_MAX), 8 * GIB);
 	CHECK_U64(arctun_arc_set_target(0), GIB);
@@ -274,9 +284,19 @@ test_arc_moves(void)
 	CHECK_U64(arctun_arc_grow_target(GIB), 2 * GIB);
 	CHECK_U64(arctun_arc_grow_target(UINT64_MAX), 8 * GIB);
 
-	/* p never exceeds c. */
+	/*
+	 * Each move was one write section with preemption disabled, now
+	 * closed; growth at the ceiling opens none.
+	 */
+	CHECK_U64(fake_preempt_sections() - sections, 4);
+	CHECK_INT(fake_preempt_depth(), 0);
+	CHECK_U64(arctun_arc_grow_target(GIB), 8 * GIB);
+	CHECK_U64(fake_preempt_sections() - sections, 4);
+
+	/* p never exceeds c; setting it is one store, not a section. */
 	arctun_arc_set_p(UINT64_MAX);
 	CHECK_U64(arctun_arc_p(), 8 * GIB);
+	CHECK_U64(fake_preempt_sections() - sections, 4);
 
 	/* arc_reduce_target_size(1 GiB) with the ARC above c: c drops by
 	 * 1 GiB, p loses p >> 7 and then exceeds c, so it becomes c/2. */
@@ -291,10 +311,17 @@ test_arc_moves(void)
 	/* Never below c_min, whatever is asked. */
 	CHECK_U64(arctun_arc_reduce_target(UINT64_MAX, 0, 7), GIB);
 	CHECK_U64(arctun_arc_reduce_target(GIB, 0, 64), GIB);
+	CHECK_U64(fake_preempt_sections() - sections, 8);
+	CHECK_INT(fake_preempt_depth(), 0);
 
 	/* Nothing pending: the headroom term stays out of the way. */
 	CHECK(arctun_arc_headroom(0, 0) == INT64_MAX);
 	CHECK(arctun_arc_headroom(UINT64_MAX, UINT64_MAX) == INT64_MAX);
+	/* ... and the reaper keeps its stock to_free, whatever is in flight. */
+	CHECK(arctun_arc_reap_to_free(GIB, 3 * GIB) == (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(GIB, UINT64_MAX) == (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(-5, GIB) == -5);
+	CHECK(arctun_arc_reap_to_free(INT64_MIN, UINT64_MAX) == INT64_MIN);
 	arctun_arc_progress();
 
 	(void) arctun_arc_set_target(UINT64_MAX);
@@ -305,10 +332,14 @@ test_raw_variables(void)
 {
 	int warnings = fake_messages(CE_WARN);
 	int before = evictions;
+	uint64_t sections = fake_preempt_sections();
 
 	/* mdb -kw: zfs_arc_max/Z 0x100000000 */
 	zfs_arc_max = 4 * GIB;
 	arctun_arc_tick();
+	/* The new limits were published in a write section, now closed. */
+	CHECK(fake_preempt_sections() > sections);
+	CHECK_INT(fake_preempt_depth(), 0);
 	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
 	CHECK_U64(arctun_arc_c(), 4 * GIB);
 	CHECK(evictions > before);	/* c fell below the ARC's size */
@@ -645,10 +676,24 @@ test_vmm_guests(void)
 	fake_set_freemem(PAGES(GIB));
 	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
 	CHECK_U64(headroom("pending"), 8 * GIB + PAGES(8 * GIB) * 120);
+	/*
+	 * With headroom pending, the reaper's to_free loses what is already
+	 * on its way to freemem; an in_flight larger than to_free leaves
+	 * nothing to cut, and extreme arguments saturate.
+	 */
+	CHECK(arctun_arc_reap_to_free(10 * GIB, 3 * GIB) ==
+	    (int64_t)(7 * GIB));
+	CHECK(arctun_arc_reap_to_free(GIB, 3 * GIB) == -(int64_t)(2 * GIB));
+	CHECK(arctun_arc_reap_to_free(GIB, 0) == (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(0, UINT64_MAX) == -INT64_MAX);
+	CHECK(arctun_arc_reap_to_free(INT64_MIN, UINT64_MAX) == INT64_MIN);
+	CHECK(arctun_arc_reap_to_free(INT64_MAX, UINT64_MAX) == 0);
 	wait_in_background(&w, &ac);
 	fake_advance(61 * SEC);
 	CHECK_INT(wait_result(&w), ETIME);
 	arctun_vmm_release(&ac, ETIME);
+	/* Only allocated reservations are left: the stock rule again. */
+	CHECK(arctun_arc_reap_to_free(GIB, 3 * GIB) == (int64_t)GIB);
 	CHECK_U64(resv("fail_timeout"), 1);
 	CHECK_U64(headroom("wait_timeouts"), 1);
 	CHECK_U64(headroom("pending"), 0);
@@ -803,6 +848,13 @@ main(void)
 	test_vmm_guests();
 	test_vmm_unregistration();
 	test_unregister_and_fini();
+
+	/*
+	 * Every write section paired, none nested, and nothing that may
+	 * block (or needs no section) ran inside one.
+	 */
+	CHECK(fake_preempt_sections() > 0);
+	CHECK_U64(fake_preempt_violations(), 0);
 
 	if (failures != 0)
 		fake_dump_messages();

@@ -81,6 +81,58 @@ vmem_size(vmem_t *vmp, int typemask)
 }
 
 /*
+ * The module's C half (uts/common/os/arctun.c in the patches): its wrappers
+ * of kpreempt_disable() and kpreempt_enable().  Here, a per-thread depth,
+ * and counts of the sections and of what the kernel would not accept: a
+ * section that nests or does not pair, or a DDI call that may block (or
+ * needs no section) made inside one.
+ */
+static __thread int fk_preempt_depth;
+static uint64_t fk_preempt_sections;
+static uint64_t fk_preempt_violations;
+
+void
+arctun_kpreempt_disable(void)
+{
+	if (fk_preempt_depth++ != 0)
+		__atomic_add_fetch(&fk_preempt_violations, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&fk_preempt_sections, 1, __ATOMIC_SEQ_CST);
+}
+
+void
+arctun_kpreempt_enable(void)
+{
+	if (--fk_preempt_depth != 0)
+		__atomic_add_fetch(&fk_preempt_violations, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Everything below but gethrtime() and vmem_size() calls this first. */
+static void
+fk_preemptible(void)
+{
+	if (fk_preempt_depth != 0)
+		__atomic_add_fetch(&fk_preempt_violations, 1, __ATOMIC_SEQ_CST);
+}
+
+int
+fake_preempt_depth(void)
+{
+	return (fk_preempt_depth);
+}
+
+uint64_t
+fake_preempt_sections(void)
+{
+	return (__atomic_load_n(&fk_preempt_sections, __ATOMIC_SEQ_CST));
+}
+
+uint64_t
+fake_preempt_violations(void)
+{
+	return (__atomic_load_n(&fk_preempt_violations, __ATOMIC_SEQ_CST));
+}
+
+/*
  * Mutexes: an error-checking pthread mutex behind the kmutex_t's pointer.
  */
 typedef struct fk_mutex {
@@ -130,6 +182,7 @@ mutex_destroy(kmutex_t *mp)
 void
 mutex_enter(kmutex_t *mp)
 {
+	fk_preemptible();
 	/* EDEADLK if this thread holds it already. */
 	VERIFY(pthread_mutex_lock(&fk_mutex(mp)->fm_mutex) == 0);
 }
@@ -137,7 +190,10 @@ mutex_enter(kmutex_t *mp)
 int
 mutex_tryenter(kmutex_t *mp)
 {
-	int rv = pthread_mutex_trylock(&fk_mutex(mp)->fm_mutex);
+	int rv;
+
+	fk_preemptible();
+	rv = pthread_mutex_trylock(&fk_mutex(mp)->fm_mutex);
 
 	VERIFY(rv == 0 || rv == EBUSY);
 	return (rv == 0);
@@ -146,6 +202,7 @@ mutex_tryenter(kmutex_t *mp)
 void
 mutex_exit(kmutex_t *mp)
 {
+	fk_preemptible();
 	/* EPERM if this thread does not hold it. */
 	VERIFY(pthread_mutex_unlock(&fk_mutex(mp)->fm_mutex) == 0);
 }
@@ -219,6 +276,7 @@ cv_broadcast(kcondvar_t *cvp)
 {
 	fk_cv_t *c;
 
+	fk_preemptible();
 	VERIFY(pthread_mutex_lock(&fk_lock) == 0);
 	c = fk_cv_find(cvp);
 	VERIFY(c != NULL);
@@ -256,6 +314,7 @@ cv_timedwait_sig_hrtime(kcondvar_t *cvp, kmutex_t *mp, hrtime_t tim)
 	uint64_t generation;
 	int rv;
 
+	fk_preemptible();
 	VERIFY(pthread_mutex_lock(&fk_lock) == 0);
 	c = fk_cv_find(cvp);
 	VERIFY(c != NULL);
@@ -366,6 +425,7 @@ cmn_err(int level, const char *fmt, ...)
 	char text[512];
 	va_list ap;
 
+	fk_preemptible();
 	va_start(ap, fmt);
 	(void) vsnprintf(text, sizeof (text), fmt, ap);
 	va_end(ap);
@@ -449,6 +509,7 @@ kstat_create(const char *module, int instance, const char *name,
 {
 	kstat_t *ksp;
 
+	fk_preemptible();
 	VERIFY(pthread_mutex_lock(&fk_lock) == 0);
 	if (fk_kstat_fail) {
 		fk_kstat_fail = 0;
@@ -492,6 +553,7 @@ kstat_create(const char *module, int instance, const char *name,
 void
 kstat_install(kstat_t *ksp)
 {
+	fk_preemptible();
 	VERIFY(ksp->ks_flags & KSTAT_FLAG_INVALID);
 	if (ksp->ks_flags & KSTAT_FLAG_VIRTUAL)
 		VERIFY(ksp->ks_data != NULL);
@@ -506,6 +568,7 @@ kstat_delete(kstat_t *ksp)
 {
 	kstat_t **pp;
 
+	fk_preemptible();
 	if (ksp == NULL)
 		return;
 	VERIFY(pthread_mutex_lock(&fk_lock) == 0);

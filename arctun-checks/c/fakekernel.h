@@ -230,6 +230,19 @@ extern int fake_messages(int);
 extern int fake_message_seen(int, const char *);
 extern void fake_dump_messages(void);
 
+/*
+ * The module's C half: its kpreempt_disable()/kpreempt_enable() wrappers
+ * (module-private in the kernel).  The stand-in keeps a per-thread depth:
+ * the current thread's, how many sections opened in all, and how many
+ * violations (a nested or unpaired section, or a mutex, condition variable,
+ * kstat or cmn_err() call inside one) it saw.
+ */
+extern void arctun_kpreempt_disable(void);
+extern void arctun_kpreempt_enable(void);
+extern int fake_preempt_depth(void);
+extern uint64_t fake_preempt_sections(void);
+extern uint64_t fake_preempt_violations(void);
+
 /* Makes the next kstat_create() fail (return NULL). */
 extern void fake_kstat_fail_next(void);
 

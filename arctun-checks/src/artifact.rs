@@ -212,9 +212,10 @@ pub enum Import {
     /// `memcpy`, `memmove`, `memset`, `memcmp`: the kernel has them, and
     /// the compiler emits calls to them.
     MemFunction,
-    /// A function the illumos patches define for the module. The ARC's
-    /// hooks are passed as function pointers, so this set is empty today;
-    /// the category exists so that adding one is a visible decision.
+    /// A function the module's own C half defines (`arctun.c`, created by
+    /// the patch series): today the wrappers of the `kpreempt_disable()`
+    /// and `kpreempt_enable()` macros. The ARC's hooks are passed as
+    /// function pointers and are not imports.
     PatchProvided,
     /// Anything else, with the reason it is refused.
     Forbidden(&'static str),
@@ -282,7 +283,8 @@ impl ImportPolicy {
         }
     }
 
-    /// The policy for this repository's bindings.
+    /// The policy for this repository: its DDI bindings, and what the
+    /// patch series' module C half defines.
     pub fn for_repo() -> Result<Self, String> {
         let p = repo_root()
             .join("illumos-ddi")
@@ -290,7 +292,18 @@ impl ImportPolicy {
             .join("kernel.rs");
         let text =
             std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-        Ok(Self::from_bindings(&text))
+        let mut policy = Self::from_bindings(&text);
+        policy.patch_provided = crate::patches::module_c_definitions(&repo_root().join("patches"))?
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        Ok(policy)
+    }
+
+    /// What the module's C half provides.
+    #[must_use]
+    pub fn patch_provided(&self) -> &BTreeSet<String> {
+        &self.patch_provided
     }
 
     /// The DDI symbols the bindings declare.

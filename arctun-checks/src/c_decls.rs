@@ -31,7 +31,9 @@ impl std::fmt::Display for Prototype {
     }
 }
 
-fn normalize_type(t: &str) -> String {
+/// A C type normalized to single spaces, with `*` spaced as `T *`.
+#[must_use]
+pub fn normalize_type(t: &str) -> String {
     let spaced = t.replace('*', " * ");
     let words: Vec<&str> = spaced.split_whitespace().collect();
     words.join(" ").replace("* *", "**")
@@ -164,7 +166,9 @@ pub struct Binding {
     pub documented: String,
 }
 
-fn normalize_decl(d: &str) -> String {
+/// A C declaration (`ret name(params);`) normalized for comparison.
+#[must_use]
+pub fn normalize_decl(d: &str) -> String {
     let d = d.trim().trim_end_matches(';');
     let d = normalize_type(
         &d.replace('(', " ( ")

@@ -12,9 +12,11 @@
 //!    `panic = "abort"`, fat LTO), linked relocatably the way the module's
 //!    C glue pulls it in, and its imports are listed. Only the DDI
 //!    functions and globals declared by `illumos-ddi`'s kernel layer, the
-//!    `mem*` functions and `bcmp` (which the compiler emits) are allowed;
-//!    anything from libc, pthreads, the Rust standard library or an
-//!    unwinder fails the check. A canary build that links `std` proves
+//!    `mem*` functions and `bcmp` (which the compiler emits), and the
+//!    functions the module's own C half defines (its `kpreempt_*()`
+//!    wrappers, whose prototypes are compared with the Rust declarations)
+//!    are allowed; anything from libc, pthreads, the Rust standard library
+//!    or an unwinder fails the check. A canary build that links `std` proves
 //!    the check can fail. No function's stack frame may need a stack
 //!    probe (a page or more): illumos kernel stacks are 20 KB.
 //! 2. **The C ABI** (`tests/c_abi.rs`): a C program compiled with
@@ -23,16 +25,17 @@
 //!    libfakekernel pattern: mutexes and condition variables on pthreads,
 //!    `gethrtime` on a clock the test moves, `kstat_create` returning real
 //!    kstats whose values the test reads and writes the way the kstat
-//!    driver does), calls every exported function with good and bad
-//!    arguments.
+//!    driver does; the module's `kpreempt_*()` wrappers counting sections),
+//!    calls every exported function with good and bad arguments.
 //! 3. **The interface** ([`c_decls`]): every function the library exports
 //!    is declared in the header with the same types, and nothing else is
 //!    exported.
 //! 4. **The patches** ([`patches`]): the series carries the header
-//!    verbatim, calls only functions the header declares and with their
-//!    number of arguments, declares none of them itself; and, given an
-//!    illumos tree (`ILLUMOS_SRC`), `patches/check-apply.sh` applies the
-//!    series in order with `git apply --check`.
+//!    verbatim, calls only functions the header declares (or the module's
+//!    C half defines) and with their number of arguments, declares none of
+//!    them itself; and, given an illumos tree (`ILLUMOS_SRC`),
+//!    `patches/check-apply.sh` applies the series in order with
+//!    `git apply --check`.
 //!
 //! The checks shell out to the tools a C toolchain brings (`gcc`, `ld`,
 //! `nm`, `objdump`); a check whose tool is missing says so and skips,

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::c_decls::{normalize_decl, normalize_type, Prototype};
+
 /// One patch of the series.
 #[derive(Clone, Debug)]
 pub struct Patch {
@@ -31,6 +33,29 @@ pub fn series(dir: &Path) -> Result<Vec<Patch>, String> {
                 .map_err(|e| format!("cannot read {}: {e}", p.display()))
         })
         .collect()
+}
+
+/// The module's C half in the illumos tree: its linkage and the few
+/// functions its Rust half calls (`preempt.rs` of arctun-kmod).
+pub const MODULE_C_IN_TREE: &str = "usr/src/uts/common/os/arctun.c";
+
+/// The functions the series' module C half ([`MODULE_C_IN_TREE`])
+/// defines with external linkage.
+pub fn module_c_definitions(dir: &Path) -> Result<Vec<Definition>, String> {
+    let mut out = Vec::new();
+    for p in series(dir)? {
+        for d in file_diffs(&p.text) {
+            if d.path == MODULE_C_IN_TREE {
+                out.extend(definitions(&d.added.join("\n")));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "the series defines no function in {MODULE_C_IN_TREE}"
+        ));
+    }
+    Ok(out)
 }
 
 /// What one patch does to one file.
@@ -188,6 +213,92 @@ fn count_args(chars: &[char], open: usize) -> Option<(usize, usize)> {
     None
 }
 
+/// A function that added C code defines with external linkage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Definition {
+    /// Its name.
+    pub name: String,
+    /// Its prototype (parameter types without their names).
+    pub prototype: Prototype,
+    /// The index of the line naming it, in the code given.
+    pub line: usize,
+}
+
+impl Definition {
+    /// The definition as a declaration, normalized like
+    /// [`normalize_decl`](crate::c_decls::normalize_decl)'s.
+    #[must_use]
+    pub fn declaration(&self) -> String {
+        let params = if self.prototype.params.is_empty() {
+            "void".to_owned()
+        } else {
+            self.prototype.params.join(", ")
+        };
+        normalize_decl(&format!(
+            "{} {}({});",
+            self.prototype.ret, self.name, params
+        ))
+    }
+}
+
+/// The functions with external linkage that `code` defines, written in
+/// illumos style: the return type alone on a line, `name(params)` at the
+/// start of the next, `{` alone on the one after. `static` functions are
+/// left out: nothing outside their file can call them.
+#[must_use]
+pub fn definitions(code: &str) -> Vec<Definition> {
+    let lines: Vec<&str> = code.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let (Some(prev), Some(next)) = (
+            i.checked_sub(1).and_then(|p| lines.get(p)),
+            lines.get(i + 1),
+        ) else {
+            continue;
+        };
+        if next.trim_end() != "{"
+            || l.starts_with(char::is_whitespace)
+            || prev.starts_with(char::is_whitespace)
+        {
+            continue;
+        }
+        let Some((name, rest)) = l.split_once('(') else {
+            continue;
+        };
+        let Some(params) = rest.trim_end().strip_suffix(')') else {
+            continue;
+        };
+        let ret = prev.trim();
+        if name.is_empty()
+            || !name.chars().all(is_ident)
+            || ret.is_empty()
+            || ret.starts_with("static")
+            || !ret.chars().all(|c| is_ident(c) || c == ' ' || c == '*')
+        {
+            continue;
+        }
+        let params: Vec<String> = params
+            .split(',')
+            .map(str::trim)
+            .filter(|p| *p != "void" && !p.is_empty())
+            .map(|p| {
+                // Drop the parameter's name: the last identifier.
+                let ty = p.trim_end_matches(is_ident);
+                normalize_type(if ty.trim().is_empty() { p } else { ty })
+            })
+            .collect();
+        out.push(Definition {
+            name: name.to_owned(),
+            prototype: Prototype {
+                ret: normalize_type(ret),
+                params,
+            },
+            line: i,
+        });
+    }
+    out
+}
+
 /// Lines of `code` that declare one of the module's functions themselves
 /// (`extern ... arctun_...(`): the header must be the only declaration.
 #[must_use]
@@ -230,6 +341,18 @@ mod tests {
     fn comments_do_not_count() {
         let code = "a(); /* arctun_arc_tick() */ b(); // arctun_mod_init()\nc();";
         assert!(calls(&strip_c_comments(code)).is_empty());
+    }
+
+    #[test]
+    fn definitions_are_illumos_style_and_not_static() {
+        let code = "static int\nhidden(void)\n{\n}\n\nint\n_info(struct modinfo *modinfop)\n{\n\
+                    }\n\nvoid\narctun_x(void)\n{\n\tarctun_y();\n}\nextern void f(void);\n";
+        let d = definitions(code);
+        let names: Vec<&str> = d.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["_info", "arctun_x"]);
+        assert_eq!(d[0].prototype.to_string(), "int (struct modinfo *)");
+        assert_eq!(d[1].declaration(), "void arctun_x(void)");
+        assert_eq!(d[1].line, 11);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use arctun_checks::artifact::{
     nightly_with_rust_src, relocation_types, stack_frames, undefined_symbols,
     uses_vector_registers, Import, ImportPolicy,
 };
-use arctun_checks::c_decls::header_prototypes;
+use arctun_checks::c_decls::{bindings, header_prototypes};
+use arctun_checks::patches::{module_c_definitions, MODULE_C_IN_TREE};
 use arctun_checks::{repo_root, target_root, tool_available};
 
 /// Largest stack frame any function of the module may have: below one
@@ -67,7 +68,39 @@ fn the_module_imports_only_ddi_and_mem_functions() {
     );
     // The check is not vacuous.
     assert!(imports.contains("mutex_enter"), "{imports:?}");
+    // The preemption wrappers come from the module's own C half.
+    for f in ["arctun_kpreempt_disable", "arctun_kpreempt_enable"] {
+        assert!(imports.contains(f), "{imports:?}");
+        assert_eq!(policy.classify(f), Import::PatchProvided);
+    }
     println!("imports: {imports:?}");
+}
+
+#[test]
+fn the_c_half_defines_what_the_module_declares_with_the_same_prototypes() {
+    let source = std::fs::read_to_string(repo_root().join("arctun-kmod/src/preempt.rs")).unwrap();
+    // The extern block only (the rest of the file is the guard's code).
+    let start = source.find("unsafe extern \"C\" {").unwrap();
+    let block = &source[start..];
+    let block = &block[..block.find("\n}\n").unwrap()];
+    let declared = bindings(block).unwrap();
+    let defined = module_c_definitions(&repo_root().join("patches")).unwrap();
+    assert_eq!(declared.len(), 2, "{declared:?}");
+    for b in &declared {
+        assert_eq!(
+            b.rust, b.documented,
+            "{} is not what its comment quotes",
+            b.name
+        );
+        let Some(d) = defined.iter().find(|d| d.name == b.name) else {
+            panic!("{} is not defined by {MODULE_C_IN_TREE}", b.name);
+        };
+        assert_eq!(d.declaration(), b.rust, "{}", b.name);
+    }
+    // And the policy allows exactly what the C half defines.
+    let policy = ImportPolicy::for_repo().unwrap();
+    let names: BTreeSet<String> = defined.into_iter().map(|d| d.name).collect();
+    assert_eq!(policy.patch_provided(), &names);
 }
 
 #[test]

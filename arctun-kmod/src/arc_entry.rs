@@ -5,10 +5,11 @@
 //! - registration, the tick and the progress notice, which may take the
 //!   module's mutexes and so must not be called with ARC locks held other
 //!   than those the header names;
-//! - the hot path (reads of the limits, the headroom term, the ARC's own
-//!   moves of `c`), which is lock-free: single atomic loads, and the
-//!   core's sequence lock for the moves, so the ARC may call them from
-//!   its allocation path and with any of its locks held.
+//! - the hot path (reads of the limits, the headroom term and the
+//!   reaper's in-flight rule, the ARC's own moves of `c`), which is
+//!   lock-free: single atomic loads, and the core's sequence lock for the
+//!   moves (with preemption disabled inside it), so the ARC may call them
+//!   from its allocation path and with any of its locks held.
 
 use illumos_ddi::{c_int, pgcnt_t, uint_t};
 use zfs_tunables::sync::{AtomicBool, Ordering};
@@ -16,6 +17,7 @@ use zfs_tunables::{Bytes, LimitsSnapshot, Pages};
 
 use crate::component::{component, Component};
 use crate::kernel_platform::{set_callbacks, ArcCallbacks};
+use crate::preempt::NoPreempt;
 use crate::raw_vars::{self, arctun_var_t};
 use crate::{kstats, KmodError};
 
@@ -227,15 +229,30 @@ pub unsafe extern "C" fn arctun_arc_limits(lp: *mut arctun_limits_t) {
 }
 
 /// `uint64_t arctun_arc_set_target(uint64_t);`
+///
+/// Like the other moves of `c`, a write section of the sequence lock, run
+/// with preemption disabled ([`preempt`](crate::preempt)).
 #[unsafe(no_mangle)]
 pub extern "C" fn arctun_arc_set_target(target: u64) -> u64 {
-    with_component(0, |c| c.published().set_target(Bytes(target)).0)
+    with_component(0, |c| {
+        let _np = NoPreempt::enter();
+        c.published().set_target(Bytes(target)).0
+    })
 }
 
 /// `uint64_t arctun_arc_grow_target(uint64_t);`
 #[unsafe(no_mangle)]
 pub extern "C" fn arctun_arc_grow_target(bytes: u64) -> u64 {
-    with_component(0, |c| c.published().grow_target(Bytes(bytes)).0)
+    with_component(0, |c| {
+        let l = c.published();
+        // At the ceiling (most allocations of a warm ARC) the move opens
+        // no write section: skip the preemption calls too.
+        if l.c() >= l.c_max() {
+            return l.c().0;
+        }
+        let _np = NoPreempt::enter();
+        l.grow_target(Bytes(bytes)).0
+    })
 }
 
 /// `uint64_t arctun_arc_reduce_target(uint64_t, uint64_t, int);`
@@ -245,6 +262,7 @@ pub extern "C" fn arctun_arc_grow_target(bytes: u64) -> u64 {
 pub extern "C" fn arctun_arc_reduce_target(to_free: u64, asize: u64, shrink_shift: c_int) -> u64 {
     let shift = u32::try_from(shrink_shift).unwrap_or(u32::MAX);
     with_component(0, |c| {
+        let _np = NoPreempt::enter();
         c.published()
             .reduce_target(Bytes(to_free), Bytes(asize), shift)
             .0
@@ -263,6 +281,19 @@ pub extern "C" fn arctun_arc_headroom(freemem: pgcnt_t, desfree: pgcnt_t) -> i64
     with_component(i64::MAX, |c| {
         c.headroom_term(Pages(freemem), Pages(desfree))
     })
+}
+
+/// `int64_t arctun_arc_reap_to_free(int64_t, uint64_t);`
+///
+/// `arc_reap_cb()`'s `to_free` less `in_flight` (the bytes the ARC has
+/// asked for that are still on their way to `freemem`) while a
+/// reservation is pending; `to_free` unchanged otherwise, and before
+/// `arctun_mod_init()`. Every argument is accepted: `in_flight` above
+/// `INT64_MAX` counts as `INT64_MAX`, and the result saturates instead of
+/// wrapping. One atomic load; no lock.
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_reap_to_free(to_free: i64, in_flight: u64) -> i64 {
+    with_component(to_free, |c| c.reap_to_free(to_free, Bytes(in_flight)))
 }
 
 /// Whether any reservation has bytes pending, without taking a lock: the

@@ -12,6 +12,7 @@
 //! | `memory`        | volatile loads of `freemem` and `desfree`           |
 //! | `arc_size`      | the ARC's `aao_size` callback (0 before it registers)|
 //! | `kick_evictor`  | the ARC's `aao_evict` callback (nothing before)     |
+//! | `enter_write_section`/`exit_write_section` | `kpreempt_disable()`/`kpreempt_enable()` ([`preempt`](crate::preempt)) |
 //!
 //! The mutexes and the condition variable live in statics: the component
 //! is a static too, and a `kmutex_t` must not move once initialized.
@@ -25,6 +26,8 @@ use illumos_ddi::kernel::{
 };
 use illumos_ddi::{hrtime_t, kcondvar_t, kcv_type_t, kmutex_t, kmutex_type_t};
 use zfs_tunables::{Bytes, Hrtime, MemoryFigures, Pages, Platform, Wake};
+
+use crate::preempt::{arctun_kpreempt_disable, arctun_kpreempt_enable};
 
 /// A `kmutex_t` in static storage.
 pub struct KMutex {
@@ -309,5 +312,17 @@ unsafe impl Platform for KernelPlatform {
     fn kick_evictor(&self) {
         // SAFETY: as for `arc_size`.
         let _ = with_callbacks(|c| unsafe { (c.evict)() });
+    }
+
+    fn enter_write_section(&self) {
+        // SAFETY: kpreempt_disable() only increments the calling thread's
+        // count; the core pairs this with exit_write_section() on the same
+        // thread, with only stores in between.
+        unsafe { arctun_kpreempt_disable() };
+    }
+
+    fn exit_write_section(&self) {
+        // SAFETY: pairs enter_write_section() on this thread.
+        unsafe { arctun_kpreempt_enable() };
     }
 }

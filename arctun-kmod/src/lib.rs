@@ -77,7 +77,9 @@
 //! The hot-path entry points (reads of `c`, `c_min`, `c_max`, the headroom
 //! term, the ARC's moves of `c`) take none of them: single atomics and the
 //! core's sequence lock. The ARC calls them with its own locks held, so
-//! they must stay lock-free.
+//! they must stay lock-free. Every write section of the sequence lock runs
+//! with kernel preemption disabled ([`preempt`]), so that nobody spins
+//! behind a writer that was switched off its CPU.
 //!
 //! ## Where this departs from the brief or the issue, and why
 //!
@@ -87,7 +89,10 @@
 //! - The evictor callback wakes only the ARC's adjust zthr: the tick runs
 //!   with the reap zthr's lock held, so waking the reap zthr from there
 //!   would recurse on that lock. The reap zthr's 1 s timer picks up the new
-//!   headroom term on its own.
+//!   headroom term on its own, and the callback leaves it a flag
+//!   (`arc_tunables_reap_wanted` in patch 0002) that its check honours once
+//!   the adjust zthr is done: one reap of the ARC's kmem caches, so that
+//!   a lowered ceiling frees memory even when none is short.
 //! - A vmm reservation that can never fit on the host is `ENOSPC` at the
 //!   driver's boundary, not vmm-client's `ENOMEM`: bhyve retries `ENOMEM`
 //!   once a second forever ([`vmm_entry`] says more).
@@ -97,6 +102,11 @@
 //!   the create in flight lives in the caller's buffer, not in a table.
 //! - `ddi_get_lbolt()` and `kstat_named_init()` are not bound: the clock is
 //!   `gethrtime()`, and kstat-export fills `kstat_named_t`s itself.
+//! - `kpreempt_disable()` and `kpreempt_enable()` are not bound in
+//!   illumos-ddi: they are macros of `<sys/disp.h>` with no function form,
+//!   so the module's C half (`arctun.c`) wraps them and this crate
+//!   declares the wrappers ([`preempt`]); they are the module's only
+//!   imports that are not DDI symbols.
 //! - Atomics come from `zfs_tunables::sync` like everywhere else, but
 //!   storage owned by C (`kmutex_t`, `kcondvar_t`, kstat buffers) sits in
 //!   `core::cell::UnsafeCell`: the kernel module is never built under loom.
@@ -123,6 +133,7 @@ mod error;
 pub mod kernel_platform;
 pub mod kstats;
 pub mod messages;
+pub mod preempt;
 pub mod raw_vars;
 pub mod vmm_entry;
 

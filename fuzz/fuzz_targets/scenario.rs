@@ -10,7 +10,8 @@
 //! Checked (`check_scenario`, then the kstat-export checks): an error
 //! names a line of the file and says what is wrong; a scenario has a host
 //! that boots, a positive duration, rates of at least a page a second,
-//! events in time order, named guests with memory and trimmed commands;
+//! events in time order, named guests with memory, trimmed commands and
+//! faults that name a guest and fire;
 //! parsing is a function of the text; and every embedded admin input
 //! keeps the invariants its own target checks.
 
@@ -48,7 +49,9 @@ fuzz_target!(|data: &[u8]| {
             EventKind::VmCreate { .. }
             | EventKind::VmDestroy(_)
             | EventKind::Memstat
-            | EventKind::Arcfill(_) => {}
+            | EventKind::Arcfill(_)
+            | EventKind::AllocFault { .. }
+            | EventKind::EvictorStall(_) => {}
         }
     }
 });

@@ -7,7 +7,10 @@
 //! project's component (`ArcTunables::published()`): the ARC grows and
 //! shrinks `c` through it, reads the effective ceiling from it, and adds
 //! its `headroom_term()` to `arc_available_memory()`. That kernel also
-//! carries one change to `arc_reap_cb()` (see `reap_cb_finish()`).
+//! carries two changes to the reap zthr, as the project's `arc.c` patch
+//! does: the reaper's in-flight rule (see `reap_cb_finish()`), and one reap
+//! of the kmem caches after the component lowered the ceiling and the
+//! adjust zthr has evicted down to it (see `reap_cb_check()`).
 
 use zfs_tunables::arc_limits::{compute_lenient, AdminValues};
 use zfs_tunables::{ArcTunables, Bytes, Generation as TGen, HostMemory, Hrtime, PageSize, Pages};
@@ -305,7 +308,22 @@ pub fn arc_is_overflowing(m: &Machine) -> bool {
     m.arc.size >= c.saturating_add(overflow)
 }
 
+/// `arc_tunables_take_reap()` (the project's patch): whether a reap was
+/// asked for when the ceiling dropped and the adjust zthr has finished;
+/// takes the request if so.
+fn tunables_take_reap(m: &mut Machine) -> bool {
+    let take = m.arc.tunables_reap_wanted && !m.arc.adjust_needed;
+    if take {
+        m.arc.tunables_reap_wanted = false;
+    }
+    take
+}
+
 /// `arc_reap_cb_check()`: returns whether the callback runs.
+///
+/// Under `tunables` the patched check also starts the callback for one
+/// reap of the kmem caches once the adjust zthr has evicted down to a
+/// ceiling the component lowered, memory short or not.
 fn reap_cb_check(m: &mut Machine) -> bool {
     let free = arc_available_memory(m);
     m.arc.last_free_memory = free;
@@ -313,11 +331,18 @@ fn reap_cb_check(m: &mut Machine) -> bool {
     if !m.kmem_cache_reap_active() && free < 0 {
         m.arc.no_grow = true;
         m.arc.growtime = m.now + m.p.arc_grow_retry_s * HZ;
+        // This reap also serves a request whose eviction is done.
+        let _ = tunables_take_reap(m);
+        m.arc.reap_only = false;
         return true;
     } else if free < i64::try_from(c >> m.p.arc_no_grow_shift).unwrap_or(i64::MAX) {
         m.arc.no_grow = true;
     } else if m.now >= m.arc.growtime {
         m.arc.no_grow = false;
+    }
+    if !m.kmem_cache_reap_active() && tunables_take_reap(m) {
+        m.arc.reap_only = true;
+        return true;
     }
     false
 }
@@ -327,11 +352,18 @@ fn reap_cb_check(m: &mut Machine) -> bool {
 ///
 /// Under `tunables` the kernel also subtracts what is already on its way
 /// to `freemem` (bytes the adjust thread will evict, `size - c`, and
-/// evicted bytes waiting in kmem magazines) from `to_free`: the headroom term is only
-/// satisfied when memory reaches `freemem`, so without this the stock
-/// callback cuts `c` again by the same deficit every second until the
-/// memory arrives. The stock kernels keep the stock rule.
+/// evicted bytes waiting in kmem magazines) from `to_free`, through the
+/// component's `reap_to_free()`: the headroom term is only satisfied when
+/// memory reaches `freemem`, so without this the stock callback cuts `c`
+/// again by the same deficit every second until the memory arrives. A
+/// callback started only for the reap after a ceiling drop stops after
+/// its sleep. The stock kernels keep the stock rule.
 fn reap_cb_finish(m: &mut Machine) {
+    if m.arc.reap_only {
+        // Started only to give evicted memory back: c stays.
+        m.arc.reap_only = false;
+        return;
+    }
     let free = arc_available_memory(m);
     m.arc.last_free_memory = free;
     let c = c(m);
@@ -351,21 +383,26 @@ fn reap_cb_finish(m: &mut Machine) {
 /// One tick of the ARC's threads and of the reader.
 pub fn arc_tick(m: &mut Machine) {
     sync_platform(m);
-    // kick_evictor(): the component lowered c or reserved headroom.
+    // kick_evictor(): the component lowered c or reserved headroom. As
+    // arc_tunables_evict() in the patch: the adjust zthr is woken, the
+    // reap zthr is not (the tick calls the evictor with the reap zthr's
+    // lock held); the reaper sees the new headroom term at its next check,
+    // and a request to reap once eviction is done.
     let kicks = match &m.limits {
         Limits::Tunables(t) => t.platform().take_kicks(),
         Limits::Own { .. } => 0,
     };
     if kicks > 0 {
-        m.arc.reap_woken = true;
         if m.arc.size > c(m) {
             m.arc.adjust_needed = true;
         }
+        m.arc.tunables_reap_wanted = true;
     }
 
     // The adjust zthr: arc_adjust() down to c, at the eviction rate, from
-    // what is evictable (not pinned by cached dbufs).
-    if m.arc.adjust_needed {
+    // what is evictable (not pinned by cached dbufs). A stalled evictor
+    // (the `evictor_stall` fault) does nothing and stays needed.
+    if m.arc.adjust_needed && m.now >= m.arc.stalled_until {
         let c_now = c(m);
         let evictable = m.arc.size.saturating_sub(pinned(m));
         let want = m.arc.size.saturating_sub(c_now).min(evictable);

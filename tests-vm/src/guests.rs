@@ -62,18 +62,56 @@ pub fn vmm_client(m: &Machine) -> Option<VmmClient> {
     VmmArcClient::with_config(Arc::clone(t), StdTableLock::new(), config).ok()
 }
 
+/// An injected allocation failure (scenario action `alloc_fault`): the
+/// allocator of one guest's memory refuses the allocation that would take
+/// the guest past `after` bytes, `refusals_left` more times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocFault {
+    /// Bytes the guest may hold before the allocator refuses.
+    pub after: u64,
+    /// Refusals still to come; the fault clears at zero.
+    pub refusals_left: u64,
+}
+
+impl AllocFault {
+    /// How many of `want` pages may be allocated by a guest holding `held`
+    /// pages; fewer than `want` consumes one refusal.
+    fn allow(fault: &mut Option<AllocFault>, held: u64, want: u64) -> u64 {
+        let Some(f) = fault.as_mut().filter(|f| f.refusals_left > 0) else {
+            return want;
+        };
+        let room = (f.after / PAGESIZE).saturating_sub(held);
+        if want <= room {
+            return want;
+        }
+        f.refusals_left -= 1;
+        room
+    }
+}
+
 /// The driver's page allocator for a guest's segments: pages leave the
 /// free lists at once (`page_create_va()` without `PG_WAIT`: `freemem`
 /// must stay above `pageout_reserve`) and become VMM Memory.
 struct GuestPages<'a> {
     m: &'a mut Machine,
     held: &'a mut u64,
+    fault: &'a mut Option<AllocFault>,
+    log: &'a mut Log,
+    name: &'a str,
 }
 
 impl SegmentAllocator for GuestPages<'_> {
     fn allocate(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) -> Result<(), i32> {
         let pages = btopr(bytes.0);
         if self.m.freemem().saturating_sub(self.m.pageout_reserve) < pages {
+            return Err(zfs_tunables::errno::ENOMEM);
+        }
+        if AllocFault::allow(self.fault, *self.held, pages) < pages {
+            self.log.push(
+                self.m.now,
+                self.name,
+                fault_line(ptob(pages), ptob(*self.held)),
+            );
             return Err(zfs_tunables::errno::ENOMEM);
         }
         self.m.take_free(pages);
@@ -87,6 +125,11 @@ impl SegmentAllocator for GuestPages<'_> {
         self.m.vmm -= pages.min(self.m.vmm);
         *self.held -= pages;
     }
+}
+
+/// The log line of an injected allocation failure.
+fn fault_line(bytes: u64, held: u64) -> String {
+    format!("fault: the allocator refuses {bytes} bytes (the guest holds {held})")
 }
 
 /// Where a guest is in its memory setup.
@@ -172,6 +215,11 @@ pub struct Guest {
     pub arc_resv_pages: u64,
     /// `tunables`: its create in flight in the vmm client.
     pub creation: Option<Creation>,
+    /// An armed allocation fault.
+    pub alloc_fault: Option<AllocFault>,
+    /// `tunables`: destroyed while its create was in flight; the create
+    /// rolls back at its next step.
+    pub dying: bool,
 }
 
 /// A bhyve or kernel log line.
@@ -241,6 +289,8 @@ impl Guest {
             needfree_held: 0,
             arc_resv_pages: 0,
             creation: None,
+            alloc_fault: None,
+            dying: false,
         }
     }
 
@@ -266,7 +316,11 @@ impl Guest {
     fn fail(&mut self, errno: i32, msg: String, log: &mut Log, now: u64) {
         log.push(now, &self.name, msg.clone());
         self.error = Some((errno, msg));
-        self.phase = Phase::Failed;
+        self.phase = if self.dying {
+            Phase::Destroyed
+        } else {
+            Phase::Failed
+        };
     }
 
     fn enomem_retry(&mut self, m: &mut Machine, log: &mut Log) {
@@ -409,7 +463,17 @@ impl Guest {
         let npages = self.npages();
         let resv_ok = m.availrmem() >= m.p.t_minarmem + npages;
         let create_ok = m.freemem() >= npages + m.pageout_reserve;
-        if resv_ok && create_ok {
+        let refused = resv_ok
+            && create_ok
+            && AllocFault::allow(&mut self.alloc_fault, self.vmm_pages, npages) < npages;
+        if refused {
+            log.push(
+                m.now,
+                &self.name,
+                fault_line(ptob(npages), ptob(self.vmm_pages)),
+            );
+        }
+        if resv_ok && create_ok && !refused {
             m.take_free(npages);
             m.vmm += npages;
             self.vmm_pages += npages;
@@ -466,7 +530,17 @@ impl Guest {
             Phase::Creating { left } => {
                 let chunk = left.min(per_tick(m.p.alloc_rate) / PAGESIZE).max(1);
                 let allowed = m.freemem().saturating_sub(m.pageout_reserve);
-                let n = chunk.min(allowed);
+                let mut n = chunk.min(allowed);
+                if n == chunk {
+                    n = AllocFault::allow(&mut self.alloc_fault, self.vmm_pages, chunk);
+                    if n < chunk {
+                        log.push(
+                            m.now,
+                            &self.name,
+                            fault_line(ptob(chunk - n), ptob(self.vmm_pages + n)),
+                        );
+                    }
+                }
                 m.take_free(n);
                 m.vmm += n;
                 m.resv_unbacked -= n.min(m.resv_unbacked);
@@ -510,6 +584,9 @@ impl Guest {
         let mut pages = GuestPages {
             m,
             held: &mut self.vmm_pages,
+            fault: &mut self.alloc_fault,
+            log,
+            name: &self.name,
         };
         let outcome: Result<Option<Creation>, VmmError> = match self.phase {
             Phase::HeadroomWait { .. } => match client.poll_headroom(&mut c) {
@@ -550,18 +627,23 @@ impl Guest {
     }
 
     /// The guest is destroyed: its pages are freed, and whatever it holds
-    /// (needfree, reservations) is given back.
-    pub fn destroy(&mut self, m: &mut Machine, vmm: Option<&VmmClient>) {
+    /// (needfree, reservations) is given back. Under `tunables` a guest
+    /// whose create is in flight only has its destruction begun: the
+    /// create rolls itself back at its next step (see the module
+    /// documentation). Returns what happened, for the run's events.
+    pub fn destroy(&mut self, m: &mut Machine, vmm: Option<&VmmClient>) -> String {
         if let Some(client) = vmm {
             if self.error.is_none() {
                 let r = client.destroy_by_name(self.name.as_bytes());
-                if let (Ok(DestroyOutcome::Deferred), Some(c)) = (r, self.creation.take()) {
-                    // A create in flight rolls itself back.
-                    let mut pages = GuestPages {
-                        m,
-                        held: &mut self.vmm_pages,
+                if let (Ok(DestroyOutcome::Deferred), true) = (r, self.creation.is_some()) {
+                    self.dying = true;
+                    let what = match self.phase {
+                        Phase::HeadroomWait { .. } => "waits for headroom",
+                        _ => "allocates",
                     };
-                    let _ = client.abort(c, &mut pages, VmmError::Destroyed);
+                    return format!(
+                        "destruction begun; its create {what} and rolls back at its next step"
+                    );
                 }
             }
             self.creation = None;
@@ -577,5 +659,6 @@ impl Guest {
             self.arc_resv_pages = 0;
         }
         self.phase = Phase::Destroyed;
+        "destroyed".to_string()
     }
 }

@@ -160,12 +160,21 @@ pub struct ArcState {
     pub reap: ReapZthr,
     /// Woken (`zthr_wakeup(arc_reap_zthr)`) since its last check.
     pub reap_woken: bool,
+    /// `arc_tunables_reap_wanted` (the project's patch): the component
+    /// lowered the ceiling; reap the kmem caches once eviction is done.
+    pub tunables_reap_wanted: bool,
+    /// `arc_reap_only`: the running `arc_reap_cb()` was started for that
+    /// reap alone and leaves `c` as it is.
+    pub reap_only: bool,
     /// `arc_virt_machine_reserved` (OS-8005), in pages.
     pub vm_reserved_pages: u64,
     /// Bytes evicted in all.
     pub evicted_total: u64,
     /// `last_free_memory`.
     pub last_free_memory: i64,
+    /// Fault (`evictor_stall`): the adjust thread evicts nothing before
+    /// this tick.
+    pub stalled_until: u64,
 }
 
 impl Default for ReapZthr {
@@ -695,6 +704,17 @@ impl Machine {
             && self.avefree30 == self.freemem()
             && self.pgoutrate == 0
             && self.resv_unbacked == 0
+            && !self.kick_pending()
+            && !self.arc.tunables_reap_wanted
+    }
+
+    /// Whether the component kicked the evictor since the last tick (an
+    /// admin write or a reservation): the next tick starts eviction.
+    fn kick_pending(&self) -> bool {
+        match &self.limits {
+            Limits::Tunables(t) => t.platform().kicks_pending(),
+            Limits::Own { .. } => false,
+        }
     }
 
     /// Jumps to tick `to` while quiescent: the timers that would have run

@@ -7,8 +7,9 @@
 //! - `now()` is the simulated clock, `memory()` the model's `freemem` and
 //!   `desfree`, `arc_size()` the model's ARC, all copied in by the machine
 //!   before it calls into the crates;
-//! - `kick_evictor()` records a kick; the machine wakes its ARC threads on
-//!   the next tick;
+//! - `kick_evictor()` records a kick; on the next tick the machine does
+//!   what the patched `arc_tunables_evict()` does (wakes the adjust zthr;
+//!   not the reap zthr, which the kernel cannot wake from there);
 //! - `wait()` is never used: the simulator polls with `poll_wait()`. Were
 //!   it called, it reports an interruption, so it can never block the
 //!   single thread.
@@ -49,6 +50,12 @@ impl SimPlatform {
     /// Takes the kicks recorded since the last call.
     pub fn take_kicks(&self) -> u64 {
         self.kicks.swap(0, Ordering::Relaxed)
+    }
+
+    /// Whether kicks are waiting for the next tick.
+    #[must_use]
+    pub fn kicks_pending(&self) -> bool {
+        self.kicks.load(Ordering::Relaxed) > 0
     }
 
     /// How many broadcasts the crates made.

@@ -29,9 +29,22 @@
 //! ```
 //!
 //! Each `[[event]]` has `at` and exactly one of `vm_create`, `vm_destroy`,
-//! `kstat_write`, `mdb_write`, `kstat_read`, `memstat`, `arcfill`. A bad
-//! file is an error naming the line (for TOML syntax) or the field, never a
-//! panic.
+//! `kstat_write`, `mdb_write`, `kstat_read`, `memstat`, `arcfill`, or one
+//! of the two faults:
+//!
+//! ```toml
+//! alloc_fault = { vm = "vm1", after = "40G", times = 1 }  # see below
+//! evictor_stall = "90s"
+//! ```
+//!
+//! `alloc_fault` makes the allocator of guest `vm1`'s memory refuse
+//! (`ENOMEM`) the allocation that would take the guest past `after` bytes,
+//! `times` times (default 1), as a `vmem_alloc(KM_NOSLEEP)` or a
+//! `page_create_va()` that loses a race for the pages would; armed before
+//! the guest exists, it waits for a guest of that name. `evictor_stall`
+//! makes the ARC's adjust thread evict nothing for that long, as when
+//! `arc_adjust()` is stuck behind a lock. A bad file is an error naming
+//! the line (for TOML syntax) or the field, never a panic.
 
 use std::fmt;
 
@@ -87,6 +100,19 @@ pub enum EventKind {
     Memstat,
     /// The reader's new rate, bytes/s.
     Arcfill(u64),
+    /// Fault: the allocator of guest `vm`'s memory refuses (`ENOMEM`) the
+    /// allocation that would take the guest past `after` bytes, `times`
+    /// times.
+    AllocFault {
+        /// The guest (now or later).
+        vm: String,
+        /// Bytes the guest may hold before the allocator refuses.
+        after: u64,
+        /// How many allocations are refused before the fault clears.
+        times: u64,
+    },
+    /// Fault: the ARC's adjust thread evicts nothing for this many ticks.
+    EvictorStall(u64),
 }
 
 /// One `[[event]]`.
@@ -554,7 +580,7 @@ pub fn parse_scenario(text: &str, default_name: &str) -> Result<Scenario, Scenar
     })
 }
 
-const EVENT_KINDS: [&str; 7] = [
+const EVENT_KINDS: [&str; 9] = [
     "vm_create",
     "vm_destroy",
     "kstat_write",
@@ -562,6 +588,8 @@ const EVENT_KINDS: [&str; 7] = [
     "kstat_read",
     "memstat",
     "arcfill",
+    "alloc_fault",
+    "evictor_stall",
 ];
 
 fn parse_event(r: &Reader<'_>, i: usize, t: &toml::Table) -> Result<Event, ScenarioError> {
@@ -654,9 +682,71 @@ fn parse_event(r: &Reader<'_>, i: usize, t: &toml::Table) -> Result<Event, Scena
             _ => return Err(r.err("", idx, key, "expected true".into())),
         },
         "arcfill" => EventKind::Arcfill(r.size_of(v, "", idx, key)?),
+        "alloc_fault" => parse_alloc_fault(r, idx, v)?,
+        "evictor_stall" => {
+            let ticks = r.duration_of(v, "", idx, key)?;
+            if ticks == 0 {
+                return Err(r.err("", idx, key, "must be positive".into()));
+            }
+            EventKind::EvictorStall(ticks)
+        }
         _ => return Err(r.err("", idx, key, "unknown action".into())),
     };
     Ok(Event { at, kind })
+}
+
+/// `alloc_fault = { vm = "...", after = "...", times = N }`.
+fn parse_alloc_fault(
+    r: &Reader<'_>,
+    idx: Option<usize>,
+    v: &toml::Value,
+) -> Result<EventKind, ScenarioError> {
+    let toml::Value::Table(t) = v else {
+        return Err(r.err(
+            "",
+            idx,
+            "alloc_fault",
+            "expected { vm = \"...\", after = \"...\" }".into(),
+        ));
+    };
+    for k in t.keys() {
+        if !["vm", "after", "times"].contains(&k.as_str()) {
+            return Err(r.err(
+                "",
+                idx,
+                &format!("alloc_fault.{k}"),
+                "unknown key (allowed: vm, after, times)".into(),
+            ));
+        }
+    }
+    let vm = match t.get("vm") {
+        Some(toml::Value::String(s)) if !s.is_empty() && s.len() <= 64 => s.clone(),
+        _ => {
+            return Err(r.err(
+                "",
+                idx,
+                "alloc_fault.vm",
+                "expected a guest name of 1 to 64 characters".into(),
+            ))
+        }
+    };
+    let after = match t.get("after") {
+        Some(v) => r.size_of(v, "", idx, "alloc_fault.after")?,
+        None => return Err(r.err("", idx, "alloc_fault.after", "missing".into())),
+    };
+    let times = match t.get("times") {
+        None => 1,
+        Some(toml::Value::Integer(n)) if *n >= 1 => u64::try_from(*n).unwrap_or(1),
+        Some(_) => {
+            return Err(r.err(
+                "",
+                idx,
+                "alloc_fault.times",
+                "expected a positive integer".into(),
+            ))
+        }
+    };
+    Ok(EventKind::AllocFault { vm, after, times })
 }
 
 /// The built-in scenarios: (name, one-line summary, TOML text).
@@ -683,6 +773,51 @@ pub const BUILTINS: [(&str, &str, &str); 4] = [
     ),
 ];
 
+/// The fault-injection scenarios (MODEL.md, "Faults"): (name, one-line
+/// summary, TOML text).
+pub const FAULTS: [(&str, &str, &str); 8] = [
+    (
+        "fault-alloc",
+        "a 64 GiB guest's allocation fails once at 62 GiB; the same guest is created again at 120 s",
+        include_str!("../scenarios/faults/alloc.toml"),
+    ),
+    (
+        "fault-evictor-stall",
+        "the ARC's evictor stalls for 90 s while a 64 GiB guest waits for it",
+        include_str!("../scenarios/faults/evictor-stall.toml"),
+    ),
+    (
+        "fault-destroy-waiting",
+        "a 64 GiB guest is destroyed at 30 s while its create waits for the ARC",
+        include_str!("../scenarios/faults/destroy-waiting.toml"),
+    ),
+    (
+        "fault-destroy-allocating",
+        "a 64 GiB guest is destroyed at 30 s while its create allocates at 1 GiB/s",
+        include_str!("../scenarios/faults/destroy-allocating.toml"),
+    ),
+    (
+        "fault-sixty-four-at-once",
+        "64 guests of 2 GiB start at once on a 64 GiB host that holds 29",
+        include_str!("../scenarios/faults/sixty-four-at-once.toml"),
+    ),
+    (
+        "fault-sixty-four-large-kernel",
+        "64 guests of 2 GiB start at once on a 128 GiB host with 16 GiB of Kernel",
+        include_str!("../scenarios/faults/sixty-four-large-kernel.toml"),
+    ),
+    (
+        "fault-arc-max-below-reservations",
+        "zfs_arc_max lowered to 8 GiB (kstat) then 4 GiB (mdb) under a 64 GiB guest's reservation",
+        include_str!("../scenarios/faults/arc-max-below-reservations.toml"),
+    ),
+    (
+        "fault-arc-max-below-raised-base",
+        "zfs_arc_max lowered under a reservation that needs the raised base (16 GiB host)",
+        include_str!("../scenarios/faults/arc-max-below-raised-base.toml"),
+    ),
+];
+
 /// The generated built-ins: (name, one-line summary).
 pub const GENERATED: [(&str, &str); 1] = [(
     "fleet-1t",
@@ -696,6 +831,7 @@ pub fn builtin(name: &str) -> Option<Result<Scenario, ScenarioError>> {
     }
     BUILTINS
         .iter()
+        .chain(FAULTS.iter())
         .find(|(n, _, _)| *n == name)
         .map(|(n, _, text)| parse_scenario(text, n))
 }
@@ -781,10 +917,13 @@ mod tests {
 
     #[test]
     fn builtins_parse() {
-        for (n, _, _) in BUILTINS {
+        for (n, summary, _) in BUILTINS.iter().chain(FAULTS.iter()) {
             let s = builtin(n).unwrap().unwrap();
-            assert_eq!(s.name, n);
+            assert_eq!(s.name, *n);
             assert!(!s.events.is_empty());
+            if n.starts_with("fault-") {
+                assert_eq!(s.description, *summary, "{n}");
+            }
         }
     }
 
@@ -820,5 +959,60 @@ mod tests {
         assert_eq!(e.line, Some(2));
         assert_eq!(e.message, "unexpected character '\\r'");
         assert_eq!(e.to_string(), "line 2: unexpected character '\\r'");
+    }
+
+    #[test]
+    fn faults_parse_and_bad_ones_name_their_field() {
+        let head = "[host]\nphysmem = \"4G\"\n[[event]]\nat = \"1s\"\n";
+        let s = parse_scenario(
+            &format!("{head}alloc_fault = {{ vm = \"a\", after = \"1G\", times = 3 }}\n"),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(
+            s.events[0].kind,
+            EventKind::AllocFault {
+                vm: "a".into(),
+                after: GIB,
+                times: 3
+            }
+        );
+        let s = parse_scenario(
+            &format!("{head}alloc_fault = {{ vm = \"a\", after = 0 }}\n"),
+            "x",
+        )
+        .unwrap();
+        assert!(matches!(
+            s.events[0].kind,
+            EventKind::AllocFault { times: 1, .. }
+        ));
+        let s = parse_scenario(&format!("{head}evictor_stall = \"90s\"\n"), "x").unwrap();
+        assert_eq!(s.events[0].kind, EventKind::EvictorStall(90 * HZ));
+        for (text, field) in [
+            (
+                "alloc_fault = { after = \"1G\" }",
+                "event[0].alloc_fault.vm",
+            ),
+            ("alloc_fault = { vm = \"a\" }", "event[0].alloc_fault.after"),
+            (
+                "alloc_fault = { vm = \"a\", after = \"1Q\" }",
+                "event[0].alloc_fault.after",
+            ),
+            (
+                "alloc_fault = { vm = \"a\", after = 1, times = 0 }",
+                "event[0].alloc_fault.times",
+            ),
+            (
+                "alloc_fault = { vm = \"a\", after = 1, when = 2 }",
+                "event[0].alloc_fault.when",
+            ),
+            ("alloc_fault = \"a\"", "event[0].alloc_fault"),
+            ("evictor_stall = \"0s\"", "event[0].evictor_stall"),
+            ("evictor_stall = \"soon\"", "event[0].evictor_stall"),
+        ] {
+            let e = parse_scenario(&format!("{head}{text}\n"), "x").unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{text}: {e}");
+            assert_eq!(e.line, Some(5), "{text}: {e}");
+        }
     }
 }

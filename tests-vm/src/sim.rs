@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::admin::{self, AdminState};
 use crate::arc_model;
-use crate::guests::{self, Guest, Log, Phase};
+use crate::guests::{self, AllocFault, Guest, Log, Phase};
 use crate::machine::{Machine, Policy};
 use crate::params::{Params, HZ, PAGESIZE};
 use crate::scenario::{EventKind, Scenario};
@@ -134,6 +134,10 @@ pub struct VmOutcome {
     pub retry_lines: u64,
     /// When bhyve started, seconds.
     pub created_at_s: f64,
+    /// VMM Memory it holds at the end, bytes.
+    pub held_bytes: u64,
+    /// Whether it was destroyed.
+    pub destroyed: bool,
 }
 
 /// One scenario event's result.
@@ -225,6 +229,20 @@ pub struct RunResult {
     pub duration_s: f64,
     /// System-wide kmem reaps.
     pub kmem_reaps: u64,
+    /// What the kernel still owes at the end, for leak checks.
+    pub owed_after: Owed,
+}
+
+/// What the stock kernels' own accounting still holds at the end of a run
+/// (the project's kernel shows its accounting in its kstats instead).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Owed {
+    /// `needfree`, pages (`vm_reserve_pages()`, `page_xresv()`).
+    pub needfree_pages: u64,
+    /// `availrmem` reserved and not backed by pages (`page_xresv()`).
+    pub resv_unbacked_pages: u64,
+    /// OS-8005's `arc_virt_machine_reserved`, pages.
+    pub vm_arc_reserved_pages: u64,
 }
 
 /// How often the plot's series is sampled, ticks.
@@ -263,6 +281,8 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         .find(|e| e.at > 0 && matches!(e.kind, EventKind::VmCreate { .. }))
         .map(|e| e.at);
     let mut next_event = 0usize;
+    // Allocation faults armed for guests not created yet, by name.
+    let mut armed: HashMap<String, AllocFault> = HashMap::new();
 
     loop {
         // Events due now.
@@ -292,6 +312,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                         continue;
                     }
                     let mut g = Guest::new(name, *ram, m.now, m.p.lowmem_limit);
+                    g.alloc_fault = armed.remove(name);
                     g.launch(&mut m, &mut log, vmm);
                     g.step(&mut m, &mut log, vmm);
                     events.push(EventRecord {
@@ -317,16 +338,13 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                         .and_then(|i| guests.get_mut(i))
                         .filter(|g| g.phase != Phase::Destroyed);
                     let rec = match found {
-                        Some(g) => {
-                            g.destroy(&mut m, vmm);
-                            EventRecord {
-                                at_s,
-                                event: format!("vm_destroy {name}"),
-                                ok: true,
-                                errno: None,
-                                message: "destroyed".to_string(),
-                            }
-                        }
+                        Some(g) => EventRecord {
+                            at_s,
+                            event: format!("vm_destroy {name}"),
+                            ok: true,
+                            errno: None,
+                            message: g.destroy(&mut m, vmm),
+                        },
                         None => EventRecord {
                             at_s,
                             event: format!("vm_destroy {name}"),
@@ -364,6 +382,48 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                     });
                 }
                 EventKind::Memstat => memstats.push((at_s, Memstat::of(&m))),
+                EventKind::AllocFault { vm, after, times } => {
+                    let fault = AllocFault {
+                        after: *after,
+                        refusals_left: *times,
+                    };
+                    let target = live
+                        .get(vm)
+                        .and_then(|&i| guests.get_mut(i))
+                        .filter(|g| g.active());
+                    let whom = match target {
+                        Some(g) => {
+                            g.alloc_fault = Some(fault);
+                            format!("{vm}'s")
+                        }
+                        None => {
+                            armed.insert(vm.clone(), fault);
+                            format!("the next guest {vm}'s")
+                        }
+                    };
+                    events.push(EventRecord {
+                        at_s,
+                        event: format!("alloc_fault {vm} after={after} times={times}"),
+                        ok: true,
+                        errno: None,
+                        message: format!(
+                            "armed: {whom} allocator refuses what would take it past {after} bytes, {times} time(s)"
+                        ),
+                    });
+                }
+                EventKind::EvictorStall(ticks) => {
+                    m.arc.stalled_until = m.now.saturating_add(*ticks);
+                    events.push(EventRecord {
+                        at_s,
+                        event: format!("evictor_stall {}s", *ticks as f64 / HZ as f64),
+                        ok: true,
+                        errno: None,
+                        message: format!(
+                            "the ARC's adjust thread evicts nothing until {:.2} s",
+                            m.arc.stalled_until as f64 / HZ as f64
+                        ),
+                    });
+                }
                 EventKind::Arcfill(rate) => {
                     m.arc.arcfill = *rate;
                     m.arc.reader_blocked = false;
@@ -400,7 +460,19 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         active.retain(|&i| guests.get(i).is_some_and(Guest::active));
         for &i in &active {
             if let Some(g) = guests.get_mut(i) {
+                let had_failed = g.error.is_some();
                 g.step(&mut m, &mut log, vmm);
+                // A create that fails after its launch (a timeout, an
+                // allocation failure, a destroy) is an event too.
+                if let (false, Some((errno, message))) = (had_failed, &g.error) {
+                    events.push(EventRecord {
+                        at_s: m.secs(),
+                        event: format!("vm_create {}", g.name),
+                        ok: false,
+                        errno: Some(*errno),
+                        message: message.clone(),
+                    });
+                }
             }
         }
         // The raw-variable sync rides on the reap timer (once a second).
@@ -440,6 +512,8 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
             errno: g.error.as_ref().map(|e| e.0),
             retry_lines: g.retry_lines,
             created_at_s: g.created_at as f64 / HZ as f64,
+            held_bytes: g.vmm_pages * PAGESIZE,
+            destroyed: g.phase == Phase::Destroyed,
         })
         .collect();
 
@@ -485,5 +559,10 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         c_bytes: arc_model::c(&m),
         duration_s: s.duration as f64 / HZ as f64,
         kmem_reaps: m.kmem.system_reaps,
+        owed_after: Owed {
+            needfree_pages: m.needfree,
+            resv_unbacked_pages: m.resv_unbacked,
+            vm_arc_reserved_pages: m.arc.vm_reserved_pages,
+        },
     }
 }

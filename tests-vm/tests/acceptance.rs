@@ -278,6 +278,44 @@ fn on_the_2021_kernel_writes_reach_nothing() {
     assert!(mdb.ok, "the variable is written, as on illumos");
 }
 
+/// A lower `zfs_arc_max` on an idle host: nothing is short, so only the
+/// patch's reap after eviction returns the evicted memory.
+const ARC_MAX_DROP: &str = r#"
+[host]
+physmem = "128G"
+kernel = "16G"
+generation = "current"
+[arc]
+size = "60G"
+[sim]
+duration = "30s"
+[[event]]
+at = "4s"
+memstat = true
+[[event]]
+at = "5s"
+kstat_write = "zfs:0:tunables:zfs_arc_max=21474836480"
+[[event]]
+at = "15s"
+memstat = true
+[[event]]
+at = "15s"
+kstat_read = "zfs:0:arcstats:c"
+"#;
+
+#[test]
+fn tunables_a_lower_zfs_arc_max_frees_memory_without_pressure() {
+    let r = run(
+        &parse_scenario(ARC_MAX_DROP, "arc-max-drop").unwrap(),
+        Policy::Tunables,
+    );
+    let (before, after) = (&r.memstats[0].1, &r.memstats[1].1);
+    assert_eq!(mb(after.zfs), 20 * 1024, "ZFS File Data is the new c");
+    assert_eq!(mb(after.freelist) - mb(before.freelist), 40 * 1024);
+    // The reap did not cut c below the new ceiling.
+    assert_eq!(c_max_reads(&r), ["zfs:0:arcstats:c\t21474836480"]);
+}
+
 // ---------------------------------------------------------------------
 // Output
 // ---------------------------------------------------------------------

@@ -1,9 +1,10 @@
 //! The mechanisms the outcomes rest on, one at a time, on a bare host.
 
 use tests_vm::arc_model;
-use tests_vm::machine::{Machine, Policy};
+use tests_vm::machine::{Limits, Machine, Policy};
 use tests_vm::params::{Params, GIB, HZ, MIB, PAGESIZE};
 use tests_vm::scenario::parse_scenario;
+use zfs_tunables::Bytes;
 
 fn host(policy: Policy, arc: &str) -> Machine {
     let s = parse_scenario(
@@ -92,6 +93,38 @@ fn evicted_buffers_stay_zfs_file_data_until_reaped() {
     m.kmem_cache_reap_soon();
     run_for(&mut m, 5);
     assert!(m.freemem() >= free0 + 49 * GIB / PAGESIZE);
+}
+
+#[test]
+fn tunables_reaps_once_after_a_lowered_ceiling_is_evicted() {
+    let mut m = host(Policy::Tunables, "100G");
+    let Limits::Tunables(t) = &m.limits else {
+        panic!("not the tunables kernel");
+    };
+    let t = t.clone();
+    // A 60 GiB reservation, allocated at once (no headroom pending, so no
+    // memory pressure): the ceiling drops below the ARC's size.
+    let id = t.reserve("test", Bytes(60 * GIB)).unwrap();
+    t.mark_allocated(id, Bytes(60 * GIB)).unwrap();
+    let c = arc_model::c(&m);
+    let to_evict = m.arc.size - c;
+    assert!(to_evict > 30 * GIB, "{}", to_evict / GIB);
+    let free0 = m.freemem();
+    assert!(arc_model::arc_available_memory(&m) > 0, "no pressure");
+    // Eviction (about 1.7 s at 20 GiB/s) is under way: nothing is reaped
+    // yet, the request waits for it.
+    run_for(&mut m, 1);
+    assert!(m.arc.adjust_needed);
+    assert!(m.arc.tunables_reap_wanted);
+    assert!(m.kmem.depot > 0);
+    assert_eq!(m.freemem(), free0);
+    // Once it is done, the next check reaps once, and c stays.
+    run_for(&mut m, 4);
+    assert_eq!(m.arc.size, c);
+    assert!(!m.arc.tunables_reap_wanted);
+    assert_eq!(m.kmem.depot, 0);
+    assert_eq!(m.freemem(), free0 + to_evict / PAGESIZE);
+    assert_eq!(arc_model::c(&m), c, "the reap does not cut c");
 }
 
 #[test]

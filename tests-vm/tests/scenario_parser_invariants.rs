@@ -100,6 +100,9 @@ fn event() -> impl Strategy<Value = String> {
         2 => command().prop_map(|c| format!("kstat_read = {c}")),
         2 => mostly(&["memstat = true"], &["memstat = false"]),
         2 => size().prop_map(|s| format!("arcfill = {s}")),
+        2 => (mostly(&["\"vm1\""], &["\"\"", "1"]), size(), mostly(&["", ", times = 2"], &[", times = 0", ", times = -1", ", when = 1"]))
+            .prop_map(|(vm, after, times)| format!("alloc_fault = {{ vm = {vm}, after = {after}{times} }}")),
+        1 => duration().prop_map(|d| format!("evictor_stall = {d}")),
         1 => prop::sample::select(vec![
             "vm_create = { name = \"vm1\" }",
             "vm_create = { name = \"vm1\", ram = \"1G\", cpus = 2 }",

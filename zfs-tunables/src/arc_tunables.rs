@@ -408,7 +408,10 @@ impl<P: Platform> ArcTunables<P> {
                 self.limits.c(),
             )
         });
+        // The write section: stores only, bracketed for the platform.
+        self.platform.enter_write_section();
         let c = self.limits.publish(&snap);
+        self.platform.exit_write_section();
         if c < old_c && self.platform.arc_size() > c {
             self.platform.kick_evictor();
         }
@@ -652,11 +655,30 @@ impl<P: Platform> ArcTunables<P> {
 
     /// Releases `id`: both parts return and the ceiling is restored
     /// exactly. Releasing twice is harmless.
+    ///
+    /// A reservation released before its memory was all allocated (a
+    /// create rolled back: deadline, signal, failed allocation, destroyed
+    /// while waiting) may have left the ARC with a target cut for memory
+    /// nobody will take. If no other reservation is pending, the cut that
+    /// has not been evicted yet is cancelled: `c` rises back to the ARC's
+    /// size (never above the ceiling), so the evictor does not go on
+    /// shrinking the cache for a guest that is gone.
     pub fn release(&self, id: ReservationId) -> Result<ReleaseOutcome, TunableError> {
         let mut g = self.lock();
-        let out = g.with(|s| s.headroom.release(id))?;
+        let (out, cancel) = g.with(|s| {
+            let was_pending = s.headroom.get(id).is_some_and(|r| r.pending != Bytes::ZERO);
+            let out = s.headroom.release(id)?;
+            let cancel = was_pending && s.headroom.pending() == Bytes::ZERO;
+            Ok::<_, TunableError>((out, cancel))
+        })?;
         if let ReleaseOutcome::Released { .. } = out {
             self.republish(&mut g);
+            if cancel {
+                let size = self.platform.arc_size();
+                self.platform.enter_write_section();
+                self.limits.raise_target(size);
+                self.platform.exit_write_section();
+            }
             // A waiter on this reservation must learn it is gone, and the
             // waiters behind it need less.
             self.platform.broadcast();

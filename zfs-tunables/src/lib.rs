@@ -70,7 +70,12 @@
 //! whose writers (the component under its lock, and the ARC's own moves of
 //! `c`, which never sleep) are serialized by a compare-and-swap on the
 //! sequence word. Lock order: component lock, then the sequence lock;
-//! nothing is taken while a sequence write section is open.
+//! nothing is taken while a sequence write section is open. Readers and
+//! writers spin while a section is open, so every section is bracketed by
+//! the platform's [`Platform::enter_write_section`] (the component's) or by
+//! the ARC's caller (its moves of `c`): the illumos kernel module disables
+//! preemption there; elsewhere a preempted writer makes the others spin
+//! until it runs again (see [`published_limits`]).
 //!
 //! All atomics come from [`sync`], which loom replaces under `--cfg loom`.
 //!

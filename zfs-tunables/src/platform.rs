@@ -13,6 +13,7 @@
 //! | `memory`          | `freemem`, `desfree`                            |
 //! | `arc_size`        | `aggsum_value(&arc_size)`, through an ARC hook  |
 //! | `kick_evictor`    | `zthr_wakeup()` of the ARC's adjust/reap zthrs  |
+//! | `enter_write_section`/`exit_write_section` | `kpreempt_disable()`/`kpreempt_enable()` |
 //!
 //! The std twin is [`StdPlatform`](crate::std_platform::StdPlatform); the
 //! kernel's lives in the kernel-module crate; the simulator has its own,
@@ -94,4 +95,17 @@ pub unsafe trait Platform: Sync {
     /// Asks the ARC to start reclaiming now: the target `c` dropped below
     /// the ARC's size, or headroom was just reserved.
     fn kick_evictor(&self);
+
+    /// Called just before the component opens a write section of the
+    /// published limits' sequence lock, paired with
+    /// [`exit_write_section`](Platform::exit_write_section) just after it
+    /// closes. Readers and other writers spin while a section is open, so a
+    /// kernel keeps the writer on its CPU in between (illumos:
+    /// `kpreempt_disable()`). Must not block; nothing between the two calls
+    /// blocks or calls back into the platform. The default does nothing.
+    fn enter_write_section(&self) {}
+
+    /// Closes what [`enter_write_section`](Platform::enter_write_section)
+    /// opened (illumos: `kpreempt_enable()`). The default does nothing.
+    fn exit_write_section(&self) {}
 }

@@ -17,10 +17,27 @@
 //! its loads. Writers are serialized by a compare-and-swap on the sequence
 //! itself, so the ARC's own moves of `c` (growth on allocation, shrinking
 //! in the reap thread) need no mutex and never sleep; the component's
-//! writer additionally holds the component's lock. A write section is a
-//! handful of stores, so readers spin for nanoseconds at most (in the
-//! kernel the section runs with preemption disabled; see the kernel
-//! module).
+//! writer additionally holds the component's lock.
+//!
+//! A write section is a handful of stores, but readers and other writers
+//! spin for as long as it is open: nanoseconds while its writer runs, and
+//! for as long as the writer is off its CPU if it is preempted inside. So
+//! every writer brackets its sections to keep it on its CPU, where the
+//! platform can: the component calls
+//! [`Platform::enter_write_section`](crate::Platform::enter_write_section)
+//! and [`exit_write_section`](crate::Platform::exit_write_section) around
+//! [`PublishedLimits::publish`], and the callers of the ARC's moves
+//! ([`set_target`](PublishedLimits::set_target),
+//! [`grow_target`](PublishedLimits::grow_target),
+//! [`reduce_target`](PublishedLimits::reduce_target)) bracket theirs. The
+//! illumos kernel module does both with `kpreempt_disable()` and
+//! `kpreempt_enable()`: a writer there cannot be preempted inside a
+//! section, though an interrupt can still pin it for as long as its handler
+//! runs. Elsewhere (std, loom, the simulator) the brackets do nothing, and
+//! a reader spins while a preempted writer is off its CPU; the loom models
+//! explore exactly those interleavings. [`set_p`](PublishedLimits::set_p)
+//! is one store outside any section, and readers need no bracket: a
+//! preempted reader only retries.
 //!
 //! `p` (the MRU target) is published too but is not part of the invariant:
 //! the ARC adapts it freely, and the component only resets it to `c/2`
@@ -244,6 +261,17 @@ impl PublishedLimits {
         let c_min = self.c_min.load(Ordering::Relaxed);
         let c_max = self.c_max.load(Ordering::Relaxed);
         let c = core::cmp::min(core::cmp::max(target.0, c_min), c_max);
+        self.c.store(c, Ordering::Relaxed);
+        Bytes(c)
+    }
+
+    /// Raises `c` to `floor` if it is below (never above `c_max`): cancels
+    /// a cut the evictor has not carried out yet. Returns the new `c`.
+    pub fn raise_target(&self, floor: Bytes) -> Bytes {
+        let _w = self.begin_write();
+        let c_max = self.c_max.load(Ordering::Relaxed);
+        let c = self.c.load(Ordering::Relaxed);
+        let c = core::cmp::max(c, core::cmp::min(floor.0, c_max));
         self.c.store(c, Ordering::Relaxed);
         Bytes(c)
     }

@@ -83,11 +83,18 @@ fn reserve_then_release_restores_everything() {
     assert_eq!(after.c_max_effective, stats.c_max_effective);
     assert_eq!(after.counters.reserves, 1);
     assert_eq!(after.counters.releases, 1);
-    // The target does not jump back up: the ARC grows into the room.
+    // Released while still pending, with nothing evicted yet (the ARC is
+    // still at its old size): the cut is cancelled, c is back.
+    assert_eq!(t.limits().c, limits.c);
+    // Released once allocated: the target does not jump back up; the ARC
+    // grows into the room.
+    let id2 = t.reserve("vmm", Bytes(20 * GIB)).unwrap();
+    t.mark_allocated(id2, Bytes(20 * GIB)).unwrap();
+    t.release(id2).unwrap();
     assert_eq!(t.limits().c, Bytes(limits.c_max.0 - 20 * GIB));
     // Twice: harmless; never issued: an error.
     assert_eq!(t.release(id).unwrap(), ReleaseOutcome::AlreadyReleased);
-    assert_eq!(t.headroom_stats().counters.releases, 1);
+    assert_eq!(t.headroom_stats().counters.releases, 2);
     let e = t.release(ReservationId(12345)).unwrap_err();
     assert_eq!(e.to_errno(), ENOENT);
 }
@@ -269,4 +276,42 @@ fn waiters_are_served_in_order() {
     for id in [a, b, c] {
         t.release(id).unwrap();
     }
+}
+
+#[test]
+fn a_rolled_back_reservation_cancels_the_cut_not_yet_evicted() {
+    let t = booted(64, Generation::Current);
+    let before = t.limits().c;
+    t.platform().set_arc_size(before);
+    let id = t.reserve("vmm", Bytes(20 * GIB)).unwrap();
+    // The reaper cuts c further for the pending bytes...
+    let cut = t.published().reduce_target(Bytes(10 * GIB), before, 7);
+    assert!(cut < t.limits().c_max);
+    // ...the evictor has freed only part of it when the create rolls back.
+    let size = Bytes(cut.0 + 6 * GIB);
+    t.platform().set_arc_size(size);
+    t.release(id).unwrap();
+    // The rest of the cut is cancelled: c is back at the ARC's size.
+    assert_eq!(t.limits().c, size);
+    // A release of a fully allocated reservation leaves c alone.
+    let id = t.reserve("vmm", Bytes(GIB)).unwrap();
+    t.mark_allocated(id, Bytes(GIB)).unwrap();
+    let c = t.published().reduce_target(Bytes(GIB), size, 7);
+    t.platform().set_arc_size(before);
+    t.release(id).unwrap();
+    assert_eq!(t.limits().c, c);
+}
+
+#[test]
+fn a_rollback_keeps_the_cut_another_pending_reservation_needs() {
+    let t = booted(64, Generation::Current);
+    let size = t.limits().c;
+    t.platform().set_arc_size(size);
+    let a = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
+    let b = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
+    let cut = t.published().reduce_target(Bytes(20 * GIB), size, 7);
+    t.release(a).unwrap();
+    assert_eq!(t.limits().c, cut);
+    t.release(b).unwrap();
+    assert_eq!(t.limits().c, std::cmp::min(size, t.limits().c_max));
 }

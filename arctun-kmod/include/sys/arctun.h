@@ -71,7 +71,7 @@ extern void arctun_mod_fini(void);
  * force and warns.
  */
 typedef struct arctun_var {
-	const char	*av_name;	/* registered name, e.g. "zfs_arc_max" */
+	const char	*av_name;	/* its name, e.g. "zfs_arc_max" */
 	uint64_t	*av_addr;	/* the variable */
 } arctun_var_t;
 
@@ -83,7 +83,12 @@ typedef struct arctun_var {
  * called with the module's mutexes held and must not block for long:
  *
  *   aao_size	returns the ARC's current size (aggsum_value(&arc_size)).
- *   aao_evict	starts eviction now: c dropped below the ARC's size.
+ *   aao_evict	starts eviction now: c dropped below the ARC's size, or
+ *		headroom was reserved.  Once eviction is done the ARC should
+ *		also return the evicted memory (reap its kmem caches), which
+ *		nothing else may do while memory is plentiful.  It is also
+ *		called from arctun_arc_tick(), so it must not wake or wait
+ *		for the thread that runs the tick.
  *
  * aao_vars lists the ARC's tunable variables (aao_nvars of them, at most
  * ARCTUN_MAX_VARS); their values at registration are applied as boot
@@ -147,7 +152,9 @@ extern void arctun_arc_limits(arctun_limits_t *);
 /*
  * The ARC's own moves of its target size c, each returning the new c.
  * They never block and take no mutex (a sequence lock orders them against
- * the module's own updates).  Any context.
+ * the module's own updates), and run the few stores of their update with
+ * kernel preemption disabled, so that nobody spins behind a preempted
+ * writer.  Any context.
  *
  * arctun_arc_set_target() sets c, clamped into [c_min, c_max]
  * (arc_init(), arc_tempreserve_space()).  arctun_arc_grow_target() grows c
@@ -169,6 +176,26 @@ extern void arctun_arc_set_p(uint64_t);
  * pending.  Any context.
  */
 extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t);
+
+/*
+ * The in-flight rule of the ARC's reaper, for arc_reap_cb(): returns
+ * to_free less in_flight while headroom is pending, and to_free unchanged
+ * when nothing is pending.
+ *
+ * The headroom term is satisfied only once memory reaches freemem, but the
+ * bytes arc_reap_cb() asked for a second ago may still be on their way:
+ * the adjust zthr has yet to evict arc_size - arc_c, and evicted buffers
+ * sit in the ARC's kmem caches until a reap returns them.  Cutting arc_c
+ * again by the whole deficit every second until they arrive collapses the
+ * ARC to arc_c_min.  in_flight is the ARC's own figure for those bytes
+ * (see arc_reap_in_flight() in arc.c).
+ *
+ * Any value of either argument is accepted: an in_flight above INT64_MAX
+ * counts as INT64_MAX, and the result saturates at INT64_MIN instead of
+ * wrapping.  A result of zero or less means nothing more to free.  Any
+ * context.
+ */
+extern int64_t arctun_arc_reap_to_free(int64_t, uint64_t);
 
 /*
  * Once a second, from the ARC's reap zthr (arc_reap_cb_check()): applies or

@@ -92,6 +92,10 @@ fn main() -> ExitCode {
             for (name, summary) in scenario::GENERATED {
                 println!("{name:<16} {summary}");
             }
+            println!("\nfault injection (MODEL.md, \"Faults\"):");
+            for (name, summary, _) in scenario::FAULTS {
+                println!("{name:<32} {summary}");
+            }
             Ok(())
         }
         Some("run") => run(args.get(1..).unwrap_or(&[])),

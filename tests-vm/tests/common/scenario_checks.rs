@@ -15,7 +15,8 @@ pub const DEFAULT_NAME: &str = "unnamed";
 /// file: an error names a line of the file, if any, and says what is
 /// wrong; a scenario has a host an illumos kernel boots on, a positive
 /// duration, rates of at least a page a second, events in time order,
-/// guests with names and memory, and trimmed, non-empty admin commands;
+/// guests with names and memory, trimmed, non-empty admin commands, and
+/// faults that name a guest and fire;
 /// and the same text always gives the same result. Returns the result.
 pub fn check_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
     let text = String::from_utf8_lossy(bytes);
@@ -58,6 +59,11 @@ pub fn check_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
                     | EventKind::KstatRead(c) => {
                         assert!(!c.is_empty() && c.trim() == c, "{c:?}");
                     }
+                    EventKind::AllocFault { vm, times, .. } => {
+                        assert!(!vm.is_empty() && vm.len() <= 64, "{vm:?}");
+                        assert!(*times >= 1, "a fault that never fires");
+                    }
+                    EventKind::EvictorStall(ticks) => assert!(*ticks > 0),
                     EventKind::Memstat | EventKind::Arcfill(_) => {}
                 }
             }
