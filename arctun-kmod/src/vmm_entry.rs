@@ -29,20 +29,19 @@
 //!
 //! # errno at the driver's boundary
 //!
-//! vmm-client answers `ENOMEM` for a reservation that does not fit now and
-//! for one that can never fit on this host. bhyve retries
-//! `VM_ALLOC_MEMSEG` once a second for as long as it gets `ENOMEM` (the
-//! loop around `vm_setup_memory()` in `bhyverun.c`), which is right for
-//! the first (another guest may be destroyed) and an endless loop for the
-//! second. So a reservation that can never fit is `ENOSPC` here, as the
-//! illumos vmm reservoir answers a request above its limit, and is
-//! reported with `cmn_err`: bhyve then exits with "Unable to setup memory
-//! (28)", and the console says why. No change to bhyve is needed.
+//! Every vmm-client error becomes the errno vmm returns through
+//! [`ioctl_errno`], vmm-client's one mapping for its driver boundary: the
+//! client's errno, except `ENOSPC` for a reservation that can never fit
+//! on this host (bhyve retries `ENOMEM` once a second forever and exits on
+//! anything else; see that function). Such a refusal is also reported
+//! with `cmn_err`, so when bhyve exits with "Unable to setup memory (28)"
+//! the console says why. No change to bhyve is needed.
 
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 
-use illumos_ddi::{c_char, c_int, uint_t, EINVAL, ENOSPC};
+use illumos_ddi::{c_char, c_int, uint_t, EINVAL};
+use vmm_client::ioctl_commands::ioctl_errno;
 use vmm_client::{
     AllocProgress, ClientConfig, Creation, InstanceId, MemSegRequest, SegmentAllocator, SegmentId,
     VmmArcClient, VmmError,
@@ -216,15 +215,6 @@ unsafe fn vm_name<'a>(p: *const c_char) -> Result<&'a [u8], VmmError> {
     Ok(unsafe { core::slice::from_raw_parts(p.cast::<u8>(), len) })
 }
 
-/// The errno a vmm-client error becomes at the driver's boundary; see the
-/// module documentation.
-fn vmm_errno(e: VmmError) -> c_int {
-    match e {
-        VmmError::Arc(TunableError::NeverFits { .. }) => ENOSPC,
-        e => e.to_errno(),
-    }
-}
-
 fn report_refusal(e: VmmError, len: u64) {
     if let VmmError::Arc(TunableError::NeverFits { .. }) = e {
         messages::warn(format_args!(
@@ -251,7 +241,7 @@ pub unsafe extern "C" fn arctun_vmm_instance_create(name: *const c_char, idp: *m
     // SAFETY: non-NULL and readable per the contract.
     let name = match unsafe { vm_name(name) } {
         Ok(n) => n,
-        Err(e) => return vmm_errno(e),
+        Err(e) => return ioctl_errno(e),
     };
     match cl.create_instance(name) {
         Ok(id) => {
@@ -259,7 +249,7 @@ pub unsafe extern "C" fn arctun_vmm_instance_create(name: *const c_char, idp: *m
             unsafe { idp.write(id.0) };
             0
         }
-        Err(e) => vmm_errno(e),
+        Err(e) => ioctl_errno(e),
     }
 }
 
@@ -269,7 +259,7 @@ pub extern "C" fn arctun_vmm_instance_destroy(id: u64) -> c_int {
     match client() {
         Ok(cl) => match cl.destroy(InstanceId(id)) {
             Ok(_) => 0,
-            Err(e) => vmm_errno(e),
+            Err(e) => ioctl_errno(e),
         },
         Err(e) => e.to_errno(),
     }
@@ -398,7 +388,7 @@ pub unsafe extern "C" fn arctun_vmm_reserve(
     };
     let seg = match SegmentId::new(i64::from(segid)) {
         Ok(seg) => seg,
-        Err(e) => return vmm_errno(e),
+        Err(e) => return ioctl_errno(e),
     };
     let req = MemSegRequest {
         segid: seg,
@@ -413,7 +403,7 @@ pub unsafe extern "C" fn arctun_vmm_reserve(
         }
         Err(e) => {
             report_refusal(e, len);
-            vmm_errno(e)
+            ioctl_errno(e)
         }
     }
 }
@@ -439,7 +429,7 @@ pub unsafe extern "C" fn arctun_vmm_wait(tokp: *mut arctun_vmm_create_t) -> c_in
         Ok(()) => 0,
         Err(e) => {
             t.wait_failure = WaitFailure::of(e) as u64;
-            vmm_errno(e)
+            ioctl_errno(e)
         }
     }
 }
@@ -465,12 +455,12 @@ pub unsafe extern "C" fn arctun_vmm_mark_allocated(tokp: *mut arctun_vmm_create_
         match cl.allocate_chunk(&mut c, &mut alloc, Bytes(u64::MAX)) {
             Ok(AllocProgress::More) => {}
             Ok(AllocProgress::Done) => break,
-            Err(e) => return vmm_errno(cl.abort(c, &mut alloc, e)),
+            Err(e) => return ioctl_errno(cl.abort(c, &mut alloc, e)),
         }
     }
     match cl.finish(c, &mut alloc) {
         Ok(_) => 0,
-        Err(e) => vmm_errno(e),
+        Err(e) => ioctl_errno(e),
     }
 }
 

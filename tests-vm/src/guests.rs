@@ -29,9 +29,22 @@
 //!   leave `freemem` without `PG_WAIT`, and are marked allocated as they
 //!   do), `finish()`; any failure is `abort()`ed, which frees and
 //!   releases everything.
+//!
+//! bhyve is the same under every policy: the 2021 `bhyverun.c` loop
+//! around `vm_setup_memory()`. While the error is `ENOMEM` it prints
+//! "Unable to allocate memory (N), retrying in 1 second", sleeps 1 s and
+//! tries again; on any other error it prints "Unable to setup memory (N)"
+//! and exits. Under `tunables` the errno bhyve sees is the ioctl's,
+//! `vmm_client::ioctl_commands::ioctl_errno`, as the kernel module
+//! returns it: `ENOMEM` when the reservation does not fit now or the
+//! allocator failed (each retry is a new create, refused at once with
+//! nothing reserved while there is no headroom), `ENOSPC` when it can
+//! never fit, `ETIME` and `EINTR` from the wait.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use vmm_client::ioctl_commands::ioctl_errno;
 use vmm_client::table_lock::StdTableLock;
 use vmm_client::{
     bhyve_memsegs, AllocProgress, ClientConfig, Creation, DestroyOutcome, InstanceId,
@@ -127,6 +140,12 @@ impl SegmentAllocator for GuestPages<'_> {
     }
 }
 
+/// bhyve's last line when `vm_setup_memory()` fails with anything but
+/// `ENOMEM`; then it exits.
+fn bhyve_exit_line(errno: i32) -> String {
+    format!("Unable to setup memory ({errno})")
+}
+
 /// The log line of an injected allocation failure.
 fn fault_line(bytes: u64, held: u64) -> String {
     format!("fault: the allocator refuses {bytes} bytes (the guest holds {held})")
@@ -149,7 +168,7 @@ pub enum Phase {
         /// Tick the zeroing ends.
         until: u64,
     },
-    /// bhyve's `sleep(1)` after ENOMEM.
+    /// bhyve's `sleep(1)` after `ENOMEM`; then `vm_setup_memory()` again.
     RetrySleep {
         /// Tick it wakes.
         until: u64,
@@ -176,7 +195,7 @@ pub enum Phase {
     },
     /// The guest's memory is set up.
     Running,
-    /// Setup failed for good.
+    /// Setup failed for good (bhyve exited).
     Failed,
     /// Destroyed.
     Destroyed,
@@ -203,6 +222,8 @@ pub struct Guest {
     pub error: Option<(i32, String)>,
     /// bhyve retry lines printed.
     pub retry_lines: u64,
+    /// `tunables`: the last refusal bhyve retried, errno and why.
+    pub last_refusal: Option<(i32, String)>,
     /// Pages it holds (VMM Memory).
     pub vmm_pages: u64,
     /// Pages of the current segment created so far (reservoir, tunables).
@@ -231,6 +252,12 @@ pub struct LogLine {
     pub guest: String,
     /// The text, as printed.
     pub text: String,
+    /// How many times the guest printed the same text again, each within
+    /// a second of the one before, with nothing else in between (syslog's
+    /// "last message repeated N times"): bhyve's retry line, once a second.
+    pub repeats: u64,
+    /// Tick of the last repeat (`at` if none).
+    pub last_at: u64,
 }
 
 /// Where log lines go (bounded).
@@ -240,22 +267,40 @@ pub struct Log {
     pub lines: Vec<LogLine>,
     /// Lines dropped past the cap.
     pub dropped: u64,
+    /// Each guest's last kept line, while it is the last it printed.
+    last_of: HashMap<String, usize>,
 }
 
 /// How many log lines a run keeps.
 pub const LOG_CAP: usize = 400;
 
+/// A line the guest printed again within this many ticks (a second, the
+/// period of bhyve's retry) is counted as a repeat.
+const REPEAT_WINDOW: u64 = HZ;
+
 impl Log {
-    /// Appends a line, or counts it past the cap.
+    /// Appends a line, counts it as a repeat of the guest's last one, or
+    /// counts it past the cap.
     pub fn push(&mut self, at: u64, guest: &str, text: String) {
+        if let Some(last) = self.last_of.get(guest).and_then(|&i| self.lines.get_mut(i)) {
+            if last.text == text && at.saturating_sub(last.last_at) <= REPEAT_WINDOW {
+                last.repeats += 1;
+                last.last_at = at;
+                return;
+            }
+        }
         if self.lines.len() < LOG_CAP {
             self.lines.push(LogLine {
                 at,
                 guest: guest.to_string(),
                 text,
+                repeats: 0,
+                last_at: at,
             });
+            self.last_of.insert(guest.to_string(), self.lines.len() - 1);
         } else {
             self.dropped += 1;
+            self.last_of.remove(guest);
         }
     }
 }
@@ -283,6 +328,7 @@ impl Guest {
             started_at: None,
             error: None,
             retry_lines: 0,
+            last_refusal: None,
             vmm_pages: 0,
             seg_created: 0,
             unbacked: 0,
@@ -372,25 +418,8 @@ impl Guest {
                 self.arc_resv_pages = pages;
             }
             Policy::Tunables => {
-                let Some(client) = vmm else { return };
-                arc_model::sync_platform(m);
-                let r = bhyve_memsegs(Bytes(self.requested))
-                    .and_then(|segs| client.begin_create(self.name.as_bytes(), &segs));
-                match r {
-                    Ok(c) => {
-                        self.creation = Some(c);
-                        self.phase = Phase::HeadroomWait {
-                            deadline: m.now + m.p.vmm_wait_deadline_s * HZ,
-                        };
-                    }
-                    Err(e) => {
-                        self.fail(
-                            e.to_errno(),
-                            format!("vmm: cannot reserve memory: {e}"),
-                            log,
-                            m.now,
-                        );
-                    }
+                if let Some(client) = vmm {
+                    self.begin_tunables(m, log, client);
                 }
             }
             Policy::Legacy | Policy::Reservoir => {}
@@ -498,7 +527,7 @@ impl Guest {
                 if in_use + npages > limit_pages {
                     self.fail(
                         zfs_tunables::errno::ENOSPC,
-                        "Unable to setup memory (28)".to_string(),
+                        bhyve_exit_line(zfs_tunables::errno::ENOSPC),
                         log,
                         m.now,
                     );
@@ -576,8 +605,63 @@ impl Guest {
         self.phase = Phase::Creating { left: npages };
     }
 
+    /// bhyve's `vm_setup_memory()` under `tunables`: the create's first
+    /// step, which reserves or is refused at once.
+    fn begin_tunables(&mut self, m: &mut Machine, log: &mut Log, client: &VmmClient) {
+        arc_model::sync_platform(m);
+        let r = bhyve_memsegs(Bytes(self.requested))
+            .and_then(|segs| client.begin_create(self.name.as_bytes(), &segs));
+        match r {
+            Ok(c) => {
+                self.creation = Some(c);
+                self.phase = Phase::HeadroomWait {
+                    deadline: m.now + m.p.vmm_wait_deadline_s * HZ,
+                };
+            }
+            Err(e) => self.setup_failed(m, log, e, format!("vmm: cannot reserve memory: {e}")),
+        }
+    }
+
+    /// The ioctl failed with `e` (`why` says so): bhyve retries `ENOMEM`,
+    /// exits on anything else.
+    fn setup_failed(&mut self, m: &mut Machine, log: &mut Log, e: VmmError, why: String) {
+        let errno = ioctl_errno(e);
+        if self.dying {
+            // bhyve was killed; its instance is gone.
+            self.fail(errno, why, log, m.now);
+        } else if errno == zfs_tunables::errno::ENOMEM {
+            // The reason once, not with every retry (unless it changes).
+            if self
+                .last_refusal
+                .as_ref()
+                .is_none_or(|(_, last)| *last != why)
+            {
+                log.push(m.now, &self.name, why.clone());
+            }
+            self.last_refusal = Some((errno, why));
+            self.enomem_retry(m, log);
+        } else {
+            self.fail(errno, why, log, m.now);
+            log.push(m.now, &self.name, bhyve_exit_line(errno));
+        }
+    }
+
     fn step_tunables(&mut self, m: &mut Machine, log: &mut Log, vmm: Option<&VmmClient>) {
-        let (Some(client), Some(mut c)) = (vmm, self.creation.take()) else {
+        let Some(client) = vmm else {
+            return;
+        };
+        match self.phase {
+            Phase::RetrySleep { until } if m.now >= until => {
+                self.phase = Phase::Setup;
+                return;
+            }
+            Phase::Setup => {
+                self.begin_tunables(m, log, client);
+                return;
+            }
+            _ => {}
+        }
+        let Some(mut c) = self.creation.take() else {
             return;
         };
         arc_model::sync_platform(m);
@@ -620,9 +704,7 @@ impl Guest {
                 self.phase = Phase::Running;
                 self.started_at = Some(m.now);
             }
-            Err(e) => {
-                self.fail(e.to_errno(), format!("vmm: {e}"), log, m.now);
-            }
+            Err(e) => self.setup_failed(m, log, e, format!("vmm: {e}")),
         }
     }
 
@@ -660,5 +742,56 @@ impl Guest {
         }
         self.phase = Phase::Destroyed;
         "destroyed".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RETRY: &str = "Unable to allocate memory (1), retrying in 1 second";
+
+    #[test]
+    fn a_line_repeated_each_second_is_kept_once_with_a_count() {
+        let mut log = Log::default();
+        for s in 10..20 {
+            log.push(s * HZ, "a", RETRY.to_string());
+            // Another guest's lines in between do not break a's run.
+            log.push(s * HZ, "b", format!("line {s}"));
+        }
+        let a: Vec<&LogLine> = log.lines.iter().filter(|l| l.guest == "a").collect();
+        assert_eq!(a.len(), 1);
+        assert_eq!((a[0].at, a[0].repeats, a[0].last_at), (10 * HZ, 9, 19 * HZ));
+        // b's lines differ: each is kept.
+        assert_eq!(log.lines.len(), 11);
+    }
+
+    #[test]
+    fn a_repeat_after_a_gap_or_another_line_is_a_new_line() {
+        let mut log = Log::default();
+        log.push(0, "a", RETRY.to_string());
+        // A minute later (vm_reserve_pages()'s loop): a line of its own.
+        log.push(61 * HZ, "a", RETRY.to_string());
+        log.push(61 * HZ, "a", "fault: something".to_string());
+        log.push(62 * HZ, "a", RETRY.to_string());
+        assert_eq!(log.lines.len(), 4);
+        assert!(log.lines.iter().all(|l| l.repeats == 0));
+    }
+
+    #[test]
+    fn past_the_cap_lines_are_counted_and_never_folded_into_an_old_one() {
+        let mut log = Log::default();
+        for i in 0..LOG_CAP {
+            log.push(0, "x", format!("line {i}"));
+        }
+        log.push(0, "a", RETRY.to_string());
+        log.push(HZ, "a", RETRY.to_string());
+        assert_eq!((log.lines.len(), log.dropped), (LOG_CAP, 2));
+        // x printed a line that was dropped: its next repeat of the last
+        // kept line is not folded into it (something came in between).
+        log.push(0, "x", "other".to_string());
+        log.push(0, "x", format!("line {}", LOG_CAP - 1));
+        assert_eq!(log.lines.last().unwrap().repeats, 0);
+        assert_eq!(log.dropped, 4);
     }
 }

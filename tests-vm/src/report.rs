@@ -36,7 +36,16 @@ pub fn render_run(s: &Scenario, r: &RunResult) -> String {
     if !r.log.lines.is_empty() {
         let _ = writeln!(o, "\nbhyve and kernel messages:");
         for l in &r.log.lines {
-            let _ = writeln!(o, "[{:>8.2} s] {}: {}", secs(l.at), l.guest, l.text);
+            let _ = write!(o, "[{:>8.2} s] {}: {}", secs(l.at), l.guest, l.text);
+            if l.repeats > 0 {
+                let _ = write!(
+                    o,
+                    " [repeated {} times, the last at {:.2} s]",
+                    l.repeats,
+                    secs(l.last_at)
+                );
+            }
+            o.push('\n');
         }
         if r.log.dropped > 0 {
             let _ = writeln!(o, "[...] {} more lines", r.log.dropped);
@@ -222,12 +231,14 @@ pub fn render_json(s: &Scenario, runs: &[RunResult]) -> String {
             .iter()
             .map(|v| {
                 format!(
-                    "{{\"name\": {}, \"requested_bytes\": {}, \"started\": {}, \"start_latency_s\": {}, \"error\": {}}}",
+                    "{{\"name\": {}, \"requested_bytes\": {}, \"started\": {}, \"start_latency_s\": {}, \"error\": {}, \"errno\": {}, \"retry_lines\": {}}}",
                     js(&v.name),
                     v.requested_bytes,
                     v.started,
                     v.start_latency_s.map_or_else(|| "null".to_string(), jf),
-                    v.error.as_ref().map_or_else(|| "null".to_string(), |e| js(e))
+                    v.error.as_ref().map_or_else(|| "null".to_string(), |e| js(e)),
+                    v.errno.map_or_else(|| "null".to_string(), |n| n.to_string()),
+                    v.retry_lines
                 )
             })
             .collect();

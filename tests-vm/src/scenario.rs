@@ -792,7 +792,7 @@ pub const BUILTINS: [(&str, &str, &str); 4] = [
 pub const FAULTS: [(&str, &str, &str); 8] = [
     (
         "fault-alloc",
-        "a 64 GiB guest's allocation fails once at 62 GiB; the same guest is created again at 120 s",
+        "a 64 GiB guest's allocation fails once at 62 GiB; bhyve retries",
         include_str!("../scenarios/faults/alloc.toml"),
     ),
     (
@@ -812,7 +812,7 @@ pub const FAULTS: [(&str, &str, &str); 8] = [
     ),
     (
         "fault-sixty-four-at-once",
-        "64 guests of 2 GiB start at once on a 64 GiB host that holds 29",
+        "64 guests of 2 GiB start at once on a 64 GiB host that holds 29; 5 are destroyed at 60 s",
         include_str!("../scenarios/faults/sixty-four-at-once.toml"),
     ),
     (

@@ -320,9 +320,13 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                         event: format!("vm_create {name} ram={ram}"),
                         ok: g.error.is_none(),
                         errno: g.error.as_ref().map(|e| e.0),
-                        message: match &g.error {
-                            Some((_, msg)) => msg.clone(),
-                            None => "bhyve started".to_string(),
+                        message: match (&g.error, &g.last_refusal) {
+                            (Some((_, msg)), _) => msg.clone(),
+                            (None, Some((n, why))) => format!(
+                                "bhyve started; {} ({why}): bhyve retries every second",
+                                zfs_tunables::errno::name(*n)
+                            ),
+                            (None, None) => "bhyve started".to_string(),
                         },
                     });
                     guests.push(g);

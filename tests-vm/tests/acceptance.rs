@@ -178,7 +178,10 @@ vm_create = { name = "huge", ram = "32G" }
     let r = run(&s, Policy::Tunables);
     let g = vm(&r, "huge");
     assert!(!g.started);
-    assert_eq!(g.errno, Some(zfs_tunables::errno::ENOMEM));
+    // ENOSPC at the ioctl (vmm-client's create says ENOMEM): bhyve does
+    // not retry it, it exits.
+    assert_eq!(g.errno, Some(zfs_tunables::errno::ENOSPC));
+    assert_eq!(g.retry_lines, 0);
     let ev = r
         .events
         .iter()
@@ -187,6 +190,90 @@ vm_create = { name = "huge", ram = "32G" }
     assert!(!ev.ok);
     assert!((ev.at_s - 5.0).abs() < 1e-9, "refused at launch");
     assert!(ev.message.contains("at most"), "{}", ev.message);
+    let last = r.log.lines.last().unwrap();
+    assert_eq!(last.text, "Unable to setup memory (28)");
+    assert_eq!(last.at, 500);
+}
+
+/// bhyve is the same under every policy: on `ENOMEM` it prints its retry
+/// line and tries again a second later. Under `tunables` a guest that
+/// does not fit next to the running ones is refused at once, reserving
+/// nothing, every second, and starts as soon as a destroy makes room.
+#[test]
+fn a_guest_that_does_not_fit_now_retries_and_starts_after_a_destroy() {
+    let s = parse_scenario(
+        r#"
+[host]
+physmem = "16G"
+kernel = "1G"
+[arc]
+size = "4G"
+[sim]
+duration = "60s"
+[[event]]
+at = "1s"
+vm_create = { name = "first", ram = "10G" }
+[[event]]
+at = "5s"
+vm_create = { name = "second", ram = "6G" }
+[[event]]
+at = "20s"
+kstat_read = "zfs:0:arc_headroom"
+[[event]]
+at = "30s"
+vm_destroy = "first"
+[[event]]
+at = "60s"
+kstat_read = "zfs:0:arc_headroom"
+"#,
+        "retry",
+    )
+    .unwrap();
+    let r = run(&s, Policy::Tunables);
+    let second = vm(&r, "second");
+    // Refused at 5 s, and at each second up to 29 s; admitted at 30 s.
+    assert_eq!(second.retry_lines, 25);
+    assert!(second.error.is_none());
+    let up = second.created_at_s + second.start_latency_s.unwrap();
+    assert!((30.0..32.0).contains(&up), "up at {up} s");
+    let retry = r
+        .log
+        .lines
+        .iter()
+        .find(|l| l.guest == "second" && l.text.contains("retrying in 1 second"))
+        .unwrap();
+    assert_eq!(
+        retry.text,
+        "Unable to allocate memory (6442450944), retrying in 1 second"
+    );
+    assert_eq!((retry.at, retry.repeats, retry.last_at), (500, 24, 2900));
+    // The launch's event says why, and that bhyve retries.
+    let ev = r
+        .events
+        .iter()
+        .find(|e| e.event.starts_with("vm_create second"))
+        .unwrap();
+    assert!(ev.ok && ev.message.contains("ENOMEM"), "{ev:?}");
+    assert!(ev.message.contains("retries every second"), "{ev:?}");
+    // While it retried only the first guest's reservation was held; each
+    // retry was one rejection.
+    let stat = |at: usize, name: &str| -> u64 {
+        let prefix = format!("zfs:0:arc_headroom:{name}\t");
+        r.kstat_reads[at]
+            .lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(stat(0, "reservations"), 1);
+    assert_eq!(stat(0, "pending"), 0);
+    // 5 s to 19 s: the read at 20 s comes before that second's retry.
+    assert_eq!(stat(0, "rejections"), 15);
+    assert_eq!(stat(1, "reservations"), 1);
+    assert_eq!(stat(1, "rejections"), 25);
+    assert_eq!(r.lwps_swapped, 0);
 }
 
 // ---------------------------------------------------------------------

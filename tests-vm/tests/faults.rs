@@ -6,17 +6,19 @@
 //! `zfs:0:arc_headroom` holds exactly the reservations of the guests that
 //! still run (`pending` 0), `vmm:0:arc_resv` agrees with it, `c_max` is
 //! what the base and the admin's cap give for those reservations, and no
-//! LWP was swapped. Every refused request is an event with an errno and a
-//! message. Under the stock policies each test records what that kernel
-//! does with the same fault (MODEL.md, "Faults"), and checks that the
-//! model's own accounting (VMM Memory, `needfree`, OS-8005's reservation)
-//! returns what it took.
+//! LWP was swapped. Every request refused for good is an event with an
+//! errno and a message; one refused with `ENOMEM`, which bhyve retries
+//! once a second under every policy, is a retry line in bhyve's log (and
+//! one more failure in `vmm:0:arc_resv`). Under the stock policies each
+//! test records what that kernel does with the same fault (MODEL.md,
+//! "Faults"), and checks that the model's own accounting (VMM Memory,
+//! `needfree`, OS-8005's reservation) returns what it took.
 
 use tests_vm::machine::Policy;
-use tests_vm::params::{Params, GIB, MIB, PAGESIZE};
+use tests_vm::params::{Params, GIB, HZ, MIB, PAGESIZE};
 use tests_vm::scenario::{self, Scenario};
 use tests_vm::sim::{self, RunResult, VmOutcome};
-use zfs_tunables::errno::{EBUSY, EEXIST, ENOENT, ENOMEM, ETIME};
+use zfs_tunables::errno::{EBUSY, ENOENT, ETIME};
 
 /// `sizeof (page_t)` on amd64: vmm's reservation overhead per page.
 const PAGE_T: u64 = 120;
@@ -79,6 +81,24 @@ fn started_at(v: &VmOutcome) -> Option<f64> {
     v.start_latency_s.map(|l| v.created_at_s + l)
 }
 
+/// bhyve's retry lines printed before tick `at` (a `kstat -p` at that
+/// tick runs before the guests' steps of the tick). bhyve prints one
+/// each time `vm_setup_memory()` fails with `ENOMEM`, so under `tunables`
+/// each is one create the client refused or rolled back.
+fn retries_before(r: &RunResult, at: u64) -> u64 {
+    assert_eq!(r.log.dropped, 0, "{:?}: the log dropped lines", r.policy);
+    r.log
+        .lines
+        .iter()
+        .filter(|l| l.text.contains("retrying in 1 second"))
+        .map(|l| {
+            // Repeats come exactly a second apart: bhyve's sleep(1).
+            assert_eq!(l.last_at, l.at + l.repeats * HZ, "{l:?}");
+            (0..=l.repeats).filter(|k| l.at + k * HZ < at).count() as u64
+        })
+        .sum()
+}
+
 /// Every request the run refused is an event with an errno and a
 /// message; every guest that failed has its failure among the events,
 /// with the guest's errno.
@@ -131,7 +151,8 @@ fn assert_kstats_hold_exactly(r: &RunResult, at_s: f64, running: &[&VmOutcome], 
         want,
         "c_max at {at_s} s"
     );
-    // Failed creates are counted, each under one cause.
+    // Failed creates are counted, each under one cause: those that ended
+    // a guest, and those bhyve retried.
     let failures: u64 = [
         "fail_no_headroom",
         "fail_never_fits",
@@ -154,7 +175,12 @@ fn assert_kstats_hold_exactly(r: &RunResult, at_s: f64, running: &[&VmOutcome], 
             })
         })
         .count() as u64;
-    assert_eq!(failures, failed_by_then, "failure counters at {at_s} s");
+    let retried = retries_before(r, (at_s * HZ as f64).round() as u64);
+    assert_eq!(
+        failures,
+        failed_by_then + retried,
+        "failure counters at {at_s} s"
+    );
 }
 
 /// Under `tunables`, at the end of the run: the kstats as above, the
@@ -236,29 +262,51 @@ const STOCK: [Policy; 3] = [Policy::Legacy, Policy::Os8005, Policy::Reservoir];
 fn an_allocation_failing_part_way_rolls_back_everything() {
     let s = scenario("fault-alloc");
     let r = run(&s, Policy::Tunables);
-    let first = vms(&r, "vm64")[0];
-    let second = vms(&r, "vm64")[1];
+    let g = vm(&r, "vm64");
     // Refused inside the low segment, after the 61 GiB high one.
     let held = held_when_refused(&r, "vm64");
     assert!((61 * GIB..62 * GIB).contains(&held), "held {held}");
-    assert_eq!(first.errno, Some(ENOMEM));
-    assert!(!first.started);
-    assert!(first
-        .error
-        .as_deref()
+    // The kernel's reason, then bhyve's retry line, in the same tick:
+    // ENOMEM is worth a retry.
+    let refused_at = r
+        .log
+        .lines
+        .iter()
+        .find(|l| l.text.starts_with("fault:"))
         .unwrap()
-        .contains("allocating guest memory failed"));
-    // Rolled back at once: at 60 s nothing is reserved and the ceiling is
-    // where it started.
+        .at;
+    let lines: Vec<&str> = r
+        .log
+        .lines
+        .iter()
+        .filter(|l| l.at == refused_at && !l.text.starts_with("fault:"))
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "vmm: allocating guest memory failed (ENOMEM)",
+            "Unable to allocate memory (68719476736), retrying in 1 second"
+        ]
+    );
+    // Rolled back at once: before the retry nothing is reserved and the
+    // ceiling is where it started.
+    assert!(refused_at < 29 * HZ && refused_at + HZ > 29 * HZ);
     let c_max_start = kstat(&r, 1.0, "zfs:0:arcstats:c_max");
-    assert_kstats_hold_exactly(&r, 60.0, &[], None);
-    assert_eq!(kstat(&r, 60.0, "zfs:0:arcstats:c_max"), c_max_start);
-    assert_eq!(kstat(&r, 60.0, "vmm:0:arc_resv:fail_alloc"), 1);
-    assert_eq!(kstat(&r, 60.0, "zfs:0:arc_headroom:releases"), 1);
-    // The same guest, created again, starts and holds what it should.
-    assert!(second.started, "{second:?}");
-    assert_nothing_leaked(&r, &[second], None);
+    assert_kstats_hold_exactly(&r, 29.0, &[], None);
+    assert_eq!(kstat(&r, 29.0, "zfs:0:arcstats:c_max"), c_max_start);
+    assert_eq!(kstat(&r, 29.0, "vmm:0:arc_resv:fail_alloc"), 1);
+    assert_eq!(kstat(&r, 29.0, "zfs:0:arc_headroom:releases"), 1);
+    // bhyve's retry a second later is a new create; the fault is spent,
+    // the guest starts and holds exactly its reservation.
+    assert!(g.started && g.error.is_none(), "{g:?}");
+    assert_eq!(g.retry_lines, 1);
+    let up = started_at(g).unwrap();
+    assert!(up > refused_at as f64 / HZ as f64 + 1.0, "up at {up} s");
+    assert_kstats_hold_exactly(&r, 60.0, &[g], None);
+    assert_nothing_leaked(&r, &[g], None);
     assert_eq!(kstat(&r, 240.0, "vmm:0:arc_resv:creates"), 1);
+    assert_eq!(kstat(&r, 240.0, "zfs:0:arc_headroom:reserves"), 2);
 
     for p in STOCK {
         let r = run(&s, p);
@@ -289,13 +337,6 @@ fn an_allocation_failing_part_way_rolls_back_everything() {
         );
         assert!(g.started, "{p:?}");
         assert_eq!(g.held_bytes, 64 * GIB, "{p:?}");
-        // The second create finds bhyve's guest still there.
-        let dup = r
-            .events
-            .iter()
-            .find(|e| (e.at_s - 120.0).abs() < 1e-9)
-            .unwrap();
-        assert_eq!(dup.errno, Some(EEXIST), "{p:?}");
         assert_stock_accounting_returns(&r);
     }
 }
@@ -420,13 +461,25 @@ fn guest_names() -> Vec<String> {
     (0..64).map(|i| format!("g{i:02}")).collect()
 }
 
+/// The reason the client gave a guest refused at launch, from its
+/// `vm_create` event (bhyve started, and retries).
+fn launch_refusal<'a>(r: &'a RunResult, name: &str) -> &'a str {
+    let ev = r
+        .events
+        .iter()
+        .find(|e| e.event.starts_with(&format!("vm_create {name} ")))
+        .unwrap();
+    assert!(ev.ok, "{ev:?}");
+    &ev.message
+}
+
 #[test]
-fn sixty_four_guests_at_once_admit_what_fits_in_order_and_refuse_the_rest_at_once() {
+fn sixty_four_guests_at_once_admit_what_fits_in_order_and_the_rest_retry() {
     let s = scenario("fault-sixty-four-at-once");
     let r = run(&s, Policy::Tunables);
     let names = guest_names();
     let all: Vec<&VmOutcome> = names.iter().map(|n| vm(&r, n)).collect();
-    let admitted = all.iter().take_while(|v| v.error.is_none()).count();
+    let admitted = all.iter().take_while(|v| v.retry_lines == 0).count();
     assert_eq!(admitted, 29);
     // The oldest are admitted, every one of them starts, and they start
     // in creation order (first come, first served).
@@ -436,38 +489,76 @@ fn sixty_four_guests_at_once_admit_what_fits_in_order_and_refuse_the_rest_at_onc
     for w in all[..admitted].windows(2) {
         assert!(started_at(w[0]) <= started_at(w[1]), "{w:?}");
     }
-    // The rest are refused at once (at 10 s) with ENOMEM and the reason.
+    // The rest are refused at once (at 10 s) with ENOMEM and the reason;
+    // bhyve prints its retry line and tries again every second, each try
+    // refused at once with nothing reserved (59 s: only the 29).
     for v in &all[admitted..] {
-        assert_eq!(v.errno, Some(ENOMEM), "{v:?}");
-        let ev = r
-            .events
-            .iter()
-            .find(|e| e.event.starts_with(&format!("vm_create {} ", v.name)))
-            .unwrap();
-        assert!(!ev.ok && (ev.at_s - 10.0).abs() < 1e-9, "{ev:?}");
+        let why = launch_refusal(&r, &v.name);
+        assert!(why.contains("ENOMEM") && why.contains("retries every second"));
         assert!(
-            ev.message.contains("cannot reserve") && ev.message.contains("remain above c_min"),
-            "{}",
-            ev.message
+            why.contains("cannot reserve") && why.contains("remain above c_min"),
+            "{why}"
         );
+        assert_eq!(v.error, None, "{v:?}");
+        let first = r
+            .log
+            .lines
+            .iter()
+            .find(|l| l.guest == v.name && l.text.contains("retrying in 1 second"))
+            .unwrap();
+        assert_eq!(first.at, 10 * HZ);
     }
-    assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:rejections"), 35);
-    assert_eq!(kstat(&r, 120.0, "vmm:0:arc_resv:fail_no_headroom"), 35);
+    assert_kstats_hold_exactly(&r, 59.0, &all[..admitted], None);
+    assert_eq!(kstat(&r, 59.0, "zfs:0:arc_headroom:rejections"), 35 * 49);
+    // Five running guests are destroyed at 60 s; five of the retrying
+    // ones get in at their next retry, in the same second.
+    let destroyed: Vec<&&VmOutcome> = all.iter().filter(|v| v.destroyed).collect();
+    assert_eq!(destroyed.len(), 5);
+    let late: Vec<&&VmOutcome> = all[admitted..].iter().filter(|v| v.started).collect();
+    assert_eq!(late.len(), 5);
+    for v in &late {
+        assert_eq!(v.retry_lines, 50, "{v:?}");
+        let up = started_at(v).unwrap();
+        assert!((60.0..61.0).contains(&up), "{} up at {up} s", v.name);
+    }
+    // The other 30 are still retrying at the end, never refused for good.
+    let retrying: Vec<&&VmOutcome> = all[admitted..].iter().filter(|v| !v.started).collect();
+    assert_eq!(retrying.len(), 30);
+    for v in &retrying {
+        assert_eq!((v.retry_lines, v.held_bytes), (110, 0), "{v:?}");
+    }
+    // Each retry is one rejection: the counters agree with bhyve's log.
+    let retries: u64 = all.iter().map(|v| v.retry_lines).sum();
+    assert_eq!(retries, 5 * 50 + 30 * 110);
+    assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:rejections"), retries);
+    assert_eq!(kstat(&r, 120.0, "vmm:0:arc_resv:fail_no_headroom"), retries);
     assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:wait_timeouts"), 0);
     assert_eq!(r.pages_paged_out, 0);
-    assert_nothing_leaked(&r, &all[..admitted], None);
+    let running: Vec<&VmOutcome> = all
+        .iter()
+        .filter(|v| v.started && !v.destroyed)
+        .copied()
+        .collect();
+    assert_eq!(running.len(), 29);
+    assert_nothing_leaked(&r, &running, None);
 
     for p in STOCK {
         let r = run(&s, p);
         let all: Vec<&VmOutcome> = names.iter().map(|n| vm(&r, n)).collect();
-        // The same 29 fit, some after retries; the other 35 are never
-        // refused. legacy and os8005 loop (60 s in vm_reserve_pages(),
-        // a retry line, again); the reservoir waits in page_xresv(),
-        // which has no deadline, holding its needfree for good. Their
-        // needfree keeps the scanner paging.
+        // The same 29 fit, some after retries, and five more once five
+        // are destroyed at 60 s; the other 30 are never refused. legacy
+        // and os8005 loop (60 s in vm_reserve_pages(), a retry line,
+        // again); the reservoir waits in page_xresv(), which has no
+        // deadline, holding its needfree for good. Their needfree keeps
+        // the scanner paging.
         let started = all.iter().filter(|v| v.started).count();
-        assert_eq!(started, 29, "{p:?}");
+        assert_eq!(started, 34, "{p:?}");
+        for v in all.iter().filter(|v| v.started && v.created_at_s > 0.0) {
+            let up = started_at(v).unwrap();
+            assert!(up < 30.0 || (60.0..70.0).contains(&up), "{p:?}: {v:?}");
+        }
         let waiting: Vec<_> = all.iter().filter(|v| !v.started).collect();
+        assert_eq!(waiting.len(), 30, "{p:?}");
         for v in &waiting {
             assert_eq!(v.error, None, "{p:?}");
             assert_eq!(v.retry_lines > 0, p != Policy::Reservoir, "{p:?}: {v:?}");
@@ -485,9 +576,11 @@ fn sixty_four_guests_at_once_admit_what_fits_in_order_and_refuse_the_rest_at_onc
 /// compared with `c_max_base`, computed from `allmem`, which knows
 /// nothing of Kernel memory. On a host with 16 GiB of Kernel it admits
 /// more than memory holds; the youngest admitted guests then reach their
-/// deadline (ETIME) instead of being refused at once. Nothing leaks, and
-/// first come, first served holds: no guest times out while a younger
-/// one starts.
+/// deadline (ETIME, on which bhyve exits) instead of being refused at
+/// once. The 3 refused at once retry every second, are admitted when the
+/// timed-out ones release their reservations, and time out in turn.
+/// Nothing leaks, and first come, first served holds: no guest times out
+/// while a younger one starts.
 #[test]
 fn sixty_four_guests_on_a_large_kernel_host_over_admit_and_the_youngest_time_out() {
     let s = scenario("fault-sixty-four-large-kernel");
@@ -497,25 +590,45 @@ fn sixty_four_guests_on_a_large_kernel_host_over_admit_and_the_youngest_time_out
     let started = all.iter().take_while(|v| v.started).count();
     let timed_out = all[started..]
         .iter()
-        .take_while(|v| v.errno == Some(ETIME))
+        .take_while(|v| v.errno == Some(ETIME) && v.retry_lines == 0)
         .count();
-    let refused = all[started + timed_out..]
+    let retried = all[started + timed_out..]
         .iter()
-        .take_while(|v| v.errno == Some(ENOMEM))
+        .take_while(|v| v.errno == Some(ETIME) && v.retry_lines == 60)
         .count();
-    assert_eq!((started, timed_out, refused), (54, 7, 3));
-    for v in &all[started..started + timed_out] {
-        // 60 s after they were admitted.
-        let ev = r
-            .events
+    assert_eq!((started, timed_out, retried), (54, 7, 3));
+    let failed_at = |v: &VmOutcome| {
+        r.events
             .iter()
             .find(|e| e.event == format!("vm_create {}", v.name))
-            .unwrap();
-        assert!((ev.at_s - 70.0).abs() < 1e-9, "{ev:?}");
+            .unwrap()
+            .at_s
+    };
+    for v in &all[started..started + timed_out] {
+        // 60 s after they were admitted; bhyve exits.
+        assert!((failed_at(v) - 70.0).abs() < 1e-9, "{v:?}");
+        assert!(r
+            .log
+            .lines
+            .iter()
+            .any(|l| l.guest == v.name && l.text == "Unable to setup memory (62)"));
     }
+    for v in &all[started + timed_out..] {
+        // Refused at 10 s (ENOMEM), retried 11 s to 69 s, admitted at
+        // 70 s once the timed-out reservations were released, 60 s more.
+        let why = launch_refusal(&r, &v.name);
+        assert!(why.contains("ENOMEM"), "{why}");
+        assert!((failed_at(v) - 130.0).abs() < 1e-9, "{v:?}");
+    }
+    // At 120 s the three wait, holding their reservations.
+    let (one, _) = reservation_of(2 * GIB);
+    assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:pending"), 3 * one);
+    assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:reservations"), 57);
     assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:wait_timeouts"), 7);
-    assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:rejections"), 3);
-    assert_eq!(kstat(&r, 120.0, "vmm:0:arc_resv:fail_timeout"), 7);
+    assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:rejections"), 3 * 60);
+    assert_eq!(kstat(&r, 120.0, "vmm:0:arc_resv:fail_no_headroom"), 3 * 60);
+    assert_eq!(kstat(&r, 180.0, "zfs:0:arc_headroom:wait_timeouts"), 10);
+    assert_eq!(kstat(&r, 180.0, "vmm:0:arc_resv:fail_timeout"), 10);
     // The waiters keep desfree free, the page scanner works below
     // lotsfree: filling the host pages some Anon out, but swaps no LWP.
     assert!(r.pages_paged_out > 0);

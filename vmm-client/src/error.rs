@@ -13,7 +13,9 @@ use zfs_tunables::{errno, TunableError};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmmError {
     /// The headroom core refused or failed: `ENOMEM` (no headroom now, or
-    /// never on this host), `ETIME` (the wait reached its deadline),
+    /// never on this host; the ioctl answers `ENOSPC` for the latter, see
+    /// [`ioctl_errno`](crate::ioctl_commands::ioctl_errno)), `ETIME` (the
+    /// wait reached its deadline),
     /// `EINTR` (a signal), `ENOSPC` (its reservation table is full),
     /// `EOVERFLOW`.
     Arc(TunableError),

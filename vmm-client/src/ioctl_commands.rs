@@ -20,10 +20,27 @@
 //! [`device_closed`](VmmArcClient::device_closed),
 //! [`hold`](VmmArcClient::hold), [`release_hold`](VmmArcClient::release_hold),
 //! [`destroy`](VmmArcClient::destroy).
+//!
+//! # The errno at the boundary
+//!
+//! Every function here, and every other caller that answers an ioctl
+//! (the kernel module's entry points), turns a [`VmmError`] into the
+//! ioctl's errno with [`ioctl_errno`], and only with it. It is the
+//! client's own errno ([`VmmError::to_errno`]) with one exception: a
+//! reservation that can never fit on this host is `ENOSPC` at the
+//! boundary, though the client calls it `ENOMEM` like one that does not
+//! fit now. The reason is bhyve's loop around `vm_setup_memory()`
+//! (`bhyverun.c`), which the project does not change: it prints "Unable to
+//! allocate memory (N), retrying in 1 second" and tries again once a
+//! second for as long as the error is `ENOMEM`, and on any other error
+//! prints "Unable to setup memory (N)" and exits. Retrying is right for a
+//! guest that does not fit *now* (another guest's destroy makes room) and
+//! an endless loop for one that can *never* fit; `ENOSPC` is also what the
+//! illumos vmm reservoir answers for a request above its limit.
 
 use core::ops::Deref;
 
-use zfs_tunables::{ArcTunables, Bytes, Platform};
+use zfs_tunables::{errno, ArcTunables, Bytes, Platform, TunableError};
 
 use crate::client::{DestroyOutcome, VmmArcClient};
 use crate::error::VmmError;
@@ -31,6 +48,22 @@ use crate::instance_table::{InstanceId, VM_MAX_NAMELEN};
 use crate::segment_allocator::SegmentAllocator;
 use crate::sizing::{MemSegRequest, SegmentId};
 use crate::table_lock::TableLock;
+
+/// The errno an ioctl of the vmm driver returns for `e` (see the module
+/// documentation): [`VmmError::to_errno`], except `ENOSPC` for a
+/// reservation that can never fit on this host, so that bhyve, which
+/// retries `ENOMEM` once a second, gives up on it instead of retrying
+/// forever. `ENOMEM` at the boundary therefore always means "not now":
+/// no headroom next to the live reservations, or the allocator's own
+/// failure. `ETIME`, `EINTR` and every other errno pass through, and
+/// bhyve exits on them.
+#[must_use]
+pub const fn ioctl_errno(e: VmmError) -> i32 {
+    match e {
+        VmmError::Arc(TunableError::NeverFits { .. }) => errno::ENOSPC,
+        e => e.to_errno(),
+    }
+}
 
 /// The name in a request's `char name[]` buffer: the bytes before the
 /// first NUL, which must come within `VM_MAX_NAMELEN` bytes (as
@@ -64,9 +97,9 @@ where
 {
     let name = request_name(name_buf).map_err(|e| {
         client.count_failure(e);
-        e.to_errno()
+        ioctl_errno(e)
     })?;
-    client.create_instance(name).map_err(VmmError::to_errno)
+    client.create_instance(name).map_err(ioctl_errno)
 }
 
 /// `VMM_DESTROY_VM`: destroys the instance called by the name in
@@ -81,8 +114,8 @@ where
     A: Deref<Target = ArcTunables<P>>,
     L: TableLock,
 {
-    let name = request_name(name_buf).map_err(VmmError::to_errno)?;
-    client.destroy_by_name(name).map_err(VmmError::to_errno)
+    let name = request_name(name_buf).map_err(ioctl_errno)?;
+    client.destroy_by_name(name).map_err(ioctl_errno)
 }
 
 /// `VM_ALLOC_MEMSEG` on `instance`'s device: segment `segid` of `len`
@@ -91,8 +124,9 @@ where
 /// `alloc` and commits; any failure rolls the segment back. `EINVAL`
 /// (bad segment id, zero length, segment exists with another size),
 /// `EEXIST` (segment exists as asked), `EOVERFLOW`, `ENOENT` (no such
-/// instance, or destroyed meanwhile), `EBUSY`, `ENOMEM` (no headroom, or
-/// never on this host, or the allocator's), `ETIME`, `EINTR`.
+/// instance, or destroyed meanwhile), `EBUSY`, `ENOMEM` (no headroom now,
+/// or the allocator's: bhyve retries), `ENOSPC` (never on this host: bhyve
+/// exits), `ETIME`, `EINTR` ([`ioctl_errno`]).
 pub fn vm_alloc_memseg<P, A, L>(
     client: &VmmArcClient<P, A, L>,
     instance: InstanceId,
@@ -108,7 +142,7 @@ where
 {
     let segid = SegmentId::new(i64::from(segid)).map_err(|e| {
         client.count_failure(e);
-        e.to_errno()
+        ioctl_errno(e)
     })?;
     let seg = MemSegRequest {
         segid,
@@ -117,7 +151,7 @@ where
     };
     client
         .alloc_memseg(instance, seg, alloc)
-        .map_err(VmmError::to_errno)
+        .map_err(ioctl_errno)
 }
 
 /// `VM_DESTROY_SELF` on `instance`'s device. The device is open while the
@@ -133,7 +167,7 @@ where
     A: Deref<Target = ArcTunables<P>>,
     L: TableLock,
 {
-    client.destroy(instance).map_err(VmmError::to_errno)
+    client.destroy(instance).map_err(ioctl_errno)
 }
 
 /// `VM_SET_AUTODESTRUCT` on `instance`'s device: a non-zero `arg` makes
@@ -150,13 +184,173 @@ where
 {
     client
         .set_autodestruct(instance, arg != 0)
-        .map_err(VmmError::to_errno)
+        .map_err(ioctl_errno)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zfs_tunables::errno::EINVAL;
+    use zfs_tunables::errno::{EINTR, EINVAL, ENOMEM, ENOSPC, ETIME};
+
+    /// Every error the client can return, one of each variant (and of each
+    /// core error a create can meet).
+    fn every_error() -> Vec<VmmError> {
+        let core = [
+            TunableError::UnknownTunable,
+            TunableError::OutOfBounds {
+                name: "x",
+                value: 1,
+                min: 2,
+                max: 3,
+            },
+            TunableError::MinAboveMax {
+                name: "x",
+                value: 2,
+                min: 2,
+                max: 1,
+            },
+            TunableError::ConflictsWithReservations {
+                name: "x",
+                value: 1,
+                reserved: Bytes(1),
+            },
+            TunableError::BootOnly { name: "x" },
+            TunableError::WouldBlock,
+            TunableError::BadName,
+            TunableError::Duplicate,
+            TunableError::Full,
+            TunableError::NoHeadroom {
+                requested: Bytes(2),
+                available: Bytes(1),
+            },
+            TunableError::NeverFits {
+                requested: Bytes(2),
+                host_limit: Bytes(1),
+            },
+            TunableError::ZeroSize,
+            TunableError::Overflow,
+            TunableError::UnknownReservation,
+            TunableError::ExceedsPending {
+                requested: Bytes(2),
+                pending: Bytes(1),
+            },
+            TunableError::Released,
+            TunableError::TimedOut,
+            TunableError::Interrupted,
+        ];
+        let mut v: Vec<VmmError> = core.into_iter().map(VmmError::Arc).collect();
+        v.extend([
+            VmmError::TableFull,
+            VmmError::DuplicateName,
+            VmmError::UnknownInstance,
+            VmmError::Destroyed,
+            VmmError::Busy,
+            VmmError::BadName,
+            VmmError::BadSegment { segid: 9 },
+            VmmError::SegmentExists { segid: 1 },
+            VmmError::SegmentConflict { segid: 1 },
+            VmmError::ZeroSize,
+            VmmError::Overflow,
+            VmmError::AllocFailed { errno: 0 },
+            VmmError::AllocFailed { errno: ENOMEM },
+            VmmError::AllocFailed { errno: 5 },
+            VmmError::OutOfOrder,
+        ]);
+        v
+    }
+
+    /// Does not compile when a variant is added to either enum: add it to
+    /// [`every_error`] too.
+    fn _every_error_is_listed(e: VmmError) {
+        match e {
+            VmmError::Arc(
+                TunableError::UnknownTunable
+                | TunableError::OutOfBounds { .. }
+                | TunableError::MinAboveMax { .. }
+                | TunableError::ConflictsWithReservations { .. }
+                | TunableError::BootOnly { .. }
+                | TunableError::WouldBlock
+                | TunableError::BadName
+                | TunableError::Duplicate
+                | TunableError::Full
+                | TunableError::NoHeadroom { .. }
+                | TunableError::NeverFits { .. }
+                | TunableError::ZeroSize
+                | TunableError::Overflow
+                | TunableError::UnknownReservation
+                | TunableError::ExceedsPending { .. }
+                | TunableError::Released
+                | TunableError::TimedOut
+                | TunableError::Interrupted,
+            )
+            | VmmError::TableFull
+            | VmmError::DuplicateName
+            | VmmError::UnknownInstance
+            | VmmError::Destroyed
+            | VmmError::Busy
+            | VmmError::BadName
+            | VmmError::BadSegment { .. }
+            | VmmError::SegmentExists { .. }
+            | VmmError::SegmentConflict { .. }
+            | VmmError::ZeroSize
+            | VmmError::Overflow
+            | VmmError::AllocFailed { .. }
+            | VmmError::OutOfOrder => {}
+        }
+    }
+
+    #[test]
+    fn a_reservation_that_can_never_fit_is_enospc_at_the_boundary() {
+        let never = VmmError::Arc(TunableError::NeverFits {
+            requested: Bytes(2),
+            host_limit: Bytes(1),
+        });
+        // The client says ENOMEM (issue 3); the ioctl says ENOSPC, on
+        // which bhyve exits instead of retrying.
+        assert_eq!(never.to_errno(), ENOMEM);
+        assert_eq!(ioctl_errno(never), ENOSPC);
+        // Not now: ENOMEM, which bhyve retries once a second.
+        let now = VmmError::Arc(TunableError::NoHeadroom {
+            requested: Bytes(2),
+            available: Bytes(1),
+        });
+        assert_eq!(ioctl_errno(now), ENOMEM);
+        assert_eq!(ioctl_errno(VmmError::AllocFailed { errno: 0 }), ENOMEM);
+        // The wait's failures end bhyve with their own errno.
+        assert_eq!(ioctl_errno(VmmError::Arc(TunableError::TimedOut)), ETIME);
+        assert_eq!(ioctl_errno(VmmError::Arc(TunableError::Interrupted)), EINTR);
+    }
+
+    #[test]
+    fn every_other_error_keeps_the_clients_errno() {
+        let errors = every_error();
+        assert_eq!(errors.len(), 33);
+        for e in errors {
+            let want = match e {
+                VmmError::Arc(TunableError::NeverFits { .. }) => ENOSPC,
+                e => e.to_errno(),
+            };
+            assert_eq!(ioctl_errno(e), want, "{e:?}");
+            assert!(ioctl_errno(e) > 0, "{e:?}");
+        }
+        // Only "never fits" among the ENOMEMs of the client changes: at
+        // the boundary ENOMEM is always worth bhyve's retry.
+        let enomem_at_boundary: Vec<VmmError> = every_error()
+            .into_iter()
+            .filter(|&e| ioctl_errno(e) == ENOMEM)
+            .collect();
+        assert_eq!(
+            enomem_at_boundary,
+            [
+                VmmError::Arc(TunableError::NoHeadroom {
+                    requested: Bytes(2),
+                    available: Bytes(1),
+                }),
+                VmmError::AllocFailed { errno: 0 },
+                VmmError::AllocFailed { errno: ENOMEM },
+            ]
+        );
+    }
 
     #[test]
     fn names_come_from_nul_terminated_buffers() {

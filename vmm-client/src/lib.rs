@@ -134,6 +134,11 @@
 //!   answers `ENXIO` for ioctls on an instance being destroyed.
 //! - **The 60 s deadline is a setting of the client** ([`ClientConfig`]),
 //!   not a second tunable.
+//! - **A reservation that can never fit is `ENOMEM` in the client's API
+//!   and `ENOSPC` at the ioctl** ([`ioctl_commands::ioctl_errno`], the one
+//!   place that decides it): the brief asks for `ENOMEM`, and bhyve, which
+//!   the project leaves unchanged, retries `ENOMEM` once a second forever,
+//!   which is right only for a guest that may fit later.
 //! - **Lengths are rounded up, not refused when unaligned**: the driver
 //!   refuses unaligned `VM_ALLOC_MEMSEG` lengths itself; rounding here
 //!   keeps the client correct for any caller.

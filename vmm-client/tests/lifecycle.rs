@@ -9,13 +9,14 @@ use std::thread;
 
 use common::{arc_state, client, host, until_sleeping, FakeMemory, WakeOnPanic};
 use vmm_client::ioctl_commands::{
-    vm_alloc_memseg, vm_destroy_self, vm_set_autodestruct, vmm_create_vm, vmm_destroy_vm,
+    ioctl_errno, vm_alloc_memseg, vm_destroy_self, vm_set_autodestruct, vmm_create_vm,
+    vmm_destroy_vm,
 };
 use vmm_client::{
     bhyve_memsegs, AllocProgress, ArcResvStats, DestroyOutcome, InstanceId, InstanceState,
     MemSegRequest, SegmentAllocator, SegmentId, VmmError, MAX_INSTANCES,
 };
-use zfs_tunables::errno::{EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC};
+use zfs_tunables::errno::{EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC};
 use zfs_tunables::{Bytes, Pages, GIB};
 
 fn guest(gib: u64) -> vmm_client::MemSegs {
@@ -405,6 +406,65 @@ fn the_ioctl_commands_return_errnos() {
     assert_eq!(vmm_destroy_vm(&vmm, &buf), Err(ENOENT));
     assert_eq!(vm_destroy_self(&vmm, id), Err(ENOENT));
     assert_eq!(arc_state(&arc), start);
+}
+
+/// bhyve retries `VM_ALLOC_MEMSEG` once a second on `ENOMEM` and exits
+/// on anything else, so at the ioctl a segment that can never fit is
+/// `ENOSPC` and one that does not fit now is `ENOMEM`; both are refused at
+/// once, with nothing reserved and no wait. The client's own create still
+/// says `ENOMEM` for both (issue 3).
+#[test]
+fn vm_alloc_memseg_tells_never_from_not_now() {
+    let arc = host(64);
+    let vmm = client(&arc);
+    let mut mem = FakeMemory::default();
+    let host_limit = arc.headroom_stats().c_max_base.0 - arc.limits().c_min.0;
+    let id = vmm_create_vm(&vmm, b"vm\0").unwrap();
+    // Nothing free: a create that reached the wait would sleep, and with
+    // no other thread to wake it this test would hang.
+    arc.platform().set_freemem(Pages(0));
+    let before = arc_state(&arc);
+
+    // Never: more than this host can reserve with nothing else live.
+    let never = host_limit.next_multiple_of(4096) + 4096;
+    assert_eq!(
+        vm_alloc_memseg(&vmm, id, 1, never, true, &mut mem),
+        Err(ENOSPC)
+    );
+    let segs = bhyve_memsegs(Bytes(never)).unwrap();
+    let e = vmm.create(b"other", &segs, &mut mem).unwrap_err();
+    assert_eq!(e.to_errno(), ENOMEM);
+    assert_eq!(ioctl_errno(e), ENOSPC);
+    assert_eq!(arc_state(&arc), before);
+
+    // Not now: another instance holds most of what can be reserved.
+    arc.platform().set_freemem(Pages(u64::MAX / 4096));
+    let big = vmm.create(b"big", &guest(56), &mut mem).unwrap();
+    arc.platform().set_freemem(Pages(0));
+    let with_big = arc_state(&arc);
+    // A segment of what is left, rounded up to GiB: it fits the host on
+    // its own, not next to "big".
+    let left = host_limit - arc.headroom_stats().reserved.0;
+    let seg = left.next_multiple_of(GIB);
+    assert!(seg < host_limit / 2);
+    assert_eq!(
+        vm_alloc_memseg(&vmm, id, 1, seg, true, &mut mem),
+        Err(ENOMEM)
+    );
+    assert_eq!(arc_state(&arc), with_big);
+    assert_eq!(arc.headroom_stats().counters.waits, 0);
+    let stats = vmm.stats();
+    assert_eq!((stats.fail_never_fits, stats.fail_no_headroom), (2, 1));
+
+    // Once the other instance is gone, the same ioctl is granted.
+    assert!(matches!(
+        vmm.destroy(big),
+        Ok(DestroyOutcome::Finished { .. })
+    ));
+    mem.vm_destroy(big);
+    arc.platform().set_freemem(Pages(u64::MAX / 4096));
+    assert_eq!(vm_alloc_memseg(&vmm, id, 1, seg, true, &mut mem), Ok(()));
+    assert_eq!(mem.live_total(), seg);
 }
 
 #[test]

@@ -141,9 +141,16 @@ fn every_publication_is_one_closed_section_with_nothing_inside() {
     assert!(t.set("zfs_arc_max", 1).is_err());
     assert_eq!(p.sections(), before);
 
-    // A reservation and its release each publish the new ceiling.
+    // A reservation and its release each publish the new ceiling; a
+    // release of a reservation still pending also cancels the cut of c
+    // not yet evicted, in a section of its own.
     let before = p.sections();
     let id = t.reserve("test", Bytes(4 * GIB)).unwrap();
+    t.release(id).unwrap();
+    assert_eq!(p.sections(), before + 3);
+    let before = p.sections();
+    let id = t.reserve("test", Bytes(4 * GIB)).unwrap();
+    t.mark_allocated(id, Bytes(4 * GIB)).unwrap();
     t.release(id).unwrap();
     assert_eq!(p.sections(), before + 2);
 
