@@ -278,6 +278,20 @@ fn locate(text: &str, section: &str, index: Option<usize>, key: &str) -> Option<
     None
 }
 
+/// A key from the file as a field path shows it: bare if TOML would
+/// take it bare, quoted otherwise (`""`, `"a.b"`), so an error never
+/// names an empty or misleading field.
+fn key_name(k: &str) -> String {
+    let bare = !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        k.to_string()
+    } else {
+        format!("{k:?}")
+    }
+}
+
 struct Reader<'a> {
     text: &'a str,
 }
@@ -358,7 +372,7 @@ impl Reader<'_> {
                         return Err(self.err(
                             name,
                             None,
-                            k,
+                            &key_name(k),
                             format!("unknown key (allowed: {})", allowed.join(", ")),
                         ));
                     }
@@ -378,10 +392,20 @@ pub fn parse_scenario(text: &str, default_name: &str) -> Result<Scenario, Scenar
             text.get(..s.start)
                 .map_or(1, |p| p.matches('\n').count() + 1)
         });
+        // toml says nothing for some bytes it cannot start a line with
+        // (a lone carriage return); name the byte rather than print an
+        // empty reason.
+        let message = match e.message().trim() {
+            "" => match e.span().and_then(|s| text.get(s.start..)?.chars().next()) {
+                Some(c) => format!("unexpected character {c:?}"),
+                None => "unexpected end of file".to_string(),
+            },
+            m => m.to_string(),
+        };
         ScenarioError {
             line,
             field: None,
-            message: e.message().to_string(),
+            message,
         }
     })?;
     let r = Reader { text };
@@ -401,7 +425,7 @@ pub fn parse_scenario(text: &str, default_name: &str) -> Result<Scenario, Scenar
             return Err(r.err(
                 "",
                 None,
-                k,
+                &key_name(k),
                 "unknown top-level key (allowed: name, description, host, arc, workload, sim, boot, event)".into(),
             ));
         }
@@ -589,7 +613,7 @@ fn parse_event(r: &Reader<'_>, i: usize, t: &toml::Table) -> Result<Event, Scena
             return Err(r.err(
                 "",
                 idx,
-                k,
+                &key_name(k),
                 format!("unknown key (allowed: at, {})", EVENT_KINDS.join(", ")),
             ));
         }
@@ -638,7 +662,7 @@ fn parse_event(r: &Reader<'_>, i: usize, t: &toml::Table) -> Result<Event, Scena
                     return Err(r.err(
                         "",
                         idx,
-                        &format!("vm_create.{k}"),
+                        &format!("vm_create.{}", key_name(k)),
                         "unknown key (allowed: name, ram)".into(),
                     ));
                 }
@@ -704,7 +728,7 @@ fn parse_alloc_fault(
             return Err(r.err(
                 "",
                 idx,
-                &format!("alloc_fault.{k}"),
+                &format!("alloc_fault.{}", key_name(k)),
                 "unknown key (allowed: vm, after, times)".into(),
             ));
         }
@@ -939,6 +963,40 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("exactly one"));
+    }
+
+    #[test]
+    fn a_toml_error_without_a_reason_still_says_what_is_wrong() {
+        // A lone carriage return at the start of a line: toml's message
+        // for it is empty.
+        let e = parse_scenario("[host]\n\rphysmem = \"4G\"\n", "x").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.message, "unexpected character '\\r'");
+        assert_eq!(e.to_string(), "line 2: unexpected character '\\r'");
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_even_when_empty_or_dotted() {
+        let e = parse_scenario("\"\" = 1\n[host]\nphysmem = \"4G\"\n", "x").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("\"\""));
+        assert!(
+            e.to_string().starts_with("\"\": unknown top-level key"),
+            "{e}"
+        );
+        let e = parse_scenario("[host]\nphysmem = \"4G\"\n\"a.b\" = 1\n", "x").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("host.\"a.b\""));
+        let head = "[host]\nphysmem = \"4G\"\n[[event]]\nat = \"1s\"\n";
+        let e = parse_scenario(&format!("{head}\"\" = 1\n"), "x").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("event[0].\"\""));
+        let e = parse_scenario(
+            &format!("{head}vm_create = {{ name = \"a\", ram = 1, \"\" = 2 }}\n"),
+            "x",
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("event[0].vm_create.\"\""));
+        // Bare keys stay bare.
+        let e = parse_scenario("[host]\nphysmem = \"4G\"\ncolour-2 = 1\n", "x").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("host.colour-2"));
     }
 
     #[test]
