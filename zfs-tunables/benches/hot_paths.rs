@@ -257,11 +257,11 @@ fn two_threads<S: Sync>(iters: u64, shared: &S, op: fn(&S) -> bool, acct: &Sched
     wall
 }
 
-criterion_group!(
-    benches,
-    limits_read,
-    headroom_term,
-    arc_max_change,
-    reserve_release
-);
+criterion_group! {
+    name = benches;
+    // 100 samples over 10 s each, after 3 s of warm-up: millions of
+    // iterations even for the slowest path.
+    config = Criterion::default().measurement_time(Duration::from_secs(10));
+    targets = limits_read, headroom_term, arc_max_change, reserve_release
+}
 criterion_main!(benches);
