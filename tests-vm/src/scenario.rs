@@ -835,13 +835,13 @@ pub const FAULTS: [(&str, &str, &str); 8] = [
 /// The generated built-ins: (name, one-line summary).
 pub const GENERATED: [(&str, &str); 1] = [(
     "fleet-1t",
-    "1 TiB host, 1000 guests of 2 to 32 GiB come and go over a simulated day (for benchmarks)",
+    "1 TiB host, 1000 guests of 2 to 32 GiB come and go over a simulated day while a reader fills the ARC and an admin changes zfs_arc_max every hour (for benchmarks)",
 )];
 
 /// A built-in scenario by name.
 pub fn builtin(name: &str) -> Option<Result<Scenario, ScenarioError>> {
     if name == "fleet-1t" {
-        return Some(Ok(fleet(1000, 86_400)));
+        return Some(Ok(fleet(FLEET_1T_GUESTS, FLEET_1T_SECONDS)));
     }
     BUILTINS
         .iter()
@@ -850,9 +850,30 @@ pub fn builtin(name: &str) -> Option<Result<Scenario, ScenarioError>> {
         .map(|(n, _, text)| parse_scenario(text, n))
 }
 
-/// A 1 TiB host on which `guests` guests are created at random times over
-/// `seconds` and most are destroyed after 10 minutes to 4 hours; the same
-/// every time (a fixed xorshift seed).
+/// `fleet-1t`'s guests.
+pub const FLEET_1T_GUESTS: usize = 1000;
+/// `fleet-1t`'s simulated time, seconds (a day).
+pub const FLEET_1T_SECONDS: u64 = 86_400;
+/// The fleet's reader: ARC misses filled at this rate, bytes/s, all day.
+pub const FLEET_READER_RATE: u64 = 256 * MIB;
+/// The `zfs_arc_max` values the fleet's admin writes, one an hour, in turn.
+pub const FLEET_ARC_MAX_CYCLE: [u64; 4] = [768 * GIB, 512 * GIB, 896 * GIB, 640 * GIB];
+
+/// A 1 TiB host on which `guests` guests of 2 to 32 GiB are created at
+/// random times over `seconds` and destroyed after 10 to 90 minutes
+/// (those whose life would outlast the run keep running); a reader fills
+/// the ARC at [`FLEET_READER_RATE`] throughout, and every hour an admin
+/// writes the next value of [`FLEET_ARC_MAX_CYCLE`] to
+/// `zfs:0:tunables:zfs_arc_max` (a kstat the stock kernels do not have:
+/// there the write fails and changes nothing, as it would). The same every
+/// time (a fixed xorshift seed).
+///
+/// The density is what a full host runs: in `fleet-1t` about 35 guests and
+/// 440 GiB of guest RAM at once on average, 816 GiB at the peak, so every
+/// guest fits beside the kernel and a shrunken ARC (with guests living up
+/// to 4 hours the fleet wanted 1.1 TiB on average, more than the host has).
+/// With `seconds` proportional to `guests` the density stays the same, so
+/// runs of different sizes can be compared per guest.
 #[must_use]
 pub fn fleet(guests: usize, seconds: u64) -> Scenario {
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
@@ -863,11 +884,12 @@ pub fn fleet(guests: usize, seconds: u64) -> Scenario {
         x
     };
     let span = seconds.saturating_sub(60).max(1) * HZ;
-    let mut events = Vec::with_capacity(2 * guests);
+    let hours = seconds / 3600;
+    let mut events = Vec::with_capacity(2 * guests + hours as usize);
     for i in 0..guests {
         let at = 60 * HZ + next() % span;
         let ram = [2u64, 4, 8, 16, 32][(next() % 5) as usize] * GIB;
-        let life = (600 + next() % (4 * 3600 - 600)) * HZ;
+        let life = (600 + next() % (90 * 60 - 600)) * HZ;
         let name = format!("g{i}");
         events.push(Event {
             at,
@@ -883,6 +905,12 @@ pub fn fleet(guests: usize, seconds: u64) -> Scenario {
             });
         }
     }
+    for (h, v) in (1..=hours).zip(FLEET_ARC_MAX_CYCLE.iter().cycle()) {
+        events.push(Event {
+            at: h * 3600 * HZ,
+            kind: EventKind::KstatWrite(format!("zfs:0:tunables:zfs_arc_max={v}")),
+        });
+    }
     events.sort_by_key(|e| e.at);
     Scenario {
         name: "fleet-1t".to_string(),
@@ -897,7 +925,7 @@ pub fn fleet(guests: usize, seconds: u64) -> Scenario {
             generation: Generation::Y2021,
         },
         arc_size: 700 * GIB,
-        arcfill: 0,
+        arcfill: FLEET_READER_RATE,
         duration: seconds * HZ,
         evict_rate: None,
         alloc_rate: None,

@@ -545,6 +545,48 @@ vm_create = { name = "big", ram = "512G" }
 }
 
 #[test]
+fn fleet_1t_is_a_day_of_1000_guests_a_reader_and_hourly_arc_max_changes() {
+    use tests_vm::scenario::{EventKind, FLEET_ARC_MAX_CYCLE};
+    let s = builtin("fleet-1t");
+    assert_eq!(s.host.physmem, 1 << 40);
+    assert_eq!(s.duration, 86_400 * tests_vm::params::HZ);
+    assert!(s.arcfill > 0, "a reader fills the ARC all day");
+    assert!(!s
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Arcfill(_))));
+    let creates = s
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::VmCreate { .. }))
+        .count();
+    let destroys = s
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::VmDestroy(_)))
+        .count();
+    assert_eq!(creates, 1000);
+    assert!(destroys > 900, "{destroys} guests destroyed");
+    let writes: Vec<(u64, String)> = s
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::KstatWrite(w) => Some((e.at, w.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(writes.len(), 24);
+    for (h, (at, w)) in writes.iter().enumerate() {
+        let hour = h as u64 + 1;
+        assert_eq!(*at, hour * 3600 * tests_vm::params::HZ);
+        let v = FLEET_ARC_MAX_CYCLE[h % FLEET_ARC_MAX_CYCLE.len()];
+        assert_eq!(w, &format!("zfs:0:tunables:zfs_arc_max={v}"));
+    }
+    // Consecutive writes change the value.
+    assert!(FLEET_ARC_MAX_CYCLE.windows(2).all(|w| w[0] != w[1]));
+}
+
+#[test]
 fn the_fleet_generator_is_deterministic_and_every_run_adds_up() {
     let a = scenario::fleet(60, 3 * 3600);
     let b = scenario::fleet(60, 3 * 3600);
@@ -553,6 +595,21 @@ fn the_fleet_generator_is_deterministic_and_every_run_adds_up() {
     for p in Policy::ALL {
         let r = run(&a, p);
         assert_eq!(r.vms.len(), 60);
+        // The hourly zfs_arc_max writes: applied by the project's kernel,
+        // refused by the others (they have no zfs:0:tunables kstat).
+        let writes: Vec<_> = r
+            .events
+            .iter()
+            .filter(|e| {
+                e.event
+                    .starts_with("kstat_write zfs:0:tunables:zfs_arc_max=")
+            })
+            .collect();
+        assert_eq!(writes.len(), 3, "{p:?}");
+        assert!(
+            writes.iter().all(|e| e.ok == (p == Policy::Tunables)),
+            "{p:?}: {writes:?}"
+        );
         let m = r.memstat_after;
         let sum = m.kernel
             + m.boot
