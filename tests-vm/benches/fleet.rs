@@ -10,6 +10,10 @@
 //!   500, 1000 and 2000 guests at the same density (simulated time grows
 //!   with the guests: 86.4 s each), so equal throughput (guests per wall
 //!   second) means a cost linear in the number of guests;
+//! - `fleet_day/<n>`: the same on one simulated day with 0, 250, 500
+//!   and 1000 guests (the density grows with them), which separates the
+//!   cost of simulated time (the 0-guest run: the timers, the reader,
+//!   the hourly admin writes) from the cost each guest adds;
 //! - before those, the peak memory of each run, measured two ways: the
 //!   peak of live heap bytes during one `sim::run` (a counting global
 //!   allocator: the memory the run itself needs, exactly, per policy),
@@ -94,6 +98,9 @@ fn fleet_of(guests: usize) -> Scenario {
 }
 
 const SIZES: [usize; 3] = [500, 1000, 2000];
+
+/// Guests on one simulated day, for `fleet_day`.
+const DAY_SIZES: [usize; 4] = [0, 250, 500, 1000];
 
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1u64 << 20) as f64
@@ -235,7 +242,23 @@ fn fleet_guests(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, fleet_1t, fleet_guests);
+/// One simulated day with 0 to 1000 guests: the day's fixed cost, and
+/// what each guest adds to it.
+fn fleet_day(c: &mut Criterion) {
+    let params = Params::default();
+    let mut g = c.benchmark_group("fleet_day");
+    long_runs(&mut g);
+    g.throughput(Throughput::Elements(FLEET_1T_SECONDS));
+    for n in DAY_SIZES {
+        let s = scenario::fleet(n, FLEET_1T_SECONDS);
+        g.bench_with_input(BenchmarkId::from_parameter(n), &s, |b, s| {
+            b.iter(|| black_box(sim::run(black_box(s), Policy::Tunables, &params)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, fleet_1t, fleet_guests, fleet_day);
 
 fn main() {
     // Criterion's test mode (`cargo test --benches`) and `--list` only
