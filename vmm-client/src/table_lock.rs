@@ -44,13 +44,23 @@ mod std_table_lock {
     /// `kmutex_t` is.
     #[derive(Debug)]
     pub struct StdTableLock {
-        held: Mutex<bool>,
+        state: Mutex<LockState>,
         released: Condvar,
     }
 
+    /// The flag and who waits for it.
+    #[derive(Debug, Default)]
+    struct LockState {
+        /// Whether a thread holds the lock.
+        held: bool,
+        /// Threads waiting for it: an uncontended unlock wakes nobody
+        /// (std's `notify_one` is a system call even with no waiter).
+        waiting: u64,
+    }
+
     fn relock<'a>(
-        r: Result<MutexGuard<'a, bool>, std::sync::PoisonError<MutexGuard<'a, bool>>>,
-    ) -> MutexGuard<'a, bool> {
+        r: Result<MutexGuard<'a, LockState>, std::sync::PoisonError<MutexGuard<'a, LockState>>>,
+    ) -> MutexGuard<'a, LockState> {
         // A poisoned mutex means a test thread panicked while holding the
         // flag's mutex (never while the table lock itself is held: the
         // flag's mutex is only held to flip the flag). The flag is valid.
@@ -62,7 +72,7 @@ mod std_table_lock {
         #[must_use]
         pub fn new() -> Self {
             StdTableLock {
-                held: Mutex::new(false),
+                state: Mutex::new(LockState::default()),
                 released: Condvar::new(),
             }
         }
@@ -76,22 +86,60 @@ mod std_table_lock {
 
     // SAFETY: `lock` sets `held` only after seeing it clear, both under the
     // flag's mutex, so at most one thread returns from `lock` until the
-    // holder calls `unlock`; the lock is not re-entrant (a second `lock` on
+    // holder calls `unlock`; a waiter counts itself in `waiting` under the
+    // same mutex before it sleeps, so the `unlock` that clears the flag
+    // sees it and wakes it; the lock is not re-entrant (a second `lock` on
     // the holding thread would wait forever, and the client never makes
     // one).
     unsafe impl TableLock for StdTableLock {
         fn lock(&self) {
-            let mut held = relock(self.held.lock());
-            while *held {
-                held = relock(self.released.wait(held));
+            let mut s = relock(self.state.lock());
+            while s.held {
+                s.waiting = s.waiting.saturating_add(1);
+                s = relock(self.released.wait(s));
+                s.waiting = s.waiting.saturating_sub(1);
             }
-            *held = true;
+            s.held = true;
         }
 
         unsafe fn unlock(&self) {
-            let mut held = relock(self.held.lock());
-            *held = false;
-            self.released.notify_one();
+            let mut s = relock(self.state.lock());
+            s.held = false;
+            if s.waiting > 0 {
+                self.released.notify_one();
+            }
         }
+    }
+}
+
+#[cfg(all(test, feature = "std", not(loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::thread;
+
+    use super::{StdTableLock, TableLock};
+
+    /// Four threads take the lock in turn many times: at most one is ever
+    /// inside, and every waiter is woken (a lost wakeup hangs the test).
+    #[test]
+    fn std_table_lock_excludes_and_wakes_every_waiter() {
+        let lock = StdTableLock::new();
+        let inside = AtomicU32::new(0);
+        let entries = AtomicU32::new(0);
+        thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..5_000 {
+                        lock.lock();
+                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
+                        entries.fetch_add(1, Ordering::SeqCst);
+                        assert_eq!(inside.fetch_sub(1, Ordering::SeqCst), 1);
+                        // SAFETY: this thread took the lock just above.
+                        unsafe { lock.unlock() };
+                    }
+                });
+            }
+        });
+        assert_eq!(entries.load(Ordering::SeqCst), 20_000);
     }
 }
