@@ -4,8 +4,12 @@
 //! ```text
 //! arcsim list
 //! arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all]
-//!                           [--json] [--plot FILE.svg]
+//!                           [--json] [--plot FILE.svg] [--stats]
 //! ```
+//!
+//! `--stats` adds one line on standard error: the simulated time, the
+//! wall time it took, and the process's peak resident set (`VmHWM` from
+//! `/proc/self/status`, on Linux): what the run cost the machine.
 
 use std::process::ExitCode;
 
@@ -16,7 +20,7 @@ use tests_vm::{plot, report, sim};
 
 const USAGE: &str = "usage:
   arcsim list
-  arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all] [--json] [--plot FILE.svg]";
+  arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all] [--json] [--plot FILE.svg] [--stats]";
 
 fn load(arg: &str) -> Result<Scenario, String> {
     if let Some(r) = scenario::builtin(arg) {
@@ -37,10 +41,12 @@ fn run(args: &[String]) -> Result<(), String> {
     let mut policies: Vec<Policy> = Policy::ALL.to_vec();
     let mut json = false;
     let mut plot_to = None;
+    let mut stats = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => json = true,
+            "--stats" => stats = true,
             "--policy" => {
                 let p = it.next().ok_or("--policy needs a value")?;
                 policies = if p == "all" {
@@ -63,6 +69,7 @@ fn run(args: &[String]) -> Result<(), String> {
     let file = file.ok_or_else(|| format!("which scenario?\n{USAGE}"))?;
     let s = load(&file)?;
     let params = Params::default();
+    let start = std::time::Instant::now();
     let runs: Vec<sim::RunResult> = policies.iter().map(|p| sim::run(&s, *p, &params)).collect();
     if json {
         print!("{}", report::render_json(&s, &runs));
@@ -79,7 +86,32 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("\nplot written to {path}");
         }
     }
+    if stats {
+        let wall = start.elapsed().as_secs_f64();
+        let simulated: f64 = runs.iter().map(|r| r.duration_s).sum();
+        let peak = peak_resident_kib()
+            .map_or_else(|| "unknown".to_string(), |k| format!("{k} KiB"));
+        eprintln!(
+            "arcsim: stats: {} run(s), {simulated:.0} simulated s in {wall:.3} wall s \
+             ({:.0} simulated s per wall s), peak resident set {peak}",
+            runs.len(),
+            simulated / wall.max(f64::MIN_POSITIVE)
+        );
+    }
     Ok(())
+}
+
+/// This process's peak resident set, KiB (`VmHWM`), where the system
+/// reports it.
+fn peak_resident_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn main() -> ExitCode {
