@@ -89,8 +89,8 @@ fn run(args: &[String]) -> Result<(), String> {
     if stats {
         let wall = start.elapsed().as_secs_f64();
         let simulated: f64 = runs.iter().map(|r| r.duration_s).sum();
-        let peak = peak_resident_kib()
-            .map_or_else(|| "unknown".to_string(), |k| format!("{k} KiB"));
+        let peak =
+            peak_resident_kib().map_or_else(|| "unknown".to_string(), |k| format!("{k} KiB"));
         eprintln!(
             "arcsim: stats: {} run(s), {simulated:.0} simulated s in {wall:.3} wall s \
              ({:.0} simulated s per wall s), peak resident set {peak}",
