@@ -657,27 +657,8 @@ fn parse_event(r: &Reader<'_>, i: usize, t: &toml::Table) -> Result<Event, Scena
                     ))
                 }
             };
-            for k in tt.keys() {
-                if k != "name" && k != "ram" {
-                    return Err(r.err(
-                        "",
-                        idx,
-                        &format!("vm_create.{}", key_name(k)),
-                        "unknown key (allowed: name, ram)".into(),
-                    ));
-                }
-            }
-            let name = match tt.get("name") {
-                Some(toml::Value::String(s)) if !s.is_empty() && s.len() <= 64 => s.clone(),
-                _ => {
-                    return Err(r.err(
-                        "",
-                        idx,
-                        "vm_create.name",
-                        "expected a name of 1 to 64 characters".into(),
-                    ))
-                }
-            };
+            only_keys(r, idx, tt, "vm_create", &["name", "ram"])?;
+            let name = guest_name(r, idx, tt, "vm_create.name", "a name")?;
             let ram = match tt.get("ram") {
                 Some(v) => r.size_of(v, "", idx, "vm_create.ram")?,
                 None => return Err(r.err("", idx, "vm_create.ram", "missing".into())),
@@ -709,6 +690,47 @@ fn parse_event(r: &Reader<'_>, i: usize, t: &toml::Table) -> Result<Event, Scena
     Ok(Event { at, kind })
 }
 
+/// Refuses a key of the inline table `t` (the value of `what`) that is
+/// not in `allowed`.
+fn only_keys(
+    r: &Reader<'_>,
+    idx: Option<usize>,
+    t: &toml::Table,
+    what: &str,
+    allowed: &[&str],
+) -> Result<(), ScenarioError> {
+    match t.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(r.err(
+            "",
+            idx,
+            &format!("{what}.{}", key_name(k)),
+            format!("unknown key (allowed: {})", allowed.join(", ")),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A guest's name from `field` (`table.key`) of `t`: 1 to 64 characters;
+/// `noun` says what the message expects.
+fn guest_name(
+    r: &Reader<'_>,
+    idx: Option<usize>,
+    t: &toml::Table,
+    field: &str,
+    noun: &str,
+) -> Result<String, ScenarioError> {
+    let key = field.rsplit('.').next().unwrap_or(field);
+    match t.get(key) {
+        Some(toml::Value::String(s)) if !s.is_empty() && s.len() <= 64 => Ok(s.clone()),
+        _ => Err(r.err(
+            "",
+            idx,
+            field,
+            format!("expected {noun} of 1 to 64 characters"),
+        )),
+    }
+}
+
 /// `alloc_fault = { vm = "...", after = "...", times = N }`.
 fn parse_alloc_fault(
     r: &Reader<'_>,
@@ -723,27 +745,8 @@ fn parse_alloc_fault(
             "expected { vm = \"...\", after = \"...\" }".into(),
         ));
     };
-    for k in t.keys() {
-        if !["vm", "after", "times"].contains(&k.as_str()) {
-            return Err(r.err(
-                "",
-                idx,
-                &format!("alloc_fault.{}", key_name(k)),
-                "unknown key (allowed: vm, after, times)".into(),
-            ));
-        }
-    }
-    let vm = match t.get("vm") {
-        Some(toml::Value::String(s)) if !s.is_empty() && s.len() <= 64 => s.clone(),
-        _ => {
-            return Err(r.err(
-                "",
-                idx,
-                "alloc_fault.vm",
-                "expected a guest name of 1 to 64 characters".into(),
-            ))
-        }
-    };
+    only_keys(r, idx, t, "alloc_fault", &["vm", "after", "times"])?;
+    let vm = guest_name(r, idx, t, "alloc_fault.vm", "a guest name")?;
     let after = match t.get("after") {
         Some(v) => r.size_of(v, "", idx, "alloc_fault.after")?,
         None => return Err(r.err("", idx, "alloc_fault.after", "missing".into())),

@@ -141,7 +141,7 @@ fn tunables_arc_ends_within_lotsfree_of_the_ideal() {
 }
 
 #[test]
-#[ignore = "not reachable: stock FMR_LOTSFREE and the page_t margin keep ~3.2 GB free (85-91%)"]
+#[ignore = "unreachable while the ARC keeps stock FMR_LOTSFREE (lotsfree + desfree free); see MODEL.md"]
 fn tunables_arc_is_at_least_90_percent_of_the_ideal() {
     for name in ["seed-128g", "seed-128g-home"] {
         let r = run(&builtin(name), Policy::Tunables);
