@@ -308,8 +308,11 @@ impl RegistryMeta {
         r: &'static Registrant,
         values: &RegistryValues,
     ) -> Result<RegistrantId, TunableError> {
-        if r.module.is_empty() || r.module.len() > MAX_NAME_LEN {
+        if r.module.is_empty() {
             return Err(TunableError::BadName);
+        }
+        if r.module.len() > MAX_NAME_LEN {
+            return Err(TunableError::NameTooLong { name: r.module });
         }
         if self
             .registrants
@@ -327,8 +330,11 @@ impl RegistryMeta {
         // Check every descriptor before taking any slot.
         let mut free: Vec<usize, MAX_TUNABLES> = Vec::new();
         for (i, d) in r.tunables.iter().enumerate() {
-            if d.name.is_empty() || d.name.len() > MAX_NAME_LEN || !d.name.is_ascii() {
+            if d.name.is_empty() || !d.name.is_ascii() {
                 return Err(TunableError::BadName);
+            }
+            if d.name.len() > MAX_NAME_LEN {
+                return Err(TunableError::NameTooLong { name: d.name });
             }
             if self.find(d.name).is_some() || r.tunables.iter().take(i).any(|e| e.name == d.name) {
                 return Err(TunableError::Duplicate);
