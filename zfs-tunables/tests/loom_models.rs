@@ -17,6 +17,8 @@
 //!    lowering of the ceiling and a reader.
 //! 5. The ARC's adaptation of `p` (one store outside any write section)
 //!    racing its shrinking of `c`: readers never see `p` above `c`.
+//! 6. Two advances of `StdPlatform`'s manual clock racing: neither is
+//!    lost.
 #![cfg(loom)]
 
 use loom::sync::Arc;
@@ -25,7 +27,8 @@ use loom::thread;
 use zfs_tunables::published_limits::{LimitsSnapshot, PublishedLimits};
 use zfs_tunables::std_platform::StdPlatform;
 use zfs_tunables::{
-    ArcTunables, Bytes, Generation, HostMemory, Hrtime, PageSize, Pages, ReleaseOutcome, GIB,
+    ArcTunables, Bytes, Generation, HostMemory, Hrtime, PageSize, Pages, Platform, ReleaseOutcome,
+    GIB,
 };
 
 /// A bounded model: every interleaving with at most `bound` preemptions.
@@ -193,5 +196,19 @@ fn set_p_racing_reduce_target_keeps_p_at_most_c() {
         let s = l.snapshot();
         assert!(s.p <= s.c, "p above c: {s:?}");
         assert!(l.p() <= l.c(), "p() {:?} above c() {:?}", l.p(), l.c());
+    });
+}
+
+#[test]
+fn racing_advances_of_the_manual_clock_both_count() {
+    model(2, || {
+        let p = Arc::new(StdPlatform::manual());
+        let other = {
+            let p = p.clone();
+            thread::spawn(move || p.advance(Hrtime(3)))
+        };
+        p.advance(Hrtime(5));
+        other.join().unwrap();
+        assert_eq!(p.now(), Hrtime(8));
     });
 }
