@@ -830,6 +830,71 @@ test_vmm_unregistration(void)
 	CHECK_INT(arctun_vmm_reserve(1, 0, GIB, 1, NULL), EINVAL);
 }
 
+/*
+ * A second unregistration that arrives while the first is tearing down
+ * (here, just after the first deleted its kstat) finds nothing left to
+ * do, and a registration in that window is refused: the slot stays the
+ * first unregistration's until it has dropped what it holds, so nothing
+ * is torn down twice and no new registration is torn down with the old.
+ */
+static int race_register_result;
+
+static void
+vmm_unregister_and_register_again(void)
+{
+	arctun_vmm_unregister();
+	race_register_result = arctun_vmm_register(vmm_vars, 1);
+}
+
+static void
+test_vmm_unregistration_racing_another(void)
+{
+	CHECK_INT(arctun_vmm_register(vmm_vars, 1), 0);
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv") != NULL);
+
+	race_register_result = -1;
+	fake_after_next_kstat_delete(vmm_unregister_and_register_again);
+	arctun_vmm_unregister();
+	CHECK_INT(race_register_result, EBUSY);
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv") == NULL);
+	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
+	    "vmm_arc_page_overhead"), UINT64_MAX);
+
+	/* Once the first is done, vmm registers and unregisters again. */
+	CHECK_INT(arctun_vmm_register(vmm_vars, 1), 0);
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv") != NULL);
+	arctun_vmm_unregister();
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv") == NULL);
+}
+
+static void
+arc_unregister_and_register_again(void)
+{
+	arctun_arc_ops_t ops = arc_ops();
+
+	arctun_arc_unregister();
+	race_register_result = arctun_arc_register(&ops);
+}
+
+/* The same for the ARC, which leaves it registered again. */
+static void
+test_arc_unregistration_racing_another(void)
+{
+	arctun_arc_ops_t ops = arc_ops();
+
+	race_register_result = -1;
+	fake_after_next_kstat_delete(arc_unregister_and_register_again);
+	arctun_arc_unregister();
+	CHECK_INT(race_register_result, EBUSY);
+	CHECK_INT(arctun_mod_busy(), 0);
+	CHECK_INT(fake_kstat_count(), 0);
+
+	CHECK_INT(arctun_arc_register(&ops), 0);
+	CHECK_INT(arctun_mod_busy(), 1);
+	CHECK(fake_kstat_lookup("zfs", 0, "tunables") != NULL);
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+}
+
 static void
 test_unregister_and_fini(void)
 {
@@ -900,6 +965,8 @@ main(void)
 	test_vmm_registration();
 	test_vmm_guests();
 	test_vmm_unregistration();
+	test_vmm_unregistration_racing_another();
+	test_arc_unregistration_racing_another();
 	test_unregister_and_fini();
 
 	/*

@@ -510,6 +510,7 @@ fake_dump_messages(void)
  */
 static kstat_t *fk_kstats;
 static int fk_kstat_fail;
+static void (*fk_after_kstat_delete)(void);
 static kid_t fk_next_kid = 1;
 
 static int
@@ -590,6 +591,7 @@ void
 kstat_delete(kstat_t *ksp)
 {
 	kstat_t **pp;
+	void (*after)(void);
 
 	fk_preemptible();
 	if (ksp == NULL)
@@ -608,6 +610,13 @@ kstat_delete(kstat_t *ksp)
 	if (!(ksp->ks_flags & KSTAT_FLAG_VIRTUAL))
 		free(ksp->ks_data);
 	free(ksp);
+
+	VERIFY(pthread_mutex_lock(&fk_lock) == 0);
+	after = fk_after_kstat_delete;
+	fk_after_kstat_delete = NULL;
+	VERIFY(pthread_mutex_unlock(&fk_lock) == 0);
+	if (after != NULL)
+		after();
 }
 
 void
@@ -623,6 +632,14 @@ fake_kstat_fail_next(void)
 {
 	VERIFY(pthread_mutex_lock(&fk_lock) == 0);
 	fk_kstat_fail = 1;
+	VERIFY(pthread_mutex_unlock(&fk_lock) == 0);
+}
+
+void
+fake_after_next_kstat_delete(void (*fn)(void))
+{
+	VERIFY(pthread_mutex_lock(&fk_lock) == 0);
+	fk_after_kstat_delete = fn;
 	VERIFY(pthread_mutex_unlock(&fk_lock) == 0);
 }
 

@@ -252,6 +252,13 @@ extern uint64_t fake_preempt_violations(void);
 /* Makes the next kstat_create() fail (return NULL). */
 extern void fake_kstat_fail_next(void);
 
+/*
+ * Runs fn once, at the end of the next kstat_delete(), with no lock of the
+ * stand-in held: what another thread could do while the caller of
+ * kstat_delete() is between that call and its next step.
+ */
+extern void fake_after_next_kstat_delete(void (*)(void));
+
 /* Live (installed or not) kstats, and one by name (NULL if none). */
 extern int fake_kstat_count(void);
 extern kstat_t *fake_kstat_lookup(const char *, int, const char *);

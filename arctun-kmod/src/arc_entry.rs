@@ -77,10 +77,16 @@ impl From<LimitsSnapshot> for arctun_limits_t {
     }
 }
 
-/// Set while an ARC is registered. Taken by compare-and-swap, so two
-/// registrations cannot both proceed; read without a lock by
-/// `arctun_mod_busy()`.
+/// Set from the start of an ARC's registration to the end of its
+/// unregistration. Taken by compare-and-swap, so two registrations cannot
+/// both proceed, and cleared only once a teardown is complete, so no
+/// registration overlaps one; read without a lock by `arctun_mod_busy()`.
 static ARC_REGISTERED: AtomicBool = AtomicBool::new(false);
+
+/// Set once a registration is complete. An unregistration claims its
+/// teardown by compare-and-swap from true, so two unregistrations cannot
+/// both tear down.
+static ARC_READY: AtomicBool = AtomicBool::new(false);
 
 /// The ARC's tunable variables.
 static ARC_VARS: raw_vars::Owner = raw_vars::Owner::new();
@@ -135,6 +141,7 @@ unsafe fn arc_register(ops: *const arctun_arc_ops_t) -> Result<(), KmodError> {
     }
     c.finish_boot();
     kstats::create_arc_kstats();
+    ARC_READY.store(true, Ordering::Release);
     Ok(())
 }
 
@@ -155,7 +162,12 @@ pub unsafe extern "C" fn arctun_arc_register(ops: *const arctun_arc_ops_t) -> c_
 /// `void arctun_arc_unregister(void);`
 #[unsafe(no_mangle)]
 pub extern "C" fn arctun_arc_unregister() {
-    if !arc_registered() {
+    // Claims the teardown: of two unregistrations, or one racing a
+    // registration still in progress, at most one gets past here.
+    if ARC_READY
+        .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
         return;
     }
     // The kstats first: a zfs:0:tunables write records into the raw

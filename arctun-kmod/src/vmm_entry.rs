@@ -85,12 +85,15 @@ struct ClientSlot {
     client: UnsafeCell<MaybeUninit<KClient>>,
 }
 
-// SAFETY: `client` is written by arctun_vmm_register() before `ready` is
-// set (release) and dropped by arctun_vmm_unregister() after it is
-// cleared; `registered` (a compare-and-swap) keeps two registrations or
-// unregistrations from overlapping, and vmm does not call the other entry
-// points outside its registration. In between the client is only shared,
-// and it is Sync.
+// SAFETY: `client` is written by arctun_vmm_register() only after it won
+// `registered` (a compare-and-swap from false), so two registrations never
+// overlap; `ready` is set (release) once the registration is complete.
+// arctun_vmm_unregister() tears down only after it won `ready` (a
+// compare-and-swap from true), so two unregistrations never both drop the
+// client, and it clears `registered` only after the drop, so no
+// registration writes the slot while it is being torn down. vmm does not
+// call the other entry points outside its registration. In between the
+// client is only shared, and it is Sync.
 unsafe impl Sync for ClientSlot {}
 
 static CLIENT: ClientSlot = ClientSlot {
@@ -152,8 +155,11 @@ unsafe fn vmm_register(vars: *const arctun_var_t, nvars: uint_t) -> Result<(), K
         CLIENT.registered.store(false, Ordering::Release);
         return Err(e);
     }
-    CLIENT.ready.store(true, Ordering::Release);
+    // The kstat before `ready`: an unregistration tears down only what a
+    // complete registration made, and until `ready` the kstat's update
+    // finds no client and reads nothing.
     kstats::create_vmm_kstat();
+    CLIENT.ready.store(true, Ordering::Release);
     Ok(())
 }
 
@@ -176,15 +182,22 @@ pub unsafe extern "C" fn arctun_vmm_register(vars: *const arctun_var_t, nvars: u
 /// `void arctun_vmm_unregister(void);`
 #[unsafe(no_mangle)]
 pub extern "C" fn arctun_vmm_unregister() {
-    if !CLIENT.ready.load(Ordering::Acquire) {
+    // Claims the teardown: of two unregistrations, or one racing a
+    // registration still in progress, at most one gets past here.
+    if CLIENT
+        .ready
+        .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
         return;
     }
     kstats::delete_vmm_kstat();
     raw_vars::unregister(&VMM_VARS);
-    CLIENT.ready.store(false, Ordering::Release);
-    // SAFETY: the client was written when `ready` was set; vmm calls no
-    // entry point while it unregisters (its driver detaches only without
-    // VMs), the kstat that reads the client is gone, and `ready` is clear.
+    // SAFETY: the client was written before `ready` was set, and this
+    // call alone cleared `ready`, so no other unregistration drops it and
+    // `registered`, still set, keeps any registration out of the slot.
+    // vmm calls no entry point while it unregisters (its driver detaches
+    // only without VMs), and the kstat that reads the client is gone.
     // Dropping returns any reservation left and unregisters the tunable.
     unsafe { (*CLIENT.client.get()).assume_init_drop() };
     CLIENT.registered.store(false, Ordering::Release);

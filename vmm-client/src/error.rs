@@ -138,6 +138,7 @@ impl VmmError {
                 | TunableError::BootOnly { .. }
                 | TunableError::WouldBlock
                 | TunableError::BadName
+                | TunableError::NameTooLong { .. }
                 | TunableError::Duplicate
                 | TunableError::ZeroSize
                 | TunableError::Overflow

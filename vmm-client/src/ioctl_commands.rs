@@ -217,6 +217,7 @@ mod tests {
             TunableError::BootOnly { name: "x" },
             TunableError::WouldBlock,
             TunableError::BadName,
+            TunableError::NameTooLong { name: "x" },
             TunableError::Duplicate,
             TunableError::Full,
             TunableError::NoHeadroom {
@@ -271,6 +272,7 @@ mod tests {
                 | TunableError::BootOnly { .. }
                 | TunableError::WouldBlock
                 | TunableError::BadName
+                | TunableError::NameTooLong { .. }
                 | TunableError::Duplicate
                 | TunableError::Full
                 | TunableError::NoHeadroom { .. }
@@ -324,7 +326,7 @@ mod tests {
     #[test]
     fn every_other_error_keeps_the_clients_errno() {
         let errors = every_error();
-        assert_eq!(errors.len(), 33);
+        assert_eq!(errors.len(), 34);
         for e in errors {
             let want = match e {
                 VmmError::Arc(TunableError::NeverFits { .. }) => ENOSPC,

@@ -272,7 +272,15 @@ impl<P: Platform> ArcTunables<P> {
             });
             self.republish(&mut g);
         }
+        self.set_target_to_ceiling();
+    }
+
+    /// Sets `c` to the ceiling, as at the end of `arc_init()`, in a write
+    /// section bracketed for the platform like every other move of `c`.
+    fn set_target_to_ceiling(&self) {
+        self.platform.enter_write_section();
         self.limits.set_target(self.limits.c_max());
+        self.platform.exit_write_section();
     }
 
     /// An empty component, for static storage: `const`, so a kernel can
@@ -559,7 +567,7 @@ impl<P: Platform> ArcTunables<P> {
         let mut g = self.lock();
         g.with(|s| s.booting = false);
         drop(g);
-        self.limits.set_target(self.limits.c_max());
+        self.set_target_to_ceiling();
     }
 
     // ---------------------------------------------------------------

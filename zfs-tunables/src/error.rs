@@ -57,8 +57,14 @@ pub enum TunableError {
     },
     /// A writer would have to wait for the lock in a context that cannot.
     WouldBlock,
-    /// A tunable name longer than 30 characters, or empty.
+    /// An empty tunable or module name, or a tunable name that is not
+    /// ASCII.
     BadName,
+    /// A tunable or module name longer than 30 characters.
+    NameTooLong {
+        /// The refused name.
+        name: &'static str,
+    },
     /// A tunable or registrant with this name already exists.
     Duplicate,
     /// A fixed-capacity table (registry, reservations) is full.
@@ -112,7 +118,8 @@ impl TunableError {
             TunableError::ConflictsWithReservations { .. } => errno::EBUSY,
             TunableError::BootOnly { .. } => errno::EACCES,
             TunableError::WouldBlock => errno::EAGAIN,
-            TunableError::BadName => errno::ENAMETOOLONG,
+            TunableError::BadName => errno::EINVAL,
+            TunableError::NameTooLong { .. } => errno::ENAMETOOLONG,
             TunableError::Duplicate => errno::EEXIST,
             TunableError::Full => errno::ENOSPC,
             TunableError::NoHeadroom { .. } => errno::ENOMEM,
@@ -168,7 +175,10 @@ impl fmt::Display for TunableError {
                 write!(f, "the tunables are being changed; try again")
             }
             TunableError::BadName => {
-                write!(f, "a tunable name must have 1 to 30 characters")
+                write!(f, "a tunable or module name must be non-empty ASCII")
+            }
+            TunableError::NameTooLong { name } => {
+                write!(f, "{name}: a name has at most 30 characters")
             }
             TunableError::Duplicate => write!(f, "the name is already registered"),
             TunableError::Full => write!(f, "the fixed-capacity table is full"),
@@ -226,5 +236,7 @@ mod tests {
             12
         );
         assert_eq!(TunableError::Overflow.to_errno(), 79);
+        assert_eq!(TunableError::BadName.to_errno(), 22);
+        assert_eq!(TunableError::NameTooLong { name: "x" }.to_errno(), 78);
     }
 }

@@ -39,9 +39,15 @@
 //! is one store outside any section, and readers need no bracket: a
 //! preempted reader only retries.
 //!
-//! `p` (the MRU target) is published too but is not part of the invariant:
-//! the ARC adapts it freely, and the component only resets it to `c/2`
-//! when it moves `c`, as `arc_dynamic_resize()` did in OS-8638.
+//! `p` (the MRU target) is published too but is not part of the sequence
+//! lock's invariant: the ARC adapts it freely, and the component only
+//! resets it to `c/2` when it moves `c`, as `arc_dynamic_resize()` did in
+//! OS-8638. Readers never see `p` above `c` all the same. `set_p` clamps
+//! `p` to the `c` it loaded, but a shrinking of `c` can land between that
+//! load and its store and leave the stored `p` above the new `c`; rather
+//! than put the ARC's adaptation of `p` in a write section, every read of
+//! `p` ([`p`](PublishedLimits::p) and the snapshot's) is clamped to `c`,
+//! and the next move of `c` corrects the stored value.
 
 use crate::sync::{fence, spin_loop, AtomicU64, Ordering};
 use crate::units::Bytes;
@@ -56,7 +62,7 @@ pub struct LimitsSnapshot {
     /// `arc_c_max` as the ARC obeys it: the effective ceiling, lowered by
     /// headroom reservations.
     pub c_max: Bytes,
-    /// `arc_p`.
+    /// `arc_p`, never above `c`.
     pub p: Bytes,
     /// `arc_meta_limit`, following the effective ceiling unless set.
     pub meta_limit: Bytes,
@@ -183,14 +189,18 @@ impl PublishedLimits {
         Bytes(self.c_max.load(Ordering::Relaxed))
     }
 
-    /// `arc_p`, one relaxed load.
+    /// `arc_p`, never above `c`: two relaxed loads (see the module
+    /// documentation for why `p` is clamped when it is read).
     #[inline]
     #[must_use]
     pub fn p(&self) -> Bytes {
-        Bytes(self.p.load(Ordering::Relaxed))
+        let p = self.p.load(Ordering::Relaxed);
+        Bytes(core::cmp::min(p, self.c.load(Ordering::Relaxed)))
     }
 
-    /// Sets `arc_p` (the ARC's own adaptation), clamped to `c`.
+    /// Sets `arc_p` (the ARC's own adaptation), clamped to `c`. One store
+    /// outside any write section: a racing shrink of `c` can leave the
+    /// stored value above `c`, which readers clamp.
     pub fn set_p(&self, p: Bytes) {
         let c = self.c.load(Ordering::Relaxed);
         self.p.store(core::cmp::min(p.0, c), Ordering::Relaxed);
@@ -205,11 +215,13 @@ impl PublishedLimits {
                 spin_loop();
                 continue;
             }
+            let c = self.c.load(Ordering::Relaxed);
             let snap = LimitsSnapshot {
-                c: Bytes(self.c.load(Ordering::Relaxed)),
+                c: Bytes(c),
                 c_min: Bytes(self.c_min.load(Ordering::Relaxed)),
                 c_max: Bytes(self.c_max.load(Ordering::Relaxed)),
-                p: Bytes(self.p.load(Ordering::Relaxed)),
+                // Clamped: `set_p` stores outside any write section.
+                p: Bytes(core::cmp::min(self.p.load(Ordering::Relaxed), c)),
                 meta_limit: Bytes(self.meta_limit.load(Ordering::Relaxed)),
                 meta_min: Bytes(self.meta_min.load(Ordering::Relaxed)),
                 dbuf_cache_max: Bytes(self.dbuf_cache_max.load(Ordering::Relaxed)),

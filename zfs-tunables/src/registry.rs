@@ -21,6 +21,9 @@
 //! A write therefore changes everything or nothing. Values are stored in
 //! `AtomicU64` slots outside the component's lock, so a module reads its
 //! own tunable with one load through a [`TunableHandle`].
+//!
+//! Both hooks run with the component's lock held, so a hook must not
+//! call back into the component: it would take the lock twice.
 
 use heapless::Vec;
 
@@ -72,8 +75,17 @@ pub enum Unit {
 /// A descriptor's own rule for a value, checked after its bounds.
 pub type RuleFn = fn(&TunableDesc, u64) -> Result<(), TunableError>;
 /// A registrant's check of a complete proposed state.
+///
+/// Runs with the component's lock held, and must not call back into the
+/// component: a call that takes the lock would take it a second time,
+/// which panics the kernel (a recursive `mutex_enter`) and deadlocks a
+/// std build. Everything a hook may consult is in the [`Proposal`].
 pub type ValidateFn = fn(&Proposal<'_>) -> Result<(), TunableError>;
 /// A registrant's reaction to a stored write.
+///
+/// Runs with the component's lock held, and must not call back into the
+/// component, for the reason given at [`ValidateFn`]; it reads the new
+/// state from the [`Proposal`].
 pub type ApplyFn = fn(&Proposal<'_>);
 
 /// One tunable's static description.
@@ -99,6 +111,9 @@ pub struct TunableDesc {
 }
 
 /// A kernel module's tunables and hooks.
+///
+/// The hooks run inside a write, with the component's lock held: they
+/// must not call back into the component (see [`ValidateFn`]).
 #[derive(Debug)]
 pub struct Registrant {
     /// The module's name (`zfs`, `vmm`).
@@ -293,8 +308,11 @@ impl RegistryMeta {
         r: &'static Registrant,
         values: &RegistryValues,
     ) -> Result<RegistrantId, TunableError> {
-        if r.module.is_empty() || r.module.len() > MAX_NAME_LEN {
+        if r.module.is_empty() {
             return Err(TunableError::BadName);
+        }
+        if r.module.len() > MAX_NAME_LEN {
+            return Err(TunableError::NameTooLong { name: r.module });
         }
         if self
             .registrants
@@ -312,8 +330,11 @@ impl RegistryMeta {
         // Check every descriptor before taking any slot.
         let mut free: Vec<usize, MAX_TUNABLES> = Vec::new();
         for (i, d) in r.tunables.iter().enumerate() {
-            if d.name.is_empty() || d.name.len() > MAX_NAME_LEN || !d.name.is_ascii() {
+            if d.name.is_empty() || !d.name.is_ascii() {
                 return Err(TunableError::BadName);
+            }
+            if d.name.len() > MAX_NAME_LEN {
+                return Err(TunableError::NameTooLong { name: d.name });
             }
             if self.find(d.name).is_some() || r.tunables.iter().take(i).any(|e| e.name == d.name) {
                 return Err(TunableError::Duplicate);

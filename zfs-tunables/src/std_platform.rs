@@ -110,8 +110,10 @@ impl StdPlatform {
     pub fn advance(&self, d: Hrtime) {
         #[allow(irrefutable_let_patterns)] // irrefutable under loom only
         if let Clock::Manual(t) = &self.clock {
-            let now = t.load(Ordering::SeqCst);
-            t.store(now.saturating_add(d.0), Ordering::SeqCst);
+            // One read-modify-write: two racing advances both count.
+            let _ = t.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                Some(now.saturating_add(d.0))
+            });
             let _c = relock(self.cond.lock());
             self.cond_cv.notify_all();
         }

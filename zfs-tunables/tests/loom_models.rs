@@ -15,6 +15,10 @@
 //! 3. Two releases of the same reservation racing: counted once.
 //! 4. The sequence lock alone, with the ARC's own moves of `c` racing a
 //!    lowering of the ceiling and a reader.
+//! 5. The ARC's adaptation of `p` (one store outside any write section)
+//!    racing its shrinking of `c`: readers never see `p` above `c`.
+//! 6. Two advances of `StdPlatform`'s manual clock racing: neither is
+//!    lost.
 #![cfg(loom)]
 
 use loom::sync::Arc;
@@ -23,7 +27,8 @@ use loom::thread;
 use zfs_tunables::published_limits::{LimitsSnapshot, PublishedLimits};
 use zfs_tunables::std_platform::StdPlatform;
 use zfs_tunables::{
-    ArcTunables, Bytes, Generation, HostMemory, Hrtime, PageSize, Pages, ReleaseOutcome, GIB,
+    ArcTunables, Bytes, Generation, HostMemory, Hrtime, PageSize, Pages, Platform, ReleaseOutcome,
+    GIB,
 };
 
 /// A bounded model: every interleaving with at most `bound` preemptions.
@@ -168,5 +173,42 @@ fn the_sequence_lock_never_shows_a_torn_snapshot() {
         let s = l.snapshot();
         assert_consistent(&s);
         assert_eq!(s.c_max, Bytes(40));
+    });
+}
+
+#[test]
+fn set_p_racing_reduce_target_keeps_p_at_most_c() {
+    model(2, || {
+        let l = Arc::new(PublishedLimits::new());
+        l.publish(&LimitsSnapshot {
+            c_min: Bytes(10),
+            c_max: Bytes(100),
+            ..LimitsSnapshot::default()
+        });
+        l.set_target(Bytes(100));
+        // The ARC adapts p from one thread while it shrinks c on another.
+        let adapt = {
+            let l = l.clone();
+            thread::spawn(move || l.set_p(Bytes(90)))
+        };
+        l.reduce_target(Bytes(80), Bytes(u64::MAX), 1);
+        adapt.join().unwrap();
+        let s = l.snapshot();
+        assert!(s.p <= s.c, "p above c: {s:?}");
+        assert!(l.p() <= l.c(), "p() {:?} above c() {:?}", l.p(), l.c());
+    });
+}
+
+#[test]
+fn racing_advances_of_the_manual_clock_both_count() {
+    model(2, || {
+        let p = Arc::new(StdPlatform::manual());
+        let other = {
+            let p = p.clone();
+            thread::spawn(move || p.advance(Hrtime(3)))
+        };
+        p.advance(Hrtime(5));
+        other.join().unwrap();
+        assert_eq!(p.now(), Hrtime(8));
     });
 }

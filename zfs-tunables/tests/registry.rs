@@ -186,6 +186,67 @@ fn registration_is_checked() {
 }
 
 #[test]
+fn an_empty_or_non_ascii_name_is_einval_not_enametoolong() {
+    const fn desc(name: &'static str) -> TunableDesc {
+        TunableDesc {
+            name,
+            description: "a malformed name",
+            unit: Unit::Count,
+            flags: TunableFlags::DYNAMIC,
+            min: 0,
+            max: 1,
+            default: 0,
+            rule: None,
+        }
+    }
+    static EMPTY: [TunableDesc; 1] = [desc("")];
+    static EMPTY_TUNABLE: Registrant = Registrant {
+        module: "empty",
+        tunables: &EMPTY,
+        validate: None,
+        apply: None,
+    };
+    static UNNAMED_MODULE: Registrant = Registrant {
+        module: "",
+        tunables: &[],
+        validate: None,
+        apply: None,
+    };
+    static NON_ASCII: [TunableDesc; 1] = [desc("zfs_arc_m\u{e4}x")];
+    static NON_ASCII_TUNABLE: Registrant = Registrant {
+        module: "nonascii",
+        tunables: &NON_ASCII,
+        validate: None,
+        apply: None,
+    };
+    static LONG_MODULE: Registrant = Registrant {
+        module: "a_module_name_longer_than_thirty_chars",
+        tunables: &[],
+        validate: None,
+        apply: None,
+    };
+    let t = booted(16, Generation::Current);
+    let count = || {
+        let mut n = 0;
+        t.for_each_tunable(|_| n += 1);
+        n
+    };
+    let before = count();
+    assert_eq!(t.register(&EMPTY_TUNABLE).unwrap_err().to_errno(), EINVAL);
+    assert_eq!(t.register(&UNNAMED_MODULE).unwrap_err().to_errno(), EINVAL);
+    assert_eq!(
+        t.register(&NON_ASCII_TUNABLE).unwrap_err().to_errno(),
+        EINVAL
+    );
+    assert_eq!(
+        t.register(&LONG_MODULE).unwrap_err().to_errno(),
+        ENAMETOOLONG
+    );
+    // Nothing was registered.
+    assert_eq!(count(), before);
+}
+
+#[test]
 fn unregistering_removes_the_tunables() {
     static ONE: [TunableDesc; 1] = [TunableDesc {
         name: "gone_soon",

@@ -157,3 +157,38 @@ fn every_publication_is_one_closed_section_with_nothing_inside() {
     assert_eq!(p.open.load(Ordering::SeqCst), 0);
     assert_eq!(p.violations(), 0);
 }
+
+/// `finish_boot()` moves `c` back to the ceiling in a write section of
+/// its own, bracketed like every other publication. The ARC may have cut
+/// `c` before boot ends (its reap thread already runs when `arc_init()`
+/// registers), so the move is a real one.
+#[test]
+fn finish_boot_brackets_its_move_of_c() {
+    let t = ArcTunables::new(SectionPlatform::new(), host_gib(64), Generation::Current);
+    t.platform().enter_write_section();
+    t.published()
+        .reduce_target(Bytes(8 * GIB), Bytes(u64::MAX), 64);
+    t.platform().exit_write_section();
+    let c_before = t.limits().c;
+    let sections = t.platform().sections();
+    t.finish_boot();
+    assert!(t.limits().c > c_before, "finish_boot moved c");
+    assert_eq!(
+        t.platform().sections(),
+        sections + 1,
+        "finish_boot opened a write section without enter_write_section()"
+    );
+    assert_eq!(t.platform().violations(), 0);
+}
+
+/// Building the component publishes and then sets `c` to the ceiling:
+/// each in a bracketed section, so the sections counted match the
+/// sequence lock's write sections.
+#[test]
+fn building_the_component_brackets_every_write_section() {
+    let t = ArcTunables::new(SectionPlatform::new(), host_gib(64), Generation::Current);
+    let p = t.platform();
+    assert_eq!(p.sections(), 2, "one publication and one move of c");
+    assert_eq!(p.open.load(Ordering::SeqCst), 0);
+    assert_eq!(p.violations(), 0);
+}
