@@ -32,82 +32,36 @@ pub use std_table_lock::StdTableLock;
 
 #[cfg(feature = "std")]
 mod std_table_lock {
-    use zfs_tunables::sync::{Condvar, Mutex, MutexGuard};
+    use zfs_tunables::std_platform::FlagLock;
 
     use super::TableLock;
 
-    /// The std twin of the kernel's `kmutex_t`, built on
-    /// [`zfs_tunables::sync`] (std's locks, or loom's under `--cfg loom`).
-    ///
-    /// A flag under a mutex, waited on with a condition variable: unlike a
-    /// `MutexGuard`, it can be taken and released by separate calls, as a
-    /// `kmutex_t` is.
-    #[derive(Debug)]
-    pub struct StdTableLock {
-        state: Mutex<LockState>,
-        released: Condvar,
-    }
-
-    /// The flag and who waits for it.
+    /// The std twin of the kernel's `kmutex_t`: zfs-tunables'
+    /// [`FlagLock`], which, unlike a `MutexGuard`, is taken and released
+    /// by separate calls, as a `kmutex_t` is.
     #[derive(Debug, Default)]
-    struct LockState {
-        /// Whether a thread holds the lock.
-        held: bool,
-        /// Threads waiting for it: an uncontended unlock wakes nobody
-        /// (std's `notify_one` is a system call even with no waiter).
-        waiting: u64,
-    }
-
-    fn relock<'a>(
-        r: Result<MutexGuard<'a, LockState>, std::sync::PoisonError<MutexGuard<'a, LockState>>>,
-    ) -> MutexGuard<'a, LockState> {
-        // A poisoned mutex means a test thread panicked while holding the
-        // flag's mutex (never while the table lock itself is held: the
-        // flag's mutex is only held to flip the flag). The flag is valid.
-        r.unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+    pub struct StdTableLock(FlagLock);
 
     impl StdTableLock {
         /// An unheld lock.
         #[must_use]
         pub fn new() -> Self {
-            StdTableLock {
-                state: Mutex::new(LockState::default()),
-                released: Condvar::new(),
-            }
+            Self::default()
         }
     }
 
-    impl Default for StdTableLock {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-
-    // SAFETY: `lock` sets `held` only after seeing it clear, both under the
-    // flag's mutex, so at most one thread returns from `lock` until the
-    // holder calls `unlock`; a waiter counts itself in `waiting` under the
-    // same mutex before it sleeps, so the `unlock` that clears the flag
-    // sees it and wakes it; the lock is not re-entrant (a second `lock` on
-    // the holding thread would wait forever, and the client never makes
-    // one).
+    // SAFETY: `FlagLock::lock` returns only to the thread that found the
+    // flag clear and set it, both under the flag's mutex, so at most one
+    // thread holds the lock until the holder calls `unlock`; the lock is
+    // not re-entrant (a second `lock` on the holding thread would wait
+    // forever, and the client never makes one).
     unsafe impl TableLock for StdTableLock {
         fn lock(&self) {
-            let mut s = relock(self.state.lock());
-            while s.held {
-                s.waiting = s.waiting.saturating_add(1);
-                s = relock(self.released.wait(s));
-                s.waiting = s.waiting.saturating_sub(1);
-            }
-            s.held = true;
+            self.0.lock();
         }
 
         unsafe fn unlock(&self) {
-            let mut s = relock(self.state.lock());
-            s.held = false;
-            if s.waiting > 0 {
-                self.released.notify_one();
-            }
+            self.0.unlock();
         }
     }
 }

@@ -35,9 +35,9 @@ struct CondState {
     sleepers: u64,
 }
 
-/// The component lock's state.
+/// A [`FlagLock`]'s state.
 #[derive(Debug, Default)]
-struct LockState {
+struct FlagState {
     /// Whether a thread holds the lock.
     held: bool,
     /// Threads waiting for it (so an uncontended unlock wakes nobody:
@@ -45,19 +45,83 @@ struct LockState {
     waiting: u64,
 }
 
-/// Attempts to take the component lock by spinning before a contended
-/// [`StdPlatform::lock`] sleeps.
+/// Attempts to take a [`FlagLock`] by spinning before a contended
+/// [`FlagLock::lock`] sleeps.
 #[cfg(not(loom))]
 const LOCK_SPIN_TRIES: u32 = 128;
 /// CPU pause hints between two of those attempts.
 #[cfg(not(loom))]
 const LOCK_SPIN_PAUSES: u32 = 16;
 
+/// The std twin of a `kmutex_t`: a flag under a mutex, waited on with a
+/// condition variable, so that, unlike a `MutexGuard`, it is taken and
+/// released by separate calls. Built on [`crate::sync`] (std's locks, or
+/// loom's under `--cfg loom`). [`StdPlatform`]'s component lock, and the
+/// std twins of other kernel locks (vmm-client's table lock).
+#[derive(Debug, Default)]
+pub struct FlagLock {
+    state: Mutex<FlagState>,
+    released: Condvar,
+}
+
+impl FlagLock {
+    /// An unheld lock.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the lock, sleeping while another thread holds it.
+    pub fn lock(&self) {
+        // Like an illumos adaptive mutex, spin a little while the holder,
+        // running on another CPU, finishes its short critical section,
+        // before going to sleep: a sleep and its wakeup cost two system
+        // calls, ten times the section itself. (Not under loom, where a
+        // spin is only more interleavings to explore.)
+        #[cfg(not(loom))]
+        for _ in 0..LOCK_SPIN_TRIES {
+            if self.try_lock() {
+                return;
+            }
+            for _ in 0..LOCK_SPIN_PAUSES {
+                std::hint::spin_loop();
+            }
+        }
+        let mut l = relock(self.state.lock());
+        while l.held {
+            l.waiting = l.waiting.saturating_add(1);
+            l = relock(self.released.wait(l));
+            l.waiting = l.waiting.saturating_sub(1);
+        }
+        l.held = true;
+    }
+
+    /// Takes the lock if it is free.
+    pub fn try_lock(&self) -> bool {
+        let mut l = relock(self.state.lock());
+        if l.held {
+            false
+        } else {
+            l.held = true;
+            true
+        }
+    }
+
+    /// Releases the lock (the caller holds it), waking one waiter if
+    /// there is one.
+    pub fn unlock(&self) {
+        let mut l = relock(self.state.lock());
+        l.held = false;
+        if l.waiting > 0 {
+            self.released.notify_one();
+        }
+    }
+}
+
 /// A userland [`Platform`]; see the module documentation.
 #[derive(Debug)]
 pub struct StdPlatform {
-    held: Mutex<LockState>,
-    held_cv: Condvar,
+    held: FlagLock,
     cond: Mutex<CondState>,
     cond_cv: Condvar,
     clock: Clock,
@@ -79,8 +143,7 @@ fn relock<'a, T>(
 impl StdPlatform {
     fn with_clock(clock: Clock) -> Self {
         StdPlatform {
-            held: Mutex::new(LockState::default()),
-            held_cv: Condvar::new(),
+            held: FlagLock::new(),
             cond: Mutex::new(CondState::default()),
             cond_cv: Condvar::new(),
             clock,
@@ -158,73 +221,31 @@ impl StdPlatform {
     pub fn kicks(&self) -> u64 {
         self.kicks.load(Ordering::SeqCst)
     }
-
-    fn raw_lock(&self) {
-        // Like an illumos adaptive mutex, spin a little while the holder,
-        // running on another CPU, finishes its short critical section,
-        // before going to sleep: a sleep and its wakeup cost two system
-        // calls, ten times the section itself. (Not under loom, where a
-        // spin is only more interleavings to explore.)
-        #[cfg(not(loom))]
-        for _ in 0..LOCK_SPIN_TRIES {
-            if self.try_lock_flag() {
-                return;
-            }
-            for _ in 0..LOCK_SPIN_PAUSES {
-                std::hint::spin_loop();
-            }
-        }
-        let mut l = relock(self.held.lock());
-        while l.held {
-            l.waiting = l.waiting.saturating_add(1);
-            l = relock(self.held_cv.wait(l));
-            l.waiting = l.waiting.saturating_sub(1);
-        }
-        l.held = true;
-    }
-
-    fn try_lock_flag(&self) -> bool {
-        let mut l = relock(self.held.lock());
-        if l.held {
-            false
-        } else {
-            l.held = true;
-            true
-        }
-    }
-
-    fn raw_unlock(&self) {
-        let mut l = relock(self.held.lock());
-        l.held = false;
-        if l.waiting > 0 {
-            self.held_cv.notify_one();
-        }
-    }
 }
 
-// SAFETY: `lock` is a mutual-exclusion lock built on `held` (a flag
-// guarded by a mutex, waited on with a condition variable); `wait` takes
+// SAFETY: `lock` is a mutual-exclusion lock, the [`FlagLock`] `held` (a
+// flag guarded by a mutex, waited on with a condition variable); `wait` takes
 // the condition's mutex *before* releasing the component lock and sleeps
 // on the condition variable, so a `broadcast` (which needs the condition's
 // mutex) made after the release is seen; `wait` retakes the component lock
 // before returning on every path; the manual clock only moves forward.
 unsafe impl Platform for StdPlatform {
     fn lock(&self) {
-        self.raw_lock();
+        self.held.lock();
     }
 
     fn try_lock(&self) -> bool {
-        self.try_lock_flag()
+        self.held.try_lock()
     }
 
     unsafe fn unlock(&self) {
-        self.raw_unlock();
+        self.held.unlock();
     }
 
     unsafe fn wait(&self, deadline: Hrtime) -> Wake {
         let mut c = relock(self.cond.lock());
         let generation = c.generation;
-        self.raw_unlock();
+        self.held.unlock();
         c.sleepers = c.sleepers.saturating_add(1);
         let wake = loop {
             if c.signals > 0 {
@@ -252,7 +273,7 @@ unsafe impl Platform for StdPlatform {
         };
         c.sleepers = c.sleepers.saturating_sub(1);
         drop(c);
-        self.raw_lock();
+        self.held.lock();
         wake
     }
 
