@@ -7,7 +7,11 @@
 //! creates the `vmm:0:arc_resv` kstat. Each VM is an instance of the
 //! client, created with the VM (`vm_create()`) and destroyed once its
 //! memory is freed (`vm_destroy()`), which returns every reservation it
-//! still holds. Each memory segment (`vm_alloc_memseg()`) is one create of
+//! still holds. Names are vmm's to keep unique ([`NameOwner::Caller`]):
+//! a VM destroyed while its device is held open leaves vmm's list at once
+//! but reaches `vm_destroy()` only at the last close, and a VM of the same
+//! name may be created in between, as stock vmm allows. The instance is
+//! found by its id only. Each memory segment (`vm_alloc_memseg()`) is one create of
 //! the client, in four steps the driver drives:
 //!
 //! | step | entry point | vmm-client |
@@ -43,8 +47,8 @@ use core::mem::MaybeUninit;
 use illumos_ddi::{c_char, c_int, uint_t, EINVAL};
 use vmm_client::ioctl_commands::ioctl_errno;
 use vmm_client::{
-    AllocProgress, ClientConfig, Creation, InstanceId, MemSegRequest, SegmentAllocator, SegmentId,
-    VmmArcClient, VmmError,
+    AllocProgress, ClientConfig, Creation, InstanceId, MemSegRequest, NameOwner, SegmentAllocator,
+    SegmentId, VmmArcClient, VmmError,
 };
 use zfs_tunables::sync::{AtomicBool, Ordering};
 use zfs_tunables::{Bytes, TunableError};
@@ -137,7 +141,11 @@ unsafe fn vmm_register(vars: *const arctun_var_t, nvars: uint_t) -> Result<(), K
     {
         return Err(KmodError::AlreadyRegistered);
     }
-    let built = VmmArcClient::with_config(c, KTableLock, ClientConfig::default());
+    let config = ClientConfig {
+        names: NameOwner::Caller,
+        ..ClientConfig::default()
+    };
+    let built = VmmArcClient::with_config(c, KTableLock, config);
     let client = match built {
         Ok(client) => client,
         Err(e) => {

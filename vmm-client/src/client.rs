@@ -38,6 +38,26 @@ pub const DEFAULT_ALLOC_CHUNK: Bytes = Bytes(64 * MIB);
 /// The consumer name vmm's reservations carry in the headroom core.
 pub const CONSUMER: &str = "vmm";
 
+/// Who keeps instance names unique.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NameOwner {
+    /// The client: creating an instance under the name of one that is not
+    /// being destroyed is `EEXIST`. For callers that find instances by
+    /// name, as `VMM_DESTROY_VM` does in the ioctl model
+    /// ([`ioctl_commands`](crate::ioctl_commands)) and the simulator.
+    #[default]
+    Client,
+    /// The caller, which finds instances by id only. The kernel's vmm
+    /// checks a new VM's name against its `vmm_list` before `vm_create()`
+    /// creates the instance, and a VM destroyed while its device is held
+    /// open leaves `vmm_list` at once but reaches `vm_destroy()`, which
+    /// destroys the instance, only at the last close; a VM of the same
+    /// name may be created in between. Here a name is a label two
+    /// instances may share, and [`lookup`](VmmArcClient::lookup) finds the
+    /// newer one.
+    Caller,
+}
+
 /// The client's fixed settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -46,6 +66,8 @@ pub struct ClientConfig {
     /// How much the blocking create allocates per step
     /// ([`DEFAULT_ALLOC_CHUNK`]; rounded down to whole pages, at least one).
     pub alloc_chunk: Bytes,
+    /// Who keeps instance names unique ([`NameOwner::Client`]).
+    pub names: NameOwner,
 }
 
 impl Default for ClientConfig {
@@ -53,6 +75,7 @@ impl Default for ClientConfig {
         ClientConfig {
             wait_limit: DEFAULT_WAIT_LIMIT,
             alloc_chunk: DEFAULT_ALLOC_CHUNK,
+            names: NameOwner::Client,
         }
     }
 }
@@ -291,7 +314,8 @@ where
         self.locked().with(|t| t.get(id).map(InstanceRecord::info))
     }
 
-    /// The instance called `name`, unless its destruction began.
+    /// The instance called `name`, unless its destruction began; the
+    /// newest such if the caller owns names ([`NameOwner::Caller`]).
     pub fn lookup(&self, name: &[u8]) -> Option<InstanceId> {
         self.locked().with(|t| t.lookup(name).map(|r| r.id))
     }
@@ -383,7 +407,8 @@ where
             // so a refusal has nothing to undo.
             let (instance, token) = match (&target, &name) {
                 (Target::New(_), Some(name)) => {
-                    if t.lookup(name.as_slice()).is_some() {
+                    if self.config.names == NameOwner::Client && t.lookup(name.as_slice()).is_some()
+                    {
                         return Err(VmmError::DuplicateName);
                     }
                     if t.records.is_full() {

@@ -243,12 +243,14 @@ impl InstanceTable {
         self.records.iter().find(|r| r.id == id)
     }
 
-    /// The instance called `name`, unless its destruction began (its name
-    /// is free again).
+    /// The newest instance called `name` whose destruction has not begun
+    /// (a destroyed instance's name is free again). Ids grow, so the
+    /// newest has the largest.
     pub(crate) fn lookup(&self, name: &[u8]) -> Option<&InstanceRecord> {
         self.records
             .iter()
-            .find(|r| r.state != InstanceState::Destroying && r.name.as_slice() == name)
+            .filter(|r| r.state != InstanceState::Destroying && r.name.as_slice() == name)
+            .max_by_key(|r| r.id)
     }
 
     /// Takes the next instance id and create token. `None` if either is

@@ -135,6 +135,12 @@
 //!   answers `ENXIO` for ioctls on an instance being destroyed.
 //! - **The 60 s deadline is a setting of the client** ([`ClientConfig`]),
 //!   not a second tunable.
+//! - **In the kernel, names are vmm's to keep unique** ([`NameOwner`]):
+//!   a VM destroyed while its device is held open leaves vmm's list at
+//!   once but destroys its instance here only at the last close, and stock
+//!   vmm lets a VM of the same name be created meanwhile; so must this
+//!   client. Elsewhere (the ioctl model, the simulator) the client
+//!   refuses a name in use with `EEXIST`.
 //! - **A reservation that can never fit is `ENOMEM` in the client's API
 //!   and `ENOSPC` at the ioctl** ([`ioctl_commands::ioctl_errno`], the one
 //!   place that decides it): the brief asks for `ENOMEM`, and bhyve, which
@@ -200,7 +206,7 @@ mod stats;
 pub mod table_lock;
 
 pub use client::{
-    AllocProgress, ClientConfig, Creation, DestroyOutcome, VmmArcClient, CONSUMER,
+    AllocProgress, ClientConfig, Creation, DestroyOutcome, NameOwner, VmmArcClient, CONSUMER,
     DEFAULT_ALLOC_CHUNK, DEFAULT_WAIT_LIMIT,
 };
 pub use error::{Failure, VmmError};

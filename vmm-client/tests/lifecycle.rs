@@ -14,7 +14,7 @@ use vmm_client::ioctl_commands::{
 };
 use vmm_client::{
     bhyve_memsegs, AllocProgress, ArcResvStats, DestroyOutcome, InstanceId, InstanceState,
-    MemSegRequest, SegmentAllocator, SegmentId, VmmError, MAX_INSTANCES,
+    MemSegRequest, NameOwner, SegmentAllocator, SegmentId, VmmError, MAX_INSTANCES,
 };
 use zfs_tunables::errno::{EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC};
 use zfs_tunables::{Bytes, Pages, GIB};
@@ -266,6 +266,56 @@ fn an_open_instance_keeps_its_reservation_until_closed() {
     assert!(matches!(out, Some(DestroyOutcome::Finished { .. })));
     assert_eq!(arc_state(&arc), start);
     assert_eq!(vmm.stats().destroys, 2);
+}
+
+/// The kernel's case: vmm keeps names unique and destroys the instance
+/// only at the last close of a VM destroyed while held open, so a VM of
+/// the same name can be created before the old one is destroyed here.
+#[test]
+fn when_the_caller_owns_names_a_name_can_be_reused_before_the_old_instance_is_destroyed() {
+    let arc = host(64);
+    let vmm = vmm_client::StdVmmClient::with_config(
+        &arc,
+        vmm_client::table_lock::StdTableLock::new(),
+        vmm_client::ClientConfig {
+            names: NameOwner::Caller,
+            ..vmm_client::ClientConfig::default()
+        },
+    )
+    .unwrap();
+    let mut mem = FakeMemory::default();
+    let start = arc_state(&arc);
+    let old = vmm.create(b"vm", &guest(4), &mut mem).unwrap();
+    let with_old = arc_state(&arc);
+    // vmm has taken "vm" off its list; the old instance still lives here.
+    let new = vmm.create(b"vm", &guest(2), &mut mem).unwrap();
+    assert_ne!(old, new);
+    assert_eq!(vmm.lookup(b"vm"), Some(new), "the newer one");
+    assert_eq!(vmm.stats().instances, 2);
+    let reserved = |id| vmm.instance(id).unwrap().reserved;
+    let new_reserved = reserved(new);
+    assert_eq!(
+        arc.headroom_stats().reserved,
+        reserved(old).saturating_add(new_reserved)
+    );
+    // The last close destroys the old one: only its reservation goes.
+    assert!(matches!(
+        vmm.destroy(old),
+        Ok(DestroyOutcome::Finished { .. })
+    ));
+    assert_eq!(arc.headroom_stats().reserved, new_reserved);
+    assert_eq!(vmm.instance(new).unwrap().state, InstanceState::Running);
+    assert!(matches!(
+        vmm.destroy(new),
+        Ok(DestroyOutcome::Finished { .. })
+    ));
+    assert_eq!(arc_state(&arc), start);
+    assert_ne!(with_old, start);
+    // The default client refuses a name in use, as before.
+    drop(vmm);
+    let own = client(&arc);
+    own.create_instance(b"vm").unwrap();
+    assert_eq!(own.create_instance(b"vm"), Err(VmmError::DuplicateName));
 }
 
 #[test]

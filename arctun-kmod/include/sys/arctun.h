@@ -239,10 +239,14 @@ extern void arctun_arc_progress(void);
  *
  * Each VM is an instance: arctun_vmm_instance_create() when the VM is
  * created (EINVAL for an empty name or one of VM_MAX_NAMELEN bytes or
- * more, EEXIST for a name in use, ENOSPC when the instance table is full),
+ * more, ENOSPC when the instance table is full),
  * arctun_vmm_instance_destroy() once its memory is freed (vm_destroy()),
  * which returns every reservation it still holds (ENOENT for an unknown
- * instance).
+ * instance).  An instance is known by the id the create returns; its name
+ * is a label, which vmm keeps unique among its live VMs.  A VM destroyed
+ * while its device is held open leaves vmm_list at once but reaches
+ * vm_destroy() only at the last close, so two instances may share a name
+ * meanwhile.
  *
  * Each memory segment of a VM is reserved, waited for, allocated by the
  * driver and marked allocated, in this order:
