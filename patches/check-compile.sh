@@ -49,8 +49,14 @@ scratch=$work/patched
 # What the uts Makefiles pass every 64-bit kernel object (Makefile.uts).
 KDEFS="-D_KERNEL -D_SYSCALL32 -D_SYSCALL32_IMPL -D_ELF64 -D_DDI_STRICT \
     -Dsun -D__sun -D__SVR4"
-WARN="-Wall -Wextra -Wno-unknown-pragmas -Wno-builtin-declaration-mismatch \
-    -Wno-format"
+# Warnings: what the kernel's CERRWARN leaves on (Makefile.uts turns every
+# warning into an error and switches off missing-braces, sign-compare,
+# unknown-pragmas, unused-parameter and missing-field-initializers); the
+# last two below differ between Linux's and illumos's headers.
+WARN="-Wall -Wextra -Wno-missing-braces -Wno-sign-compare \
+    -Wno-unknown-pragmas -Wno-unused-parameter \
+    -Wno-missing-field-initializers \
+    -Wno-builtin-declaration-mismatch -Wno-format"
 
 # The files the series touches, relative to the tree.
 touched=$work/touched
@@ -62,7 +68,7 @@ grep -v '^[[:space:]]*#' "$here/series" | grep -v '^[[:space:]]*$' |
 # Warnings and errors of one compile that fall in touched files, without
 # line numbers: "path: kind: message".
 diagnostics() {
-	sed -n 's|^\([^:]*\):[0-9]*:[0-9]*: \(warning\|error\): \(.*\)|\1 \2 \3|p' |
+	sed -nE -f "$here/gcc-diagnostics.sed" |
 	    sed -e "s|^$scratch/||" -e "s|^$tree/||" |
 	    while read -r path kind msg; do
 		if grep -qx "$path" "$touched"; then
@@ -130,6 +136,7 @@ VMM_DEFS="-Di86pc -D_MACHDEP -DVMM_KEEP_STATS"
 {
 	unit usr/src/uts/common/os/arctun.c "" usr/src/uts/intel usr/src/uts/common
 	unit usr/src/uts/common/fs/zfs/arc.c "" $ZFS_INC
+	unit usr/src/uts/common/fs/zfs/dbuf.c "" $ZFS_INC
 	for f in $(grep '^usr/src/uts/i86pc/io/vmm/.*\.c$' "$touched"); do
 		unit "$f" "$VMM_DEFS" $VMM_INC
 	done

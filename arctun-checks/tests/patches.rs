@@ -178,3 +178,24 @@ fn the_series_applies_in_order_to_the_given_tree() {
 fn the_changed_c_files_compile_against_the_given_tree() {
     run_script("check-compile.sh");
 }
+
+/// check-compile.sh compares gcc's diagnostics through this filter; one
+/// that matched nothing would let every new warning through.
+#[test]
+fn the_compile_check_sees_gcc_warnings_and_errors() {
+    let input = "/w/patched/usr/src/a.c:134:26: warning: implicit declaration of function \u{2018}f\u{2019} [-Wimplicit-function-declaration]\n  134 |   x = f();\n/w/b.c: In function \u{2018}g\u{2019}:\n/w/b.c:7:1: error: expected \u{2018};\u{2019}\n/w/b.c:9:2: note: declared here\n";
+    let mut child = Command::new("sed")
+        .args(["-nE", "-f"])
+        .arg(patches_dir().join("gcc-diagnostics.sed"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "/w/patched/usr/src/a.c warning implicit declaration of function \u{2018}f\u{2019} [-Wimplicit-function-declaration]\n/w/b.c error expected \u{2018};\u{2019}\n"
+    );
+}
