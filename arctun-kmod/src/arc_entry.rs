@@ -215,13 +215,13 @@ pub extern "C" fn arctun_arc_p() -> u64 {
 /// `uint64_t arctun_arc_meta_limit(void);`
 #[unsafe(no_mangle)]
 pub extern "C" fn arctun_arc_meta_limit() -> u64 {
-    with_component(0, |c| c.limits().meta_limit.0)
+    with_component(0, |c| c.published().meta_limit().0)
 }
 
 /// `uint64_t arctun_arc_meta_min(void);`
 #[unsafe(no_mangle)]
 pub extern "C" fn arctun_arc_meta_min() -> u64 {
-    with_component(0, |c| c.limits().meta_min.0)
+    with_component(0, |c| c.published().meta_min().0)
 }
 
 /// `void arctun_arc_limits(arctun_limits_t *);`

@@ -198,6 +198,20 @@ impl PublishedLimits {
         Bytes(core::cmp::min(p, self.c.load(Ordering::Relaxed)))
     }
 
+    /// `arc_meta_limit`, one relaxed load.
+    #[inline]
+    #[must_use]
+    pub fn meta_limit(&self) -> Bytes {
+        Bytes(self.meta_limit.load(Ordering::Relaxed))
+    }
+
+    /// `arc_meta_min`, one relaxed load.
+    #[inline]
+    #[must_use]
+    pub fn meta_min(&self) -> Bytes {
+        Bytes(self.meta_min.load(Ordering::Relaxed))
+    }
+
     /// Sets `arc_p` (the ARC's own adaptation), clamped to `c`. One store
     /// outside any write section: a racing shrink of `c` can leave the
     /// stored value above `c`, which readers clamp.
@@ -365,6 +379,19 @@ mod tests {
         assert_eq!(l.publish(&limits(70, 200)), Bytes(70));
         let s = l.snapshot();
         assert!(s.c_min <= s.c && s.c <= s.c_max);
+    }
+
+    #[test]
+    fn the_single_loads_read_what_was_published() {
+        let l = PublishedLimits::new();
+        l.publish(&LimitsSnapshot {
+            meta_limit: Bytes(25),
+            meta_min: Bytes(5),
+            ..limits(10, 100)
+        });
+        assert_eq!((l.meta_limit(), l.meta_min()), (Bytes(25), Bytes(5)));
+        let s = l.snapshot();
+        assert_eq!((s.meta_limit, s.meta_min), (l.meta_limit(), l.meta_min()));
     }
 
     #[test]

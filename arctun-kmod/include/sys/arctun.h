@@ -144,7 +144,8 @@ extern int arctun_arc_register(const arctun_arc_ops_t *);
 extern void arctun_arc_unregister(void);
 
 /*
- * The ARC's hot-path reads: one atomic load each.  Any context.
+ * The ARC's hot-path reads: one atomic load each (arctun_arc_p(): two, as
+ * p is clamped to c).  Any context.
  */
 extern uint64_t arctun_arc_c(void);
 extern uint64_t arctun_arc_c_min(void);
