@@ -82,6 +82,9 @@ uint64_t zfs_arc_max;
 uint64_t zfs_arc_min;
 uint64_t zfs_arc_meta_limit;
 uint64_t zfs_arc_meta_min;
+/* dbuf.c's, which arc.c registers beside its own. */
+uint64_t dbuf_cache_max_bytes;
+uint64_t dbuf_metadata_cache_max_bytes;
 
 /*
  * The module calls back with its mutexes held, but never from inside a
@@ -106,6 +109,8 @@ static const arctun_var_t arc_vars[] = {
 	{ "zfs_arc_min", &zfs_arc_min },
 	{ "zfs_arc_meta_limit", &zfs_arc_meta_limit },
 	{ "zfs_arc_meta_min", &zfs_arc_meta_min },
+	{ "dbuf_cache_max_bytes", &dbuf_cache_max_bytes },
+	{ "dbuf_metadata_cache_max_bytes", &dbuf_metadata_cache_max_bytes },
 };
 
 static arctun_arc_ops_t
@@ -337,6 +342,7 @@ test_arc_moves(void)
 static void
 test_raw_variables(void)
 {
+	arctun_limits_t l;
 	int warnings = fake_messages(CE_WARN);
 	int before = evictions;
 	uint64_t sections = fake_preempt_sections();
@@ -380,6 +386,33 @@ test_raw_variables(void)
 	zfs_arc_min = 0;
 	arctun_arc_tick();
 	CHECK_U64(arctun_arc_c_min(), GIB);
+
+	/*
+	 * The dbuf caches: 0 follows the ceiling (4 GiB >> 5 and >> 6); a
+	 * value below it is taken; one not below it is refused and the
+	 * variable restored, as dbuf_init() would have ignored it.
+	 */
+	arctun_arc_limits(&l);
+	CHECK_U64(l.al_dbuf_cache_max, 4 * GIB >> 5);
+	CHECK_U64(l.al_dbuf_metadata_cache_max, 4 * GIB >> 6);
+	dbuf_cache_max_bytes = 100 * MIB;
+	arctun_arc_tick();
+	arctun_arc_limits(&l);
+	CHECK_U64(l.al_dbuf_cache_max, 100 * MIB);
+	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
+	    "dbuf_cache_max_bytes"), 100 * MIB);
+	dbuf_metadata_cache_max_bytes = 4 * GIB;
+	arctun_arc_tick();
+	CHECK_U64(dbuf_metadata_cache_max_bytes, 0);
+	CHECK(fake_message_seen(CE_WARN, "dbuf_metadata_cache_max_bytes: "
+	    "direct write of 0x100000000"));
+	arctun_arc_limits(&l);
+	CHECK_U64(l.al_dbuf_metadata_cache_max, 4 * GIB >> 6);
+	dbuf_cache_max_bytes = 0;
+	arctun_arc_tick();
+	arctun_arc_limits(&l);
+	CHECK_U64(l.al_dbuf_cache_max, 4 * GIB >> 5);
+	CHECK_INT(fake_messages(CE_WARN), warnings + 3);
 }
 
 /* Reads a named kstat into buf (at most n entries); returns ks_ndata. */
