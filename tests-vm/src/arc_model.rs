@@ -374,8 +374,18 @@ fn reap_cb_finish(m: &mut Machine) {
         .unwrap_or(i64::MAX)
         .saturating_sub(free);
     if let Limits::Tunables(t) = &m.limits {
-        let in_flight = m.arc.size.saturating_sub(c).saturating_add(m.kmem.depot);
-        to_free = t.reap_to_free(to_free, Bytes(in_flight));
+        if to_free > 0 && t.headroom_term(Pages(0), Pages(0), Pages(0)) != i64::MAX {
+            let in_flight = m.arc.size.saturating_sub(c).saturating_add(m.kmem.depot);
+            to_free = t.reap_to_free(to_free, Bytes(in_flight));
+            // `size - c` counts as in flight only if the adjust zthr is
+            // asked to evict it, and only a cut of `c` or an overflowing
+            // ARC asks: a reader may have grown the ARC into its overflow
+            // band since the last cut. With nothing to cut, ask here
+            // (`arc_tunables_adjust()` in the patch).
+            if to_free <= 0 && m.arc.size > c {
+                m.arc.adjust_needed = true;
+            }
+        }
     }
     if to_free > 0 {
         to_free = to_free.max(pages_i(ptob(m.needfree)));

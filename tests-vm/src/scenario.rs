@@ -767,7 +767,7 @@ fn parse_alloc_fault(
 }
 
 /// The built-in scenarios: (name, one-line summary, TOML text).
-pub const BUILTINS: [(&str, &str, &str); 4] = [
+pub const BUILTINS: [(&str, &str, &str); 5] = [
     (
         "seed-4g",
         "4 GB host, ARC held at c_min by a reader, 1.8 GB guest; the reader is killed after 3 minutes",
@@ -787,6 +787,11 @@ pub const BUILTINS: [(&str, &str, &str); 4] = [
         "seed-128g-fix",
         "the same host as booted for the OS-8005 test (its own ::memstat): ARC 70.6 GB",
         include_str!("../scenarios/seed-128g-fix.toml"),
+    ),
+    (
+        "busy-reader",
+        "128 GiB host, a reader filling the ARC at 500 MB/s while a 32 GiB guest starts",
+        include_str!("../scenarios/busy-reader.toml"),
     ),
 ];
 

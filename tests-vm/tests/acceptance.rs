@@ -119,6 +119,31 @@ fn tunables_starts_as_soon_as_memory_allows_on_128g_hosts() {
     }
 }
 
+/// A reader keeps the ARC's size floating above `c` (its overflow band,
+/// evicted only once it overflows) while a guest starts: what the ARC
+/// gives up must reach the guest, not the reader. Without the patched
+/// reaper asking the adjust zthr for the `size - c` it counts as in
+/// flight, the guest's allocation fails, the scanner pages, and bhyve
+/// retries past the end of the run.
+#[test]
+fn tunables_starts_beside_a_busy_reader_without_paging() {
+    let r = run(&builtin("busy-reader"), Policy::Tunables);
+    let g = vm(&r, "vm1");
+    assert!(g.started, "{:?}", g.error);
+    assert_eq!(g.retry_lines, 0);
+    let l = g.start_latency_s.unwrap();
+    let bound = 1.2 * r.start_lower_bound_s + 0.1;
+    assert!(l <= bound, "{l} s > {bound} s");
+    assert_eq!((r.pages_paged_out, r.lwps_swapped), (0, 0));
+    assert!(
+        r.min_freemem_bytes >= r.lotsfree_bytes,
+        "free memory fell to {} below lotsfree {}",
+        r.min_freemem_bytes,
+        r.lotsfree_bytes
+    );
+    assert!(r.arc_after_bytes as f64 >= 0.9 * r.arc_ideal_after_bytes as f64);
+}
+
 /// What holds: the ARC ends within `lotsfree` of the ideal, because
 /// stock `arc_available_memory()` keeps `lotsfree + desfree` free once
 /// the guest is in (FMR_LOTSFREE) while the ideal keeps only `desfree`.

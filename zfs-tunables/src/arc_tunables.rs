@@ -630,6 +630,12 @@ impl<P: Platform> ArcTunables<P> {
     /// over-evicted. So, while anything is pending, the reaper subtracts
     /// `in_flight` (the ARC computes it: `size - c` plus the free bytes of
     /// its kmem caches). With nothing pending the stock rule is kept.
+    ///
+    /// `size - c` is in flight only if the adjust thread was asked to
+    /// evict it; a reader can hold the ARC in its overflow band above `c`
+    /// without anyone asking. A caller that gets nothing to cut back must
+    /// therefore ask for that eviction itself (the patched `arc_reap_cb()`
+    /// does, through `arc_tunables_adjust()`).
     #[inline]
     pub fn reap_to_free(&self, to_free: i64, in_flight: Bytes) -> i64 {
         if self.pending.load(Ordering::Relaxed) == 0 {
