@@ -290,16 +290,21 @@ extern void arctun_arc_progress(void);
  * because allocating the segment must never take free memory below
  * lotsfree, where the page scanner runs and pages processes out; it is
  * also what the headroom term keeps free, so the ARC frees no more for a
- * start than it would keep free anyway.
+ * start than it would keep free anyway.  On success the segment stops
+ * counting as pending: the caller allocates it next, and page_create_va()
+ * takes freemem for all of it at once, before the pages are zeroed
+ * (seconds, for a large guest); counted both as gone from freemem and as
+ * pending meanwhile, it would show as a deficit the ARC's reaper frees a
+ * second time.  The ceiling stays lowered, and a release returns it all.
  *
- * arctun_vmm_mark_allocated() records the segment as allocated (it stops
- * counting against free memory; the ceiling stays lowered while the VM
- * lives) and consumes the create.  If it fails (the VM was destroyed
- * meanwhile), the reservation is already returned and the caller frees
- * the segment.  arctun_vmm_release() returns the reservation of a create
- * that failed, after the caller freed whatever it allocated, and consumes
- * it; err is the failure (for the kstat's counters).  Both refuse, with
- * EINVAL or by doing nothing, a buffer that holds no create.
+ * arctun_vmm_mark_allocated() commits the segment (the ceiling stays
+ * lowered while the VM lives) and consumes the create.  If it fails (the
+ * VM was destroyed meanwhile), the reservation is already returned and
+ * the caller frees the segment.  arctun_vmm_release() returns the
+ * reservation of a create that failed, after the caller freed whatever it
+ * allocated, and consumes it; err is the failure (for the kstat's
+ * counters).  Both refuse, with EINVAL or by doing nothing, a buffer that
+ * holds no create.
  */
 typedef struct arctun_vmm_create {
 	uint64_t	avc_opaque[8];
