@@ -643,7 +643,7 @@ static void
 test_vmm_guests(void)
 {
 	arctun_vmm_create_t ac, ac2;
-	uint64_t vm0, vm1, vm2, dup;
+	uint64_t vm0, vm1, vm2, vm3, vm4, dup;
 	char longname[300];
 	waiter_t w;
 	int64_t term;
@@ -688,16 +688,19 @@ test_vmm_guests(void)
 	CHECK(arctun_arc_headroom(0, UINT64_MAX, UINT64_MAX) == INT64_MIN);
 	CHECK(arctun_arc_headroom(0, 0, 0) == -(int64_t)GUEST64);
 	/*
-	 * Free memory covers it: no sleep.  The segment stops being pending
-	 * as the wait returns, before the driver allocates it: page_create_va()
-	 * takes freemem for the whole segment at once and zeroing it takes
-	 * seconds, and a segment counted both as gone from freemem and as
-	 * pending meanwhile would show as a 64 GiB deficit, which the ARC's
-	 * reaper would free a second time.  The ceiling stays lowered.
+	 * Free memory covers it: no sleep.  The segment leaves the headroom
+	 * term as the wait returns, before the driver allocates it:
+	 * page_create_va() takes freemem for the whole segment at once and
+	 * zeroing it takes seconds, and a segment counted both as gone from
+	 * freemem and in the term meanwhile would show as a 64 GiB deficit,
+	 * which the ARC's reaper would free a second time.  It stays pending
+	 * (for the kstat, and for younger waiters, below) until it is marked
+	 * allocated.  The ceiling stays lowered.
 	 */
 	CHECK_INT(arctun_vmm_wait(&ac), 0);
-	CHECK_U64(headroom("pending"), 0);
+	CHECK_U64(headroom("pending"), GUEST64);
 	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
 	fake_set_freemem(PAGES(100 * GIB - GUEST64));
 	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
 	CHECK_U64(arctun_arc_c_max(), BASE - GUEST64 - OVERHEAD64);
@@ -816,12 +819,13 @@ test_vmm_guests(void)
 
 	/*
 	 * The driver's allocation fails after the wait, when the segment was
-	 * no longer pending: release returns everything.
+	 * out of the headroom term: release returns everything.
 	 */
 	CHECK_INT(arctun_vmm_reserve(vm1, 1, GIB, 1, &ac), 0);
 	CHECK_INT(arctun_vmm_wait(&ac), 0);
-	CHECK_U64(headroom("pending"), 0);
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
 	arctun_vmm_release(&ac, ENOMEM);
+	CHECK_U64(headroom("pending"), 0);
 	CHECK_U64(resv("fail_alloc"), 1);
 	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64 +
 	    8 * GIB + PAGES(8 * GIB) * 120);
@@ -847,6 +851,35 @@ test_vmm_guests(void)
 	CHECK_INT(wait_result(&w), ENOENT);
 	arctun_vmm_release(&ac, ENOENT);
 	CHECK_INT(arctun_vmm_instance_destroy(vm2), ENOENT);
+
+	/*
+	 * First come, first served across a claim.  vm3's wait succeeds and
+	 * claims its 2 GiB, which leaves the headroom term; vm4, reserved
+	 * after it, still counts them until vm3 marks them allocated, so it
+	 * is not admitted on the memory vm3 is taking: it sleeps.  vm3 takes
+	 * its pages, the ARC frees 2 GiB more, vm3 marks its segment
+	 * allocated, and vm4 proceeds.
+	 */
+	CHECK_INT(arctun_vmm_instance_create("vm3", &vm3), 0);
+	CHECK_INT(arctun_vmm_instance_create("vm4", &vm4), 0);
+	fake_set_freemem(PAGES(2 * GIB) + lotsfree + desfree);
+	CHECK_INT(arctun_vmm_reserve(vm3, 0, 2 * GIB, 1, &ac), 0);
+	CHECK_INT(arctun_vmm_reserve(vm4, 0, 2 * GIB, 1, &ac2), 0);
+	CHECK_INT(arctun_vmm_wait(&ac), 0);
+	/* The term asks the ARC only for vm4's memory... */
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == 0);
+	wait_in_background(&w, &ac2);
+	/* ...which it frees once vm3's pages have left freemem. */
+	fake_set_freemem(lotsfree + desfree);
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) ==
+	    -(int64_t)(2 * GIB));
+	fake_set_freemem(PAGES(2 * GIB) + lotsfree + desfree);
+	arctun_arc_progress();
+	CHECK_INT(arctun_vmm_mark_allocated(&ac), 0);
+	CHECK_INT(wait_result(&w), 0);
+	CHECK_INT(arctun_vmm_mark_allocated(&ac2), 0);
+	CHECK_INT(arctun_vmm_instance_destroy(vm3), 0);
+	CHECK_INT(arctun_vmm_instance_destroy(vm4), 0);
 
 	/*
 	 * vm0 destroyed while its device is held open: vmm takes it off
@@ -876,8 +909,8 @@ test_vmm_guests(void)
 	CHECK_U64(headroom("reservations"), 0);
 	CHECK_U64(resv("instances"), 0);
 	CHECK_U64(resv("reserved_bytes"), 0);
-	/* vm2 and the second vm0 count too. */
-	CHECK_U64(resv("destroys"), 4);
+	/* vm2, vm3, vm4 and the second vm0 count too. */
+	CHECK_U64(resv("destroys"), 6);
 	fake_set_freemem(PAGES(16 * GIB));
 
 	/* Back where the other tests expect the ARC. */

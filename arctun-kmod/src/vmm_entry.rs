@@ -17,8 +17,8 @@
 //! | step | entry point | vmm-client |
 //! |---|---|---|
 //! | reserve | `arctun_vmm_reserve` | `begin_alloc_memseg` (refusals are immediate) |
-//! | wait | `arctun_vmm_wait` | `wait_headroom` (until free memory covers it plus `lotsfree + desfree`; `ETIME`, `EINTR`), then `allocate_chunk` for the whole segment: it stops being pending before the driver takes its pages |
-//! | mark allocated | `arctun_vmm_mark_allocated` | `finish` |
+//! | wait | `arctun_vmm_wait` | `wait_headroom` (until free memory covers it plus `lotsfree + desfree`; `ETIME`, `EINTR`), then `claim_headroom`: out of the headroom term before the driver takes its pages, still counted by younger waiters |
+//! | mark allocated | `arctun_vmm_mark_allocated` | `allocate_chunk` for the whole segment, then `finish` |
 //! | release | `arctun_vmm_release` | `abort` (after any failure) |
 //!
 //! The driver allocates the segment itself (`vm_object_allocate()`,
@@ -446,22 +446,14 @@ pub unsafe extern "C" fn arctun_vmm_wait(tokp: *mut arctun_vmm_create_t) -> c_in
     };
     // SAFETY: the token is live, so `creation` holds a create.
     let c = unsafe { t.creation.assume_init_mut() };
-    let ready = cl.wait_headroom(c).and_then(|()| {
-        // The caller allocates the segment next, and page_create_va()
-        // takes freemem for all of it at once, before the pages are
-        // zeroed (seconds, for a large guest). Counted both as gone from
-        // freemem and as pending meanwhile, the segment would show as a
-        // deficit the ARC's reaper frees a second time. So it stops being
-        // pending now; the reservation keeps the ceiling lowered, and a
-        // release still returns it all.
-        let mut alloc = DriverAllocates;
-        loop {
-            match cl.allocate_chunk(c, &mut alloc, Bytes(u64::MAX))? {
-                AllocProgress::More => {}
-                AllocProgress::Done => return Ok(()),
-            }
-        }
-    });
+    // The caller allocates the segment next, and page_create_va() takes
+    // freemem for all of it at once, before the pages are zeroed (seconds,
+    // for a large guest). Counted both as gone from freemem and as pending
+    // meanwhile, the segment would show as a deficit the ARC's reaper frees
+    // a second time; so it is claimed now: out of the headroom term, still
+    // counted by younger waiters until it is marked allocated, so they are
+    // not admitted on the memory it is taking.
+    let ready = cl.wait_headroom(c).and_then(|()| cl.claim_headroom(c));
     match ready {
         Ok(()) => 0,
         Err(e) => {
@@ -488,8 +480,6 @@ pub unsafe extern "C" fn arctun_vmm_mark_allocated(tokp: *mut arctun_vmm_create_
     };
     let (mut c, _) = take(t);
     let mut alloc = DriverAllocates;
-    // Nothing is left to record after a successful wait (it recorded the
-    // whole segment); finish() refuses a create that did not wait.
     loop {
         match cl.allocate_chunk(&mut c, &mut alloc, Bytes(u64::MAX)) {
             Ok(AllocProgress::More) => {}

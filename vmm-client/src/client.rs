@@ -557,6 +557,35 @@ where
         Ok(())
     }
 
+    /// Step 2b, for a caller that takes a whole segment's pages at once
+    /// after its wait and records them only afterwards (the kernel's vmm:
+    /// `vm_object_allocate()` takes `freemem` for the segment, then zeroes
+    /// it for seconds): claims the create's pending bytes in the headroom
+    /// core, so the headroom term stops asking the ARC for memory the
+    /// caller is taking now, while younger waiters still count it until
+    /// [`allocate_chunk`](Self::allocate_chunk) records it or
+    /// [`abort`](Self::abort) releases it. From here on a destroy leaves
+    /// the rollback to the create, as once it allocates. `EINVAL` before
+    /// headroom was found; `ENOENT` if the instance was destroyed meanwhile.
+    pub fn claim_headroom(&self, c: &Creation) -> Result<(), VmmError> {
+        if !c.ready {
+            return Err(VmmError::OutOfOrder);
+        }
+        self.locked().with(|t| {
+            let r = Self::own_record(t, c)?;
+            if r.state == InstanceState::Destroying {
+                return Err(VmmError::Destroyed);
+            }
+            if let Some(cr) = r.create.as_mut() {
+                cr.allocating = true;
+            }
+            match c.grant {
+                Some(grant) => self.arc.claim(grant).map_err(VmmError::from),
+                None => Ok(()),
+            }
+        })
+    }
+
     /// Step 3, repeated: allocates up to `chunk` bytes (whole pages, at
     /// least one) of the next segment that is not fully allocated, then
     /// marks them allocated in the reservation, so its pending part shrinks

@@ -138,3 +138,59 @@ fn the_blocking_create_is_the_composition_of_the_steps() {
     // 64 MiB chunks (33), and 3 GiB low (48).
     assert_eq!(blocking.calls, 33 + 48);
 }
+
+/// The kernel's order: wait, claim, take the whole segment's pages, then
+/// record them. The claim takes the segment out of the headroom term (the
+/// ARC must not free it twice while vmm zeroes it) but a younger waiter
+/// still counts it until it is recorded, so two guests starting together
+/// are not both admitted on the same free memory.
+#[test]
+fn a_claimed_segment_leaves_the_term_but_still_holds_younger_waiters_back() {
+    let arc = host(128);
+    let vmm = client(&arc);
+    let mut mem = FakeMemory::default();
+    let p = arc.platform();
+    let m = p.memory();
+    let seg = |gib: u64| vmm_client::MemSegRequest {
+        segid: vmm_client::SegmentId::LOWMEM,
+        len: Bytes(gib * GIB),
+        sysmem: true,
+    };
+    let a = vmm.create_instance(b"a").unwrap();
+    let b = vmm.create_instance(b"b").unwrap();
+    let mut ca = vmm.begin_alloc_memseg(a, seg(8)).unwrap();
+    let mut cb = vmm.begin_alloc_memseg(b, seg(8)).unwrap();
+    // Free memory covers a and the margin, not a and b.
+    let margin = m.lotsfree.0 + m.desfree.0;
+    p.set_freemem(Pages(8 * GIB / PAGE + margin));
+    assert!(vmm.poll_headroom(&mut ca).unwrap());
+    assert!(!vmm.poll_headroom(&mut cb).unwrap());
+    // Claiming before the wait succeeded is a caller's bug.
+    assert_eq!(vmm.claim_headroom(&cb), Err(VmmError::OutOfOrder));
+
+    vmm.claim_headroom(&ca).unwrap();
+    // The term asks the ARC for b's 8 GiB only...
+    let term = |free: u64| arc.headroom_term(Pages(free), m.lotsfree, m.desfree);
+    assert_eq!(term(8 * GIB / PAGE + margin), 0);
+    // ...and b, younger, is not admitted on the memory a is taking.
+    assert!(!vmm.poll_headroom(&mut cb).unwrap());
+    // a takes its pages; the ARC frees b's; a records its segment.
+    p.set_freemem(Pages(margin));
+    assert_eq!(term(margin), -8 * GIB as i64);
+    p.set_freemem(Pages(8 * GIB / PAGE + margin));
+    assert!(!vmm.poll_headroom(&mut cb).unwrap(), "a not recorded yet");
+    while vmm
+        .allocate_chunk(&mut ca, &mut mem, Bytes(u64::MAX))
+        .unwrap()
+        == AllocProgress::More
+    {}
+    vmm.finish(ca, &mut mem).unwrap();
+    assert!(vmm.poll_headroom(&mut cb).unwrap());
+    vmm.claim_headroom(&cb).unwrap();
+    // A release returns a claimed create whole.
+    let reserved = arc.headroom_stats().reserved;
+    vmm.abort(cb, &mut mem, VmmError::AllocFailed { errno: 12 });
+    assert!(arc.headroom_stats().reserved < reserved);
+    assert_eq!(arc.headroom_stats().pending, Bytes::ZERO);
+    assert_eq!(term(margin), i64::MAX);
+}

@@ -184,7 +184,8 @@ pub struct ArcTunables<P: Platform> {
     platform: P,
     limits: PublishedLimits,
     values: RegistryValues,
-    /// Total pending bytes, read by the headroom term without the lock.
+    /// Pending bytes no consumer is allocating yet (the table's
+    /// `unclaimed()`), read by the headroom term without the lock.
     pending: AtomicU64,
     /// The host's page size (immutable; kept out of the locked state so
     /// the headroom term needs no lock).
@@ -398,7 +399,7 @@ impl<P: Platform> ArcTunables<P> {
             };
             s.c_max_eff = c_max_eff;
             self.pending
-                .store(s.headroom.pending().0, Ordering::Relaxed);
+                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
             (
                 LimitsSnapshot {
                     c: Bytes::ZERO,
@@ -594,7 +595,8 @@ impl<P: Platform> ArcTunables<P> {
 
     /// The headroom term of `arc_available_memory()`, in bytes:
     /// `freemem - pending - lotsfree - desfree`, or `i64::MAX` when
-    /// nothing is pending. One atomic load and integer arithmetic; no lock.
+    /// nothing is pending; claimed bytes (see [`claim`](Self::claim)) are
+    /// not pending here. One atomic load and integer arithmetic; no lock.
     ///
     /// It is `FMR_LOTSFREE` (`freemem - lotsfree - needfree - desfree`)
     /// with the pending bytes in the place of `needfree`: the ARC frees
@@ -664,13 +666,31 @@ impl<P: Platform> ArcTunables<P> {
         Ok(id)
     }
 
-    /// Records that `bytes` of `id` are now allocated (moved from pending).
+    /// Claims `id`'s pending bytes: its consumer's wait succeeded and it
+    /// is allocating them now. They leave the headroom term at once (vmm
+    /// takes `freemem` for a whole segment, then zeroes it for seconds
+    /// before it can mark it allocated, and the ARC would free it a
+    /// second time meanwhile) but stay pending for younger waiters until
+    /// they are marked allocated or released. Claiming twice claims nothing
+    /// more; `ENOENT` if `id` was released.
+    pub fn claim(&self, id: ReservationId) -> Result<(), TunableError> {
+        let mut g = self.lock();
+        g.with(|s| {
+            s.headroom.claim(id)?;
+            self.pending
+                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
+            Ok(())
+        })
+    }
+
+    /// Records that `bytes` of `id` are now allocated (moved from pending,
+    /// claimed bytes first).
     pub fn mark_allocated(&self, id: ReservationId, bytes: Bytes) -> Result<(), TunableError> {
         let mut g = self.lock();
         g.with(|s| {
             s.headroom.mark_allocated(id, bytes)?;
             self.pending
-                .store(s.headroom.pending().0, Ordering::Relaxed);
+                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
             Ok::<(), TunableError>(())
         })?;
         self.platform.broadcast();

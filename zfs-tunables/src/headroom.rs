@@ -12,14 +12,23 @@
 //!   made OS-8005 over-evict. Allocated bytes still lower the ARC's ceiling
 //!   (the ARC must not grow back into a running guest's memory).
 //!
+//! Pending bytes may be *claimed*: the consumer's wait succeeded and it is
+//! taking the pages now. vmm takes `freemem` for a whole segment at once
+//! and then zeroes it for seconds before it can say the segment is
+//! allocated, so claimed bytes leave the headroom term (the ARC would
+//! otherwise free them twice) but stay pending for younger waiters until
+//! they are marked allocated (a younger waiter would otherwise be admitted
+//! on memory the claimer is about to take).
+//!
 //! Handles are never reused: ids grow from 1. So releasing a handle twice
 //! is recognisably a repeat (harmless), and a handle that was never issued
 //! is recognisably unknown (an error), without keeping released entries.
 //!
 //! The table is kept in creation order; waiters are served first come,
 //! first served: a waiter proceeds when free memory covers its own pending
-//! bytes *and* those of every older reservation, plus `lotsfree + desfree`, so two
-//! guests starting together cannot both take the same freed memory.
+//! bytes *and* those of every older reservation, claimed or not, plus
+//! `lotsfree + desfree`, so two guests starting together cannot both take
+//! the same freed memory.
 
 use heapless::{String, Vec};
 
@@ -47,6 +56,8 @@ pub struct Reservation {
     pub reserved: Bytes,
     /// Bytes not yet allocated.
     pub pending: Bytes,
+    /// The part of `pending` its consumer is allocating now.
+    pub claimed: Bytes,
 }
 
 impl Reservation {
@@ -95,6 +106,7 @@ pub struct HeadroomTable {
     next_id: u64,
     reserved: Bytes,
     pending: Bytes,
+    claimed: Bytes,
     counters: HeadroomCounters,
 }
 
@@ -111,6 +123,7 @@ impl HeadroomTable {
             next_id: 1,
             reserved: Bytes::ZERO,
             pending: Bytes::ZERO,
+            claimed: Bytes::ZERO,
             counters: HeadroomCounters {
                 reserves: 0,
                 rejections: 0,
@@ -133,6 +146,13 @@ impl HeadroomTable {
     #[must_use]
     pub fn pending(&self) -> Bytes {
         self.pending
+    }
+
+    /// Pending bytes no consumer is allocating yet: what the headroom term
+    /// asks the ARC to free.
+    #[must_use]
+    pub fn unclaimed(&self) -> Bytes {
+        self.pending.saturating_sub(self.claimed)
     }
 
     /// The counters.
@@ -231,6 +251,7 @@ impl HeadroomTable {
                 consumer: name,
                 reserved: bytes,
                 pending: bytes,
+                claimed: Bytes::ZERO,
             })
             .map_err(|_| TunableError::Full)?;
         self.reserved = reserved;
@@ -240,13 +261,31 @@ impl HeadroomTable {
         Ok(id)
     }
 
-    /// Moves `bytes` of `id` from pending to allocated.
+    /// The live reservation `id`, or why there is none.
+    fn live_mut(&mut self, id: ReservationId) -> Result<&mut Reservation, TunableError> {
+        let issued = self.was_issued(id);
+        match self.table.iter_mut().find(|r| r.id == id) {
+            Some(r) => Ok(r),
+            None if issued => Err(TunableError::Released),
+            None => Err(TunableError::UnknownReservation),
+        }
+    }
+
+    /// Claims every pending byte of `id` not yet claimed: its consumer is
+    /// allocating them now.
+    pub fn claim(&mut self, id: ReservationId) -> Result<(), TunableError> {
+        let r = self.live_mut(id)?;
+        let more = r.pending.saturating_sub(r.claimed);
+        r.claimed = r.pending;
+        // Cannot overflow: the total is at most the sum of the pendings.
+        self.claimed = self.claimed.saturating_add(more);
+        Ok(())
+    }
+
+    /// Moves `bytes` of `id` from pending to allocated, claimed bytes
+    /// first.
     pub fn mark_allocated(&mut self, id: ReservationId, bytes: Bytes) -> Result<(), TunableError> {
-        let r = match self.table.iter_mut().find(|r| r.id == id) {
-            Some(r) => r,
-            None if id.0 != 0 && id.0 < self.next_id => return Err(TunableError::Released),
-            None => return Err(TunableError::UnknownReservation),
-        };
+        let r = self.live_mut(id)?;
         let pending = r
             .pending
             .checked_sub(bytes)
@@ -254,9 +293,12 @@ impl HeadroomTable {
                 requested: bytes,
                 pending: r.pending,
             })?;
+        let unclaimed = core::cmp::min(r.claimed, bytes);
         r.pending = pending;
-        // Cannot underflow: the total is the sum of every entry's pending.
+        r.claimed = r.claimed.saturating_sub(unclaimed);
+        // Cannot underflow: the totals are the sums of every entry's.
         self.pending = self.pending.saturating_sub(bytes);
+        self.claimed = self.claimed.saturating_sub(unclaimed);
         Ok(())
     }
 
@@ -267,6 +309,7 @@ impl HeadroomTable {
                 let r = self.table.remove(i);
                 self.reserved = self.reserved.saturating_sub(r.reserved);
                 self.pending = self.pending.saturating_sub(r.pending);
+                self.claimed = self.claimed.saturating_sub(r.claimed);
                 self.counters.releases = self.counters.releases.saturating_add(1);
                 Ok(ReleaseOutcome::Released {
                     reserved: r.reserved,
@@ -277,8 +320,9 @@ impl HeadroomTable {
         }
     }
 
-    /// The pending bytes of `id` and of every older live reservation: what
-    /// free memory must cover before `id`'s owner may allocate.
+    /// The pending bytes, claimed or not, of `id` and of every older live
+    /// reservation: what free memory must cover before `id`'s owner may
+    /// allocate.
     #[must_use]
     pub fn pending_through(&self, id: ReservationId) -> Option<Bytes> {
         let mut sum = Bytes::ZERO;
@@ -382,5 +426,42 @@ mod tests {
         assert_eq!(t.pending_through(b), Some(Bytes(3 * GIB)));
         t.release(a).unwrap();
         assert_eq!(t.pending_through(a), None);
+    }
+
+    #[test]
+    fn claimed_bytes_leave_the_term_but_not_the_queue() {
+        let mut t = HeadroomTable::new();
+        let a = t
+            .reserve("vmm", Bytes(2 * GIB), Bytes(GIB), Bytes(16 * GIB))
+            .unwrap();
+        let b = t
+            .reserve("vmm", Bytes(3 * GIB), Bytes(GIB), Bytes(16 * GIB))
+            .unwrap();
+        t.claim(a).unwrap();
+        t.claim(a).unwrap(); // claiming again claims nothing more
+        assert_eq!(
+            (t.pending(), t.unclaimed()),
+            (Bytes(5 * GIB), Bytes(3 * GIB))
+        );
+        // b still waits for a's memory until a has it.
+        assert_eq!(t.pending_through(b), Some(Bytes(5 * GIB)));
+        t.mark_allocated(a, Bytes(GIB)).unwrap();
+        assert_eq!(t.get(a).unwrap().claimed, Bytes(GIB));
+        assert_eq!(
+            (t.pending(), t.unclaimed()),
+            (Bytes(4 * GIB), Bytes(3 * GIB))
+        );
+        t.mark_allocated(a, Bytes(GIB)).unwrap();
+        assert_eq!(t.pending_through(b), Some(Bytes(3 * GIB)));
+        // A release takes its claim with it.
+        t.claim(b).unwrap();
+        assert_eq!(t.unclaimed(), Bytes::ZERO);
+        t.release(b).unwrap();
+        assert_eq!((t.pending(), t.unclaimed()), (Bytes::ZERO, Bytes::ZERO));
+        assert_eq!(t.claim(b), Err(TunableError::Released));
+        assert_eq!(
+            t.claim(ReservationId(77)),
+            Err(TunableError::UnknownReservation)
+        );
     }
 }

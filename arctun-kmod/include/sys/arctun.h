@@ -183,11 +183,12 @@ extern void arctun_arc_set_p(uint64_t);
  * The headroom term of arc_available_memory(), in bytes:
  * ptob(freemem) - pending - ptob(lotsfree) - ptob(desfree), called as
  * arctun_arc_headroom(freemem, lotsfree, desfree), where pending is the
- * memory promised to reservations and not yet allocated; INT64_MAX when
- * nothing is pending.  It is the FMR_LOTSFREE term with pending in the
- * place of needfree: the ARC frees what the consumers are about to take
- * and keeps free what it keeps free anyway, so that a start never takes
- * free memory below lotsfree, where the page scanner runs.  Any context.
+ * memory promised to reservations that no consumer is allocating yet (see
+ * arctun_vmm_wait()); INT64_MAX when nothing is pending.  It is the
+ * FMR_LOTSFREE term with pending in the place of needfree: the ARC frees
+ * what the consumers are about to take and keeps free what it keeps free
+ * anyway, so that a start never takes free memory below lotsfree, where
+ * the page scanner runs.  Any context.
  */
 extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t, pgcnt_t);
 
@@ -290,12 +291,14 @@ extern void arctun_arc_progress(void);
  * because allocating the segment must never take free memory below
  * lotsfree, where the page scanner runs and pages processes out; it is
  * also what the headroom term keeps free, so the ARC frees no more for a
- * start than it would keep free anyway.  On success the segment stops
- * counting as pending: the caller allocates it next, and page_create_va()
- * takes freemem for all of it at once, before the pages are zeroed
- * (seconds, for a large guest); counted both as gone from freemem and as
- * pending meanwhile, it would show as a deficit the ARC's reaper frees a
- * second time.  The ceiling stays lowered, and a release returns it all.
+ * start than it would keep free anyway.  On success the segment is
+ * claimed: the caller allocates it next, and page_create_va() takes
+ * freemem for all of it at once, before the pages are zeroed (seconds,
+ * for a large guest), so it leaves the headroom term at once (counted both
+ * as gone from freemem and in the term, it would show as a deficit the
+ * ARC's reaper frees a second time).  Younger waiters still count it until
+ * it is marked allocated, so none is admitted on the memory it is taking.
+ * The ceiling stays lowered, and a release returns it all.
  *
  * arctun_vmm_mark_allocated() commits the segment (the ceiling stays
  * lowered while the VM lives) and consumes the create.  If it fails (the
