@@ -70,6 +70,8 @@ struct ModelResv {
     live: bool,
     size: u64,
     pending: u64,
+    /// The part of `pending` its consumer is allocating now.
+    claimed: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -187,6 +189,15 @@ impl Model {
 
     fn pending(&self) -> u64 {
         self.resv.iter().filter(|r| r.live).map(|r| r.pending).sum()
+    }
+
+    /// What the headroom term asks the ARC to free: pending, not claimed.
+    fn unclaimed(&self) -> u64 {
+        self.resv
+            .iter()
+            .filter(|r| r.live)
+            .map(|r| r.pending - r.claimed)
+            .sum()
     }
 
     fn limits(&self) -> ModelLimits {
@@ -382,6 +393,13 @@ fn compare(
     let h = t.headroom_stats();
     prop_assert_eq!(u128::from(h.reserved.0), m.reserved());
     prop_assert_eq!(h.pending.0, m.pending());
+    // With no free memory and no margin the term is minus what it asks
+    // for, or i64::MAX when it asks for nothing.
+    let term = t.headroom_term(Pages(0), Pages(0), Pages(0));
+    match m.unclaimed() {
+        0 => prop_assert_eq!(term, i64::MAX),
+        u => prop_assert_eq!(i128::from(term), -i128::from(u)),
+    }
     prop_assert_eq!(h.c_max_base.0, l.base);
     prop_assert_eq!(h.c_max_effective.0, l.c_max);
     let live = m.resv.iter().filter(|r| r.live).count() + m.vms.len();
@@ -409,6 +427,7 @@ enum Op {
     SetPair(usize, u64, usize, u64),
     Reset(usize),
     Reserve(u64),
+    Claim(usize),
     MarkAllocated(usize, u64),
     Release(usize),
     VmCreate(u8, u64),
@@ -442,6 +461,7 @@ fn op(allmem: u64) -> impl Strategy<Value = Op> {
         1 => idx.clone().prop_map(Op::Reset),
         3 => value(allmem).prop_map(Op::Reserve),
         2 => (0usize..8, value(allmem)).prop_map(|(i, b)| Op::MarkAllocated(i, b)),
+        1 => (0usize..8).prop_map(Op::Claim),
         2 => (0usize..8).prop_map(Op::Release),
         3 => (0u8..6, value(allmem)).prop_map(|(n, r)| Op::VmCreate(n, r)),
         2 => (0u8..6).prop_map(Op::VmDestroy),
@@ -499,6 +519,7 @@ fn run(physmem: Pages, generation: Generation, ops: &[Op]) -> Result<(), TestCas
                         live: true,
                         size: b,
                         pending: b,
+                        claimed: 0,
                     });
                 }
             }
@@ -512,7 +533,20 @@ fn run(physmem: Pages, generation: Generation, ops: &[Op]) -> Result<(), TestCas
                     Some(EINVAL)
                 } else {
                     mr.pending -= b;
+                    mr.claimed -= mr.claimed.min(b);
                     None
+                };
+                prop_assert_eq!(errno_of(&r, |e| e.to_errno()), e, "{:?}", op);
+            }
+            Op::Claim(i) => {
+                let Some(&id) = ids.get(i) else { continue };
+                let r = t.claim(id);
+                let mr = &mut m.resv[i];
+                let e = if mr.live {
+                    mr.claimed = mr.pending;
+                    None
+                } else {
+                    Some(ENOENT)
                 };
                 prop_assert_eq!(errno_of(&r, |e| e.to_errno()), e, "{:?}", op);
             }
