@@ -36,8 +36,11 @@
 //!    *pending* part (promised, not yet allocated) enters
 //!    `arc_available_memory()` as `freemem - pending - lotsfree - desfree`,
 //!    so the ARC frees exactly what is missing. A consumer waits for the memory with a
-//!    deadline, woken by eviction progress, and releases the reservation on
-//!    destroy, which restores the ceiling exactly.
+//!    deadline, woken by eviction progress, claims it once the wait
+//!    succeeds (claimed bytes leave the term, since the consumer is taking
+//!    them, but younger waiters count them until they are allocated), and
+//!    releases the reservation on destroy, which restores the ceiling
+//!    exactly.
 //! 4. **Publication** ([`published_limits`]): the values the ARC reads on
 //!    every allocation are single atomics, and multi-value snapshots are
 //!    consistent under a sequence lock.
@@ -94,7 +97,7 @@
 //!   [`published_limits`]).
 //! - **Waiters are first come, first served**: a waiter proceeds when free
 //!   memory covers its pending bytes and those of every older reservation,
-//!   plus `lotsfree + desfree`, so two guests starting at once cannot both
+//!   claimed or not, plus `lotsfree + desfree`, so two guests starting at once cannot both
 //!   claim the same freed memory, and a start never pushes free memory
 //!   below the page scanner's threshold (let alone the swapper's).
 //! - **The margin is `lotsfree + desfree`, not `desfree`**: the brief's
