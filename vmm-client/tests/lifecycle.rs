@@ -7,7 +7,7 @@ mod common;
 use std::sync::Mutex;
 use std::thread;
 
-use common::{arc_state, client, host, until_sleeping, FakeMemory, WakeOnPanic};
+use common::{arc_state, client, client_with, host, until_sleeping, FakeMemory, WakeOnPanic};
 use vmm_client::ioctl_commands::{
     ioctl_errno, vm_alloc_memseg, vm_destroy_self, vm_set_autodestruct, vmm_create_vm,
     vmm_destroy_vm,
@@ -274,15 +274,13 @@ fn an_open_instance_keeps_its_reservation_until_closed() {
 #[test]
 fn when_the_caller_owns_names_a_name_can_be_reused_before_the_old_instance_is_destroyed() {
     let arc = host(64);
-    let vmm = vmm_client::StdVmmClient::with_config(
+    let vmm = client_with(
         &arc,
-        vmm_client::table_lock::StdTableLock::new(),
         vmm_client::ClientConfig {
             names: NameOwner::Caller,
             ..vmm_client::ClientConfig::default()
         },
-    )
-    .unwrap();
+    );
     let mut mem = FakeMemory::default();
     let start = arc_state(&arc);
     let old = vmm.create(b"vm", &guest(4), &mut mem).unwrap();
@@ -562,16 +560,14 @@ impl SegmentAllocator for Shared<'_> {
 #[test]
 fn concurrent_creates_and_destroys_leave_nothing_behind() {
     let arc = host(64);
-    let vmm = vmm_client::StdVmmClient::with_config(
+    let vmm = client_with(
         &arc,
-        vmm_client::table_lock::StdTableLock::new(),
         vmm_client::ClientConfig {
             // Small chunks: many steps for destroys to land between.
             alloc_chunk: Bytes(4096),
             ..vmm_client::ClientConfig::default()
         },
-    )
-    .unwrap();
+    );
     let mem = Mutex::new(FakeMemory::default());
     let start = arc_state(&arc);
     let names: [&[u8]; 3] = [b"vm0", b"vm1", b"vm2"];

@@ -36,6 +36,14 @@ pub fn client(arc: &ArcTunables<StdPlatform>) -> StdVmmClient<'_> {
     StdVmmClient::new(arc, StdTableLock::new()).unwrap()
 }
 
+/// A client with `config`.
+pub fn client_with(
+    arc: &ArcTunables<StdPlatform>,
+    config: vmm_client::ClientConfig,
+) -> StdVmmClient<'_> {
+    StdVmmClient::with_config(arc, StdTableLock::new(), config).unwrap()
+}
+
 /// Guest memory as a map of live allocations, failing on cue.
 #[derive(Debug, Default)]
 pub struct FakeMemory {
