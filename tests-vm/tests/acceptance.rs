@@ -119,12 +119,12 @@ fn tunables_starts_as_soon_as_memory_allows_on_128g_hosts() {
     }
 }
 
-/// A reader keeps the ARC's size floating above `c` (its overflow band,
-/// evicted only once it overflows) while a guest starts: what the ARC
-/// gives up must reach the guest, not the reader. Without the patched
-/// reaper asking the adjust zthr for the `size - c` it counts as in
-/// flight, the guest's allocation fails, the scanner pages, and bhyve
-/// retries past the end of the run.
+/// A reader fills the ARC while a guest starts: what the ARC gives up
+/// must reach the guest, not the reader. With the stock overflow band
+/// (`c >> 3` above `c`, evicted only once it overflows) the reader took
+/// it back, the guest's allocation failed, the scanner paged, and bhyve
+/// retried past the end of the run; the patch keeps no band while
+/// headroom is outstanding.
 #[test]
 fn tunables_starts_beside_a_busy_reader_without_paging() {
     let r = run(&builtin("busy-reader"), Policy::Tunables);
