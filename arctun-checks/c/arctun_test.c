@@ -142,7 +142,6 @@ test_before_init(void)
 	CHECK_U64(arctun_arc_c_max(), 0);
 	CHECK_U64(arctun_arc_set_target(GIB), 0);
 	CHECK(arctun_arc_headroom(0, 0, 0) == INT64_MAX);
-	CHECK_U64(arctun_arc_headroom_outstanding(), 0);
 	/* The reaper's rule is the stock one until the module is up. */
 	CHECK(arctun_arc_reap_to_free(GIB, GIB) == (int64_t)GIB);
 	(void) memset(&l, 0xff, sizeof (l));
@@ -698,20 +697,16 @@ test_vmm_guests(void)
 	 * (for the kstat, and for younger waiters, below) until it is marked
 	 * allocated.  The ceiling stays lowered.
 	 */
-	CHECK_U64(arctun_arc_headroom_outstanding(), GUEST64);
 	CHECK_INT(arctun_vmm_wait(&ac), 0);
 	CHECK_U64(headroom("pending"), GUEST64);
 	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
 	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
-	/* Claimed, still outstanding: the ARC keeps no overflow band. */
-	CHECK_U64(arctun_arc_headroom_outstanding(), GUEST64);
 	fake_set_freemem(PAGES(100 * GIB - GUEST64));
 	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
 	CHECK_U64(arctun_arc_c_max(), BASE - GUEST64 - OVERHEAD64);
 	CHECK_INT(arctun_vmm_mark_allocated(&ac), 0);
 	CHECK_U64(headroom("pending"), 0);
 	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
-	CHECK_U64(arctun_arc_headroom_outstanding(), 0);
 	fake_set_freemem(PAGES(100 * GIB));
 	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
 	CHECK_U64(resv("reserved_bytes"), GUEST64 + OVERHEAD64);

@@ -307,15 +307,6 @@ pub extern "C" fn arctun_arc_headroom(
     })
 }
 
-/// `uint64_t arctun_arc_headroom_outstanding(void);`
-///
-/// Bytes promised to reservations and not yet allocated, claimed or not;
-/// 0 before `arctun_mod_init()`. One atomic load; no lock.
-#[unsafe(no_mangle)]
-pub extern "C" fn arctun_arc_headroom_outstanding() -> u64 {
-    with_component(0, |c| c.headroom_outstanding().0)
-}
-
 /// `int64_t arctun_arc_reap_to_free(int64_t, uint64_t);`
 ///
 /// `arc_reap_cb()`'s `to_free` less `in_flight` (the bytes the ARC has

@@ -305,16 +305,20 @@ fn arc_grow(m: &mut Machine, bytes: u64) {
 /// `arc_is_overflowing()`: size at least `c + MAX(SPA_MAXBLOCKSIZE, c >>
 /// zfs_arc_overflow_shift)`.
 ///
-/// Under `tunables`, while any headroom is outstanding (pending or
-/// claimed), the band above `c` is one block: a reader that would take
-/// the ARC further waits for the adjust zthr and reuses the ARC's own
-/// memory, instead of taking free memory a guest waits for or is taking
-/// (the project's patch of `arc_is_overflowing()`).
+/// Under `tunables`, while a guest is short of memory (the headroom term
+/// is negative), the band above `c` is one block: a reader that would
+/// take the ARC further waits for the adjust zthr and reuses the ARC's own
+/// memory, instead of taking free memory the guest was promised (the
+/// project's patch of `arc_is_overflowing()`).
 #[must_use]
 pub fn arc_is_overflowing(m: &Machine) -> bool {
     let c = c(m);
     let band = match &m.limits {
-        Limits::Tunables(t) if t.headroom_outstanding().0 > 0 => 0,
+        Limits::Tunables(t)
+            if t.headroom_term(Pages(m.freemem()), Pages(m.lotsfree), Pages(m.desfree)) < 0 =>
+        {
+            0
+        }
         _ => c >> m.p.zfs_arc_overflow_shift,
     };
     let overflow = m.p.spa_maxblocksize.max(band);
@@ -384,8 +388,16 @@ fn reap_cb_finish(m: &mut Machine) {
         .unwrap_or(i64::MAX)
         .saturating_sub(free);
     if let Limits::Tunables(t) = &m.limits {
-        let in_flight = m.arc.size.saturating_sub(c).saturating_add(m.kmem.depot);
-        to_free = t.reap_to_free(to_free, Bytes(in_flight));
+        if to_free > 0 && t.headroom_term(Pages(0), Pages(0), Pages(0)) != i64::MAX {
+            let in_flight = m.arc.size.saturating_sub(c).saturating_add(m.kmem.depot);
+            to_free = t.reap_to_free(to_free, Bytes(in_flight));
+            // `size - c` counts as in flight only if the adjust zthr is
+            // asked to evict it; with nothing to cut, ask here
+            // (`arc_tunables_adjust()` in the patch).
+            if to_free <= 0 && m.arc.size > c {
+                m.arc.adjust_needed = true;
+            }
+        }
     }
     if to_free > 0 {
         to_free = to_free.max(pages_i(ptob(m.needfree)));

@@ -187,9 +187,6 @@ pub struct ArcTunables<P: Platform> {
     /// Pending bytes no consumer is allocating yet (the table's
     /// `unclaimed()`), read by the headroom term without the lock.
     pending: AtomicU64,
-    /// Every pending byte, claimed or not (the table's `pending()`), read
-    /// by the ARC's overflow check without the lock.
-    outstanding: AtomicU64,
     /// The host's page size (immutable; kept out of the locked state so
     /// the headroom term needs no lock).
     page_size: PageSize,
@@ -246,7 +243,6 @@ impl<P: Platform> ArcTunables<P> {
             limits: PublishedLimits::new(),
             values: RegistryValues::new(),
             pending: AtomicU64::new(0),
-            outstanding: AtomicU64::new(0),
             page_size: host.page_size,
             state: UnsafeCell::new(State {
                 registry: RegistryMeta::new(),
@@ -303,7 +299,6 @@ impl<P: Platform> ArcTunables<P> {
             limits: PublishedLimits::new(),
             values: RegistryValues::new(),
             pending: AtomicU64::new(0),
-            outstanding: AtomicU64::new(0),
             page_size: host.page_size,
             state: UnsafeCell::new(State {
                 registry: RegistryMeta::new(),
@@ -403,7 +398,8 @@ impl<P: Platform> ArcTunables<P> {
                 }
             };
             s.c_max_eff = c_max_eff;
-            self.publish_pending(&s.headroom);
+            self.pending
+                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
             (
                 LimitsSnapshot {
                     c: Bytes::ZERO,
@@ -637,14 +633,11 @@ impl<P: Platform> ArcTunables<P> {
     /// `in_flight` (the ARC computes it: `size - c` plus the free bytes of
     /// its kmem caches). With nothing pending the stock rule is kept.
     ///
-    /// `size - c` is in flight because while anything is outstanding the
-    /// ARC keeps no overflow band ([`headroom_outstanding`]): a reader that
-    /// takes it above `c` asks the adjust thread to evict, as
-    /// `arc_get_data_impl()` does for an overflowing ARC. With the stock
-    /// band (`c >> 3`) a reader could hold memory there that nobody asked
-    /// to evict, and the guest would wait for it in vain.
-    ///
-    /// [`headroom_outstanding`]: Self::headroom_outstanding
+    /// `size - c` is in flight only if the adjust thread was asked to
+    /// evict it; a reader can hold the ARC in its overflow band above `c`
+    /// without anyone asking. A caller that gets nothing to cut back must
+    /// therefore ask for that eviction itself (the patched `arc_reap_cb()`
+    /// does, through `arc_tunables_adjust()`).
     #[inline]
     pub fn reap_to_free(&self, to_free: i64, in_flight: Bytes) -> i64 {
         if self.pending.load(Ordering::Relaxed) == 0 {
@@ -673,25 +666,6 @@ impl<P: Platform> ArcTunables<P> {
         Ok(id)
     }
 
-    /// Stores the table's pending figures where the ARC reads them without
-    /// the lock. Called under the lock after every change to them.
-    fn publish_pending(&self, h: &HeadroomTable) {
-        self.pending.store(h.unclaimed().0, Ordering::Relaxed);
-        self.outstanding.store(h.pending().0, Ordering::Relaxed);
-    }
-
-    /// Bytes promised to reservations and not yet allocated, claimed or
-    /// not: one atomic load, for the ARC's overflow check. While any are
-    /// outstanding the ARC has no overflow band (see `arc_is_overflowing()`
-    /// in the patch): a reader that would take it above `c` waits for
-    /// eviction and reuses the ARC's own memory, instead of taking free
-    /// memory a guest is waiting for or is allocating.
-    #[inline]
-    #[must_use]
-    pub fn headroom_outstanding(&self) -> Bytes {
-        Bytes(self.outstanding.load(Ordering::Relaxed))
-    }
-
     /// Claims `id`'s pending bytes: its consumer's wait succeeded and it
     /// is allocating them now. They leave the headroom term at once (vmm
     /// takes `freemem` for a whole segment, then zeroes it for seconds
@@ -703,7 +677,8 @@ impl<P: Platform> ArcTunables<P> {
         let mut g = self.lock();
         g.with(|s| {
             s.headroom.claim(id)?;
-            self.publish_pending(&s.headroom);
+            self.pending
+                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
             Ok(())
         })
     }
@@ -714,7 +689,8 @@ impl<P: Platform> ArcTunables<P> {
         let mut g = self.lock();
         g.with(|s| {
             s.headroom.mark_allocated(id, bytes)?;
-            self.publish_pending(&s.headroom);
+            self.pending
+                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
             Ok::<(), TunableError>(())
         })?;
         self.platform.broadcast();

@@ -193,16 +193,6 @@ extern void arctun_arc_set_p(uint64_t);
 extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t, pgcnt_t);
 
 /*
- * Bytes promised to reservations and not yet allocated, including those a
- * consumer is allocating now; 0 when none are.  For arc_is_overflowing():
- * while any are outstanding the ARC keeps no overflow band above arc_c, so
- * a reader that would take it further waits for eviction and reuses the
- * ARC's own memory instead of taking free memory a guest is waiting for or
- * allocating.  Any context.
- */
-extern uint64_t arctun_arc_headroom_outstanding(void);
-
-/*
  * The in-flight rule of the ARC's reaper, for arc_reap_cb(): returns
  * to_free less in_flight while headroom is pending, and to_free unchanged
  * when nothing is pending.
