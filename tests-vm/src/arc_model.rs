@@ -305,17 +305,18 @@ fn arc_grow(m: &mut Machine, bytes: u64) {
 /// `arc_is_overflowing()`: size at least `c + MAX(SPA_MAXBLOCKSIZE, c >>
 /// zfs_arc_overflow_shift)`.
 ///
-/// Under `tunables`, while a guest is short of memory (the headroom term
-/// is negative), the band above `c` is one block: a reader that would
-/// take the ARC further waits for the adjust zthr and reuses the ARC's own
-/// memory, instead of taking free memory the guest was promised (the
-/// project's patch of `arc_is_overflowing()`).
+/// Under `tunables`, while a guest waits for its memory (the headroom
+/// term is not `i64::MAX`), the band above `c` is one block: a reader
+/// that would take the ARC further waits for the adjust zthr and reuses
+/// the ARC's own memory, instead of taking free memory the guest was
+/// promised (the project's patch of `arc_is_overflowing()`).
 #[must_use]
 pub fn arc_is_overflowing(m: &Machine) -> bool {
     let c = c(m);
     let band = match &m.limits {
         Limits::Tunables(t)
-            if t.headroom_term(Pages(m.freemem()), Pages(m.lotsfree), Pages(m.desfree)) < 0 =>
+            if t.headroom_term(Pages(m.freemem()), Pages(m.lotsfree), Pages(m.desfree))
+                != i64::MAX =>
         {
             0
         }
