@@ -199,32 +199,21 @@ fn an_empty_or_non_ascii_name_is_einval_not_enametoolong() {
             rule: None,
         }
     }
+    /// A registrant with no hooks: only its names are under test.
+    const fn named(module: &'static str, tunables: &'static [TunableDesc]) -> Registrant {
+        Registrant {
+            module,
+            tunables,
+            validate: None,
+            apply: None,
+        }
+    }
     static EMPTY: [TunableDesc; 1] = [desc("")];
-    static EMPTY_TUNABLE: Registrant = Registrant {
-        module: "empty",
-        tunables: &EMPTY,
-        validate: None,
-        apply: None,
-    };
-    static UNNAMED_MODULE: Registrant = Registrant {
-        module: "",
-        tunables: &[],
-        validate: None,
-        apply: None,
-    };
+    static EMPTY_TUNABLE: Registrant = named("empty", &EMPTY);
+    static UNNAMED_MODULE: Registrant = named("", &[]);
     static NON_ASCII: [TunableDesc; 1] = [desc("zfs_arc_m\u{e4}x")];
-    static NON_ASCII_TUNABLE: Registrant = Registrant {
-        module: "nonascii",
-        tunables: &NON_ASCII,
-        validate: None,
-        apply: None,
-    };
-    static LONG_MODULE: Registrant = Registrant {
-        module: "a_module_name_longer_than_thirty_chars",
-        tunables: &[],
-        validate: None,
-        apply: None,
-    };
+    static NON_ASCII_TUNABLE: Registrant = named("nonascii", &NON_ASCII);
+    static LONG_MODULE: Registrant = named("a_module_name_longer_than_thirty_chars", &[]);
     let t = booted(16, Generation::Current);
     let count = || {
         let mut n = 0;
