@@ -184,13 +184,29 @@ pub fn build_for_kernel_target(toolchain: &KernelToolchain) -> Result<KernelBuil
     Ok(build)
 }
 
+/// A command as a shell would show it: the program and its arguments.
+fn command_line(cmd: &Command) -> String {
+    let mut line = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&a.to_string_lossy());
+    }
+    line
+}
+
 fn run(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let out = cmd.output().map_err(|e| {
+        format!(
+            "cannot run {} ({e}): `{}`",
+            cmd.get_program().to_string_lossy(),
+            command_line(cmd)
+        )
+    })?;
     if !out.status.success() {
         return Err(format!(
-            "{cmd:?} failed:\n{}",
+            "`{}` failed ({}):\n{}",
+            command_line(cmd),
+            out.status,
             String::from_utf8_lossy(&out.stderr)
         ));
     }
