@@ -18,6 +18,10 @@
 //!   declares, the memory functions the compiler emits, the module's own C
 //!   half, and the kernel's retpoline thunks (`__x86_indirect_thunk_<reg>`,
 //!   `uts/intel/ml/retpoline.S`).
+//! - **Exports** ([`export_violations`]): exactly the functions
+//!   `sys/arctun.h` declares are global; everything else is local (LTO
+//!   internalizes it), so the module adds nothing to the kernel's
+//!   namespace that a C caller has no prototype for.
 //! - **No FPU or vector instruction** ([`fpu_instructions`]): the kernel
 //!   saves no FPU state for its own code (a kernel thread that touches
 //!   `%xmm0` corrupts the interrupted user thread's), so no x87, MMX, SSE,
@@ -259,6 +263,27 @@ pub fn defined_globals(object: &Path) -> Result<BTreeSet<String>, String> {
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_owned)
         .collect())
+}
+
+/// Every difference between the global symbols an object defines
+/// (`exported`, [`defined_globals`]) and the functions the header
+/// declares: an export the header does not declare is an interface no C
+/// caller knows the type of (or a symbol clashing with the kernel's
+/// namespace); a declared function not exported fails the module's link.
+#[must_use]
+pub fn export_violations(exported: &BTreeSet<String>, declared: &BTreeSet<String>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = exported
+        .difference(declared)
+        .map(|s| Finding {
+            place: s.clone(),
+            what: "exported, not declared in sys/arctun.h".to_owned(),
+        })
+        .collect();
+    out.extend(declared.difference(exported).map(|s| Finding {
+        place: s.clone(),
+        what: "declared in sys/arctun.h, not exported".to_owned(),
+    }));
+    out
 }
 
 /// One thing in an object that breaks a rule: where, and what.

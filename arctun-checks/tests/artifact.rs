@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use arctun_checks::artifact::{
-    assemble, build_for_kernel_target, build_kmod, defined_globals, disassemble, fpu_instructions,
-    frames_not_set_up_at_entry, frames_over, link_like_the_module, loader_violations,
-    raw_indirect_branches, red_zone_accesses, render, stack_frames, undefined_symbols, Finding,
-    Frame, Function, Import, ImportPolicy, KernelBuild, KernelToolchain, MODULE_ROOTS,
+    assemble, build_for_kernel_target, build_kmod, defined_globals, disassemble, export_violations,
+    fpu_instructions, frames_not_set_up_at_entry, frames_over, link_like_the_module,
+    loader_violations, raw_indirect_branches, red_zone_accesses, render, stack_frames,
+    undefined_symbols, Finding, Frame, Function, Import, ImportPolicy, KernelBuild,
+    KernelToolchain, MODULE_ROOTS,
 };
 use arctun_checks::c_decls::{bindings, header_prototypes};
 use arctun_checks::patches::{module_c_definitions, MODULE_C_IN_TREE};
@@ -34,7 +35,7 @@ use arctun_checks::{repo_root, target_root};
 /// print it), and a buffer of any size on the stack goes over at once.
 const MAX_FRAME: u64 = 2048;
 
-fn header_functions() -> Vec<String> {
+fn header_functions() -> BTreeSet<String> {
     let h = std::fs::read_to_string(repo_root().join("arctun-kmod/include/sys/arctun.h")).unwrap();
     header_prototypes(&h).unwrap().into_keys().collect()
 }
@@ -84,19 +85,7 @@ fn target_independent_rules(object: &Path) -> Vec<(&'static str, Vec<Finding>)> 
             what: why.to_owned(),
         })
         .collect();
-    let exported = defined_globals(object).unwrap();
-    let declared: BTreeSet<String> = header_functions().into_iter().collect();
-    let mut bad_exports: Vec<Finding> = exported
-        .difference(&declared)
-        .map(|s| Finding {
-            place: s.clone(),
-            what: "exported, not declared in sys/arctun.h".to_owned(),
-        })
-        .collect();
-    bad_exports.extend(declared.difference(&exported).map(|s| Finding {
-        place: s.clone(),
-        what: "declared in sys/arctun.h, not exported".to_owned(),
-    }));
+    let bad_exports = export_violations(&defined_globals(object).unwrap(), &header_functions());
     let frames = stack_frames(&functions(object));
     vec![
         ("imports only DDI, mem* and thunk symbols", bad_imports),
@@ -386,6 +375,75 @@ fn every_rule_fails_on_a_crafted_object_that_breaks_it() {
         );
         println!("{name}: {}", render(&findings, 3));
     }
+}
+
+/// The two rules no single function breaks: a crafted object that calls
+/// what the kernel does not have, and exports what the header does not
+/// declare while missing what it does.
+#[test]
+#[cfg_attr(
+    not(arctun_binutils),
+    ignore = "needs binutils (as, ld, nm, objdump, readelf) on PATH"
+)]
+fn the_import_and_export_rules_fail_on_a_crafted_object_that_breaks_them() {
+    let dir = target_root().join("crafted");
+    std::fs::create_dir_all(&dir).unwrap();
+    let declared = header_functions();
+    let kept = "arctun_arc_tick";
+    assert!(declared.contains(kept), "{declared:?}");
+    let object = dir.join("interface.o");
+    assemble(
+        &format!(
+            ".text\n.globl {kept}\n{kept}: push %rbp\n mov %rsp,%rbp\n call mutex_enter\n \
+             call malloc\n call __x86_indirect_thunk_rsp\n call kmem_alloc\n pop %rbp\n ret\n\
+             .globl arctun_helper\narctun_helper: ret\n"
+        ),
+        &object,
+    )
+    .unwrap();
+
+    let imports = undefined_symbols(&object).unwrap();
+    let refused = ImportPolicy::for_repo().unwrap().violations(&imports);
+    assert_eq!(
+        refused,
+        vec![
+            (
+                "__x86_indirect_thunk_rsp".to_owned(),
+                "not a DDI function declared by illumos-ddi"
+            ),
+            (
+                "kmem_alloc".to_owned(),
+                "not a DDI function declared by illumos-ddi"
+            ),
+            ("malloc".to_owned(), "libc"),
+        ],
+        "imports {imports:?}"
+    );
+
+    let findings = export_violations(&defined_globals(&object).unwrap(), &declared);
+    assert!(
+        findings.contains(&Finding {
+            place: "arctun_helper".to_owned(),
+            what: "exported, not declared in sys/arctun.h".to_owned(),
+        }),
+        "{}",
+        render(&findings, 10)
+    );
+    // Every declared function but the one defined is missing.
+    let missing: BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f.what == "declared in sys/arctun.h, not exported")
+        .map(|f| f.place.as_str())
+        .collect();
+    let expected: BTreeSet<&str> = declared
+        .iter()
+        .map(String::as_str)
+        .filter(|d| *d != kept)
+        .collect();
+    assert_eq!(missing, expected);
+    assert_eq!(findings.len(), 1 + expected.len());
+    println!("imports refused: {refused:?}");
+    println!("exports: {}", render(&findings, 3));
 }
 
 /// A real compiler's red zone: gcc keeps a leaf function's array below
