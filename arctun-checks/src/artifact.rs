@@ -11,8 +11,10 @@
 //! # The rules, and why
 //!
 //! Each rule is a function returning what breaks it ([`Finding`]s, empty
-//! when the object complies); the tests apply them to both builds and to
-//! small crafted objects that break each one.
+//! when the object complies); the tests apply them to both builds, to
+//! small crafted objects that break each one, and to compiler output built
+//! without the code-generation flag a rule depends on
+//! ([`kernel_target_rustflags`], [`compile_rust_object`]).
 //!
 //! - **Imports** ([`ImportPolicy`]): only what illumos-ddi's kernel layer
 //!   declares, the memory functions the compiler emits, the module's own C
@@ -231,6 +233,60 @@ pub fn link_like_the_module<S: AsRef<str>>(
     }
     cmd.arg(archive);
     run(&mut cmd).map(|_| ())
+}
+
+/// The `RUSTFLAGS` `build-kernel-target.sh` builds with, read from the
+/// script itself (its one `export RUSTFLAGS="..."` line), so that a test
+/// can compile with exactly those flags, and with each left out.
+pub fn kernel_target_rustflags() -> Result<Vec<String>, String> {
+    let script = repo_root().join("arctun-kmod/build-kernel-target.sh");
+    let text = std::fs::read_to_string(&script)
+        .map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+    let lines: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("export RUSTFLAGS=\""))
+        .collect();
+    let [line] = lines.as_slice() else {
+        return Err(format!(
+            "{} has {} `export RUSTFLAGS=\"...\"` lines, not one",
+            script.display(),
+            lines.len()
+        ));
+    };
+    let Some((flags, _)) = line.split_once('"') else {
+        return Err(format!(
+            "{}: the RUSTFLAGS line has no closing quote: {line}",
+            script.display()
+        ));
+    };
+    Ok(flags.split_whitespace().map(str::to_owned).collect())
+}
+
+/// Compiles the Rust file `source` into the object `out` with `rustc`
+/// (`--crate-type lib --emit obj`, optimized as the release profile,
+/// `panic = "abort"`, static relocations) and `flags`, with
+/// `RUSTC_BOOTSTRAP=1` so that `-Z` flags are accepted: real compiler
+/// output with and without one code-generation flag.
+pub fn compile_rust_object(
+    rustc: &Path,
+    source: &Path,
+    flags: &[String],
+    out: &Path,
+) -> Result<(), String> {
+    run(Command::new(rustc)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env_remove("RUSTFLAGS")
+        .args(["--edition", "2021", "--crate-type", "lib", "--emit", "obj"])
+        .args([
+            "-Copt-level=3",
+            "-Cpanic=abort",
+            "-Crelocation-model=static",
+        ])
+        .args(flags)
+        .arg("-o")
+        .arg(out)
+        .arg(source))
+    .map(|_| ())
 }
 
 /// Assembles `source` (GNU `as`, AT&T syntax) into `out`: the crafted

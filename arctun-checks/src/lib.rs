@@ -24,9 +24,11 @@
 //!    pointer (the red zone), nothing krtld cannot load (TLS, GOT,
 //!    constructors, unwinding tables that need support), no raw indirect
 //!    branch, every frame set up at entry (DTrace fbt). The host object
-//!    breaks those last rules, and a crafted object breaks each rule: both
-//!    show the rules can fail, and so does a canary build that links
-//!    `std`.
+//!    breaks those last rules, a crafted object breaks each rule, a canary
+//!    build that links `std` breaks the import rule, and a small source
+//!    compiled with the kernel build's flags but one breaks the rule that
+//!    flag is for (retpolines; frame pointers and no shrink-wrapping, for
+//!    fbt): all show the rules can fail.
 //! 2. **The C ABI** (`tests/c_abi.rs`): a C program compiled with
 //!    `gcc -Wall -Werror` against `sys/arctun.h`, linked with the static
 //!    library and a userland stand-in for the DDI (`c/fakekernel.c`, the

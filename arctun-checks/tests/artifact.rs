@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use arctun_checks::artifact::{
-    assemble, build_for_kernel_target, build_kmod, defined_globals, disassemble, export_violations,
-    fpu_instructions, frames_not_set_up_at_entry, frames_over, link_like_the_module,
-    loader_violations, raw_indirect_branches, red_zone_accesses, render, stack_frames,
-    undefined_symbols, Finding, Frame, Function, Import, ImportPolicy, KernelBuild,
-    KernelToolchain, MODULE_ROOTS,
+    assemble, build_for_kernel_target, build_kmod, compile_rust_object, defined_globals,
+    disassemble, export_violations, fpu_instructions, frames_not_set_up_at_entry, frames_over,
+    kernel_target_rustflags, link_like_the_module, loader_violations, raw_indirect_branches,
+    red_zone_accesses, render, stack_frames, undefined_symbols, Finding, Frame, Function, Import,
+    ImportPolicy, KernelBuild, KernelToolchain, MODULE_ROOTS,
 };
 use arctun_checks::c_decls::{bindings, header_prototypes};
 use arctun_checks::patches::{module_c_definitions, MODULE_C_IN_TREE};
@@ -444,6 +444,133 @@ fn the_import_and_export_rules_fail_on_a_crafted_object_that_breaks_them() {
     assert_eq!(findings.len(), 1 + expected.len());
     println!("imports refused: {refused:?}");
     println!("exports: {}", render(&findings, 3));
+}
+
+/// What `build-kernel-target.sh` adds to the target file's code
+/// generation, on a real compiler's output: with the script's flags the
+/// two rules they are there for hold; with any one left out, its rule
+/// fails. The source has an indirect call, a switch dense enough for a
+/// jump table, and an early return before a call (where LLVM's
+/// shrink-wrapping would set the frame up after a test).
+///
+/// It is compiled for the host target, whose precompiled `core` has no
+/// retpolines: rustc refuses to mix the two unless told
+/// (`-Cunsafe-allow-abi-mismatch`), which is sound here because the
+/// source calls nothing in `core`. The whole module, built for the kernel
+/// target without one of the flags (or, for frame pointers, with a target
+/// file that does not force them), breaks the same rule; that takes a
+/// build of `core` per flag, too slow to repeat on every run.
+const CODEGEN_DEMO: &str = r#"#![no_std]
+
+#[no_mangle]
+pub extern "C" fn demo_call(f: extern "C" fn(u64) -> u64, x: u64) -> u64 {
+    f(x).wrapping_add(1)
+}
+
+#[no_mangle]
+pub extern "C" fn demo_switch(op: u32, a: u64, b: u64) -> u64 {
+    match op {
+        0 => a.wrapping_add(b),
+        1 => a.wrapping_sub(b),
+        2 => a ^ b,
+        3 => a & b,
+        4 => a | b,
+        5 => a.rotate_left(b as u32),
+        6 => a.wrapping_mul(b),
+        7 => a.wrapping_shl(b as u32),
+        _ => 0,
+    }
+}
+
+extern "C" {
+    fn demo_external(x: u64) -> u64;
+}
+
+#[no_mangle]
+pub extern "C" fn demo_early(p: *const u64) -> u64 {
+    if p.is_null() {
+        return 0;
+    }
+    // SAFETY: p is not null, and the caller passes a valid pointer.
+    unsafe { demo_external(*p) }.wrapping_add(1)
+}
+"#;
+
+const RETPOLINES: &str = "-Zretpoline-external-thunk";
+const FRAME_POINTERS: &str = "-Cforce-frame-pointers=yes";
+const NO_SHRINK_WRAP: &str = "-Cllvm-args=-enable-shrink-wrap=false";
+
+#[test]
+#[cfg_attr(
+    not(all(arctun_binutils, arctun_kernel_toolchain)),
+    ignore = "needs binutils and the kernel target's toolchain (Debian's rustc-web, cargo-web, \
+              rust-web-src: .ci/install-debian-rust; or ARCTUN_KERNEL_CARGO, ARCTUN_KERNEL_RUSTC)"
+)]
+fn each_code_generation_flag_of_the_kernel_build_keeps_its_rule() {
+    let flags = kernel_target_rustflags().unwrap();
+    for f in [RETPOLINES, FRAME_POINTERS, NO_SHRINK_WRAP] {
+        assert!(flags.iter().any(|g| g == f), "{f} is not in {flags:?}");
+    }
+    let dir = target_root().join("codegen");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("demo.rs");
+    std::fs::write(&source, CODEGEN_DEMO).unwrap();
+    let rustc = KernelToolchain::from_env().rustc;
+    let build = |without: Option<&str>| -> (PathBuf, Vec<Function>) {
+        let mut used: Vec<String> = flags
+            .iter()
+            .filter(|f| Some(f.as_str()) != without)
+            .cloned()
+            .collect();
+        used.push("-Cunsafe-allow-abi-mismatch=retpoline,retpoline-external-thunk".to_owned());
+        let name = without.map_or("all", |w| w.trim_start_matches('-'));
+        let object = dir.join(format!("{}.o", name.replace(['=', '-'], "_")));
+        compile_rust_object(&rustc, &source, &used, &object).unwrap_or_else(|e| panic!("{e}"));
+        let functions = disassemble(&object).unwrap();
+        let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["demo_call", "demo_early", "demo_switch"], "{name}");
+        (object, functions)
+    };
+    let places = |findings: &[Finding]| -> BTreeSet<String> {
+        findings.iter().map(|f| f.place.clone()).collect()
+    };
+
+    let (object, all) = build(None);
+    assert_eq!(raw_indirect_branches(&all), vec![]);
+    assert_eq!(frames_not_set_up_at_entry(&all), vec![]);
+    // The indirect call and the switch went through the kernel's thunk.
+    assert!(undefined_symbols(&object)
+        .unwrap()
+        .contains("__x86_indirect_thunk_r11"));
+
+    let (_, no_retpolines) = build(Some(RETPOLINES));
+    let raw = raw_indirect_branches(&no_retpolines);
+    assert_eq!(
+        places(&raw),
+        BTreeSet::from(["demo_call".to_owned(), "demo_switch".to_owned()]),
+        "{}",
+        render(&raw, 10)
+    );
+    assert_eq!(frames_not_set_up_at_entry(&no_retpolines), vec![]);
+    println!("without {RETPOLINES}: {}", render(&raw, 5));
+
+    let (_, shrink_wrapped) = build(Some(NO_SHRINK_WRAP));
+    let late = frames_not_set_up_at_entry(&shrink_wrapped);
+    assert_eq!(
+        places(&late),
+        BTreeSet::from(["demo_early".to_owned()]),
+        "{}",
+        render(&late, 10)
+    );
+    assert!(late[0].what.starts_with("begins with test"), "{}", late[0]);
+    assert_eq!(raw_indirect_branches(&shrink_wrapped), vec![]);
+    println!("without {NO_SHRINK_WRAP}: {}", render(&late, 5));
+
+    let (_, no_frame_pointers) = build(Some(FRAME_POINTERS));
+    let none = frames_not_set_up_at_entry(&no_frame_pointers);
+    assert_eq!(places(&none).len(), 3, "{}", render(&none, 10));
+    assert_eq!(raw_indirect_branches(&no_frame_pointers), vec![]);
+    println!("without {FRAME_POINTERS}: {}", render(&none, 5));
 }
 
 /// A real compiler's red zone: gcc keeps a leaf function's array below
