@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the arctun kernel module's Rust half for the illumos kernel target
 # and links it into the one relocatable object the module's C glue links
-# with. The one command for this: CI runs it, and so does the illumos
-# Makefile (uts/intel/arctun/Makefile).
+# with. The one command for this: CI runs it, and so that an illumos build
+# makes the same object, the module's Makefile (uts/intel/arctun/Makefile)
+# can run it too, with ARCTUN_TARGET_DIR set to its object directory.
 #
 #   arctun-kmod/build-kernel-target.sh
 #
@@ -15,21 +16,27 @@
 #                 `cargo` and `rustc` on PATH.
 #   LD            the linker for `ld -r`: GNU ld on Linux, the illumos link
 #                 editor on illumos. Default: `ld` on PATH.
+#   ARCTUN_TARGET_DIR
+#                 where cargo builds and the object goes. Default:
+#                 arctun-kmod/target.
 #
 # The script sets RUSTC_BOOTSTRAP=1 itself (the -Z flags below are
 # unstable; the toolchain is a release) and its own RUSTFLAGS: they are
 # part of the kernel's ABI, not a choice of the caller.
 #
 # Output: cargo's progress on standard error; on standard output exactly
-# two lines, both fixed paths:
-#   arctun-kmod/target/x86_64-unknown-illumos-kernel/release/arctun.o
-#   arctun-kmod/target/x86_64-unknown-illumos-kernel/release/libarctun.a
+# two lines, both absolute paths:
+#   $ARCTUN_TARGET_DIR/x86_64-unknown-illumos-kernel/release/arctun.o
+#   $ARCTUN_TARGET_DIR/x86_64-unknown-illumos-kernel/release/libarctun.a
 # the relocatable object (the library linked with the module's entry
 # points as roots), then, on the last line, the static library.
 set -euo pipefail
 
 kmod=$(cd "$(dirname "$0")" && pwd)
 target=x86_64-unknown-illumos-kernel
+target_dir=${ARCTUN_TARGET_DIR:-$kmod/target}
+mkdir -p "$target_dir"
+target_dir=$(cd "$target_dir" && pwd)
 
 case "$(uname -s)" in
 Linux)
@@ -64,7 +71,9 @@ fi
 #   the C code;
 # - the frame set up at each function's entry (push %rbp; mov %rsp,%rbp)
 #   on every path, as -fno-shrink-wrap does for the C code: DTrace's fbt
-#   puts the entry probe on the first push %rbp.
+#   puts the entry probe on the first push %rbp. (Its return probes go on
+#   each `ret`: a path that leaves by a tail call, `jmp` to another
+#   function, fires none, as with gcc's sibling calls in the C code.)
 # Frame pointers are forced by the target already (frame-pointer: always);
 # the flag says it again so that no target file change can drop them.
 export RUSTFLAGS="-Zretpoline-external-thunk -Cforce-frame-pointers=yes -Cllvm-args=-enable-shrink-wrap=false"
@@ -76,9 +85,9 @@ export RUSTC RUSTC_BOOTSTRAP=1
     -Zjson-target-spec -Zbuild-std=core \
     --manifest-path "$kmod/Cargo.toml" \
     --target "$kmod/$target.json" \
-    --target-dir "$kmod/target" >&2
+    --target-dir "$target_dir" >&2
 
-out="$kmod/target/$target/release"
+out="$target_dir/$target/release"
 "$LD" -r -o "$out/arctun.o" \
     -u arctun_mod_init -u arctun_mod_busy -u arctun_mod_fini \
     "$out/libarctun.a" >&2
