@@ -174,8 +174,8 @@ pub mod units;
 pub use arc_limits::{AdminValues, ArcLimits, Generation, HostMemory};
 pub use arc_tunables::{ArcTunables, HeadroomStats, WaitTicket};
 pub use error::TunableError;
-pub use headroom::{HeadroomCounters, ReleaseOutcome, ReservationId};
-pub use platform::{MemoryFigures, Platform, Wake};
+pub use headroom::{HeadroomCounters, HostSupply, ReleaseOutcome, ReservationId};
+pub use platform::{AdmissionFigures, MemoryFigures, Platform, Wake};
 pub use published_limits::LimitsSnapshot;
 pub use registry::{
     Proposal, Registrant, RegistrantId, TunableDesc, TunableEntry, TunableFlags, TunableHandle,
