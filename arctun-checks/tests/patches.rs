@@ -4,8 +4,8 @@
 //!
 //! The two tree tests are `#[ignore]`d when `ILLUMOS_SRC` is unset
 //! (`build.rs`), so `cargo test` reports them as not run. A CI machine
-//! has no tree: no network reaches GitHub there, the code index the tree
-//! was built from is not reachable from CI, and fetched illumos code is
+//! has no tree: it reaches no network but the package registries, so it
+//! can neither clone illumos-gate nor fetch its files, and illumos code is
 //! never committed here. `patches/gate-tree.sh` builds the 4.9 MB sparse
 //! tree where GitHub (or a clone of illumos-gate) can be reached; then
 //! `ILLUMOS_SRC=DIR cargo test -p arctun-checks --test patches` runs them.
