@@ -9,14 +9,17 @@
 //! - `arctun_binutils`: `as`, `ld`, `nm`, `objdump` and `readelf` are on
 //!   `PATH` (the artifact checks);
 //! - `arctun_gcc`: `gcc` is on `PATH` (the C checks);
+//! - `arctun_make`: `make` is on `PATH` (the check that the series'
+//!   Makefile rule builds the module);
 //! - `arctun_kernel_toolchain`: the toolchain that builds the module for
 //!   the illumos kernel target is installed: a `cargo` and a `rustc` whose
 //!   sysroot has the library source (`-Zbuild-std=core`). By default
 //!   Debian's (`/usr/bin/cargo`, `/usr/bin/rustc`, from `rustc-web`,
 //!   `cargo-web` and `rust-web-src`); `ARCTUN_KERNEL_CARGO` and
 //!   `ARCTUN_KERNEL_RUSTC` name another;
-//! - `arctun_illumos_src`: `ILLUMOS_SRC` names an illumos tree (the checks
-//!   against its headers).
+//! - `arctun_illumos_src`: `ILLUMOS_SRC` names an illumos-gate tree
+//!   (`patches/gate-tree.sh` builds one): the checks against its headers
+//!   and that the series applies and compiles there.
 //!
 //! Under CI (`CI=true`) the first three are set whatever the machine has:
 //! CI must run those checks, so a missing tool fails them there, loudly,
@@ -36,6 +39,7 @@ fn main() {
     for cfg in [
         "arctun_binutils",
         "arctun_gcc",
+        "arctun_make",
         "arctun_kernel_toolchain",
         "arctun_illumos_src",
     ] {
@@ -59,6 +63,9 @@ fn main() {
     }
     if under_ci || on_path("gcc") {
         println!("cargo::rustc-cfg=arctun_gcc");
+    }
+    if under_ci || on_path("make") {
+        println!("cargo::rustc-cfg=arctun_make");
     }
     if under_ci || kernel_toolchain_present() {
         println!("cargo::rustc-cfg=arctun_kernel_toolchain");

@@ -43,18 +43,19 @@
 //! 4. **The patches** ([`patches`]): the series carries the header
 //!    verbatim, calls only functions the header declares (or the module's
 //!    C half defines) and with their number of arguments, declares none of
-//!    them itself; and, given an illumos tree (`ILLUMOS_SRC`),
-//!    `patches/check-apply.sh` applies the series in order with
-//!    `git apply --check`.
+//!    them itself; vmm's side of the headroom (`vmm_arc.c`, from the
+//!    series) runs in C against the module; and, given an illumos-gate
+//!    tree (`ILLUMOS_SRC`, built by `patches/gate-tree.sh`), the series
+//!    applies in order and every changed C file compiles.
 //!
 //! The checks shell out to the tools a C toolchain brings (`gcc`, `as`,
-//! `ld`, `nm`, `objdump`, `readelf`) and, for the kernel target, to a
-//! Rust toolchain with its library source (Debian's `rustc-web`,
+//! `ld`, `nm`, `objdump`, `readelf`, `make`) and, for the kernel target,
+//! to a Rust toolchain with its library source (Debian's `rustc-web`,
 //! `cargo-web` and `rust-web-src`). A check whose input is missing is
 //! `#[ignore]`d with the reason, so `cargo test` reports that it did not
 //! run; `build.rs` decides, and under CI (`CI=true`) ignores none of the
 //! tool-bound checks, so that a missing tool fails there (`.ci/run`
-//! installs them).
+//! installs them). Only the illumos tree stays optional under CI.
 
 pub mod artifact;
 pub mod c_decls;
