@@ -107,6 +107,25 @@ pub enum BackendError {
     Simulation(String),
 }
 
+impl fmt::Display for BackendError {
+    /// The failure without the kstat it concerns (the caller names it;
+    /// [`crate::refusal::message`] says more for a refused write).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendError::Errno { call, errno } => write!(
+                f,
+                "{} failed: {}",
+                call.name(),
+                crate::refusal::errno_name(*errno)
+            ),
+            BackendError::NoSuchStatistic(s) => write!(f, "no statistic {s}"),
+            BackendError::NotUint64(s) => write!(f, "{s} is not a KSTAT_DATA_UINT64 statistic"),
+            BackendError::NotNamed => f.write_str("not a named kstat"),
+            BackendError::Simulation(s) => write!(f, "simulated host: {s}"),
+        }
+    }
+}
+
 /// The kernel's kstats, as the command reads and writes them.
 pub trait Backend {
     /// `kstat_lookup` and `kstat_read` of `ks`: its statistics in

@@ -32,8 +32,12 @@ pub const FRAGMENT: &str = "etc/system.d/arctunadm";
 pub const SYSTEM_D: &str = "etc/system.d";
 /// `/etc/system`, relative to the root.
 pub const SYSTEM: &str = "etc/system";
-/// The temporary file a new fragment is written to.
-const FRAGMENT_TMP: &str = "etc/system.d/.arctunadm.tmp";
+/// The temporary file a new fragment is written to: a dot file (a boot
+/// archive update skips it), named for this process so that two
+/// commands at once never write into one file.
+fn fragment_tmp() -> String {
+    format!("{SYSTEM_D}/.arctunadm.{}.tmp", std::process::id())
+}
 
 /// The fragment's opening comment.
 const HEADER: &str = "\
@@ -119,13 +123,16 @@ fn write_fragment(root: &Path, settings: &[Setting]) -> Result<(), String> {
     }
     let dir = root.join(SYSTEM_D);
     fs::create_dir_all(&dir).map_err(|e| io(&shown(SYSTEM_D), e))?;
-    let tmp = root.join(FRAGMENT_TMP);
-    let mut f = fs::File::create(&tmp).map_err(|e| io(&shown(FRAGMENT_TMP), e))?;
-    f.write_all(fragment_text(settings).as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| io(&shown(FRAGMENT_TMP), e))?;
-    drop(f);
-    fs::rename(&tmp, &path).map_err(|e| io(&shown(FRAGMENT), e))?;
+    let tmp_rel = fragment_tmp();
+    let tmp = root.join(&tmp_rel);
+    let written = fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(fragment_text(settings).as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, &path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(io(&shown(FRAGMENT), e));
+    }
     // The rename itself must reach the disk before the command says done.
     fs::File::open(&dir)
         .and_then(|d| d.sync_all())

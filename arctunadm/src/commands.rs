@@ -2,7 +2,6 @@
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
-use std::path::Path;
 
 use kstat_export::{KstatSnapshot, StatValue};
 use zfs_tunables::errno;
@@ -14,7 +13,7 @@ use crate::backend::{
 };
 use crate::boot_config::{boot_values, persist, Persist};
 use crate::cli::{Invocation, ResetTarget, Subcommand, USAGE};
-use crate::host_model::{allmem, default_value, descriptor, Figures};
+use crate::host_model::{allmem, default_value, descriptor, module_of, Figures};
 use crate::profiles::{self, PROFILES};
 use crate::refusal::message;
 use crate::size::format_size;
@@ -74,13 +73,23 @@ fn tunables(s: &KstatSnapshot) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Refuses a name `zfs:0:tunables` does not have (exit 2).
+/// Refuses a name `zfs:0:tunables` does not have: exit 2 for a name no
+/// module registers, exit 1 for a tunable of a module that is not loaded.
 fn check_names<'n>(
     names: impl IntoIterator<Item = &'n str>,
     present: &[(String, u64)],
 ) -> Step<()> {
     for n in names {
         if !present.iter().any(|(p, _)| p == n) {
+            if let Some(module) = module_of(n) {
+                return Err(Failure(
+                    1,
+                    format!(
+                        "{n} is a tunable of the {module} module, which has not registered it: \
+                         {TUNABLES} has it only while {module} is loaded"
+                    ),
+                ));
+            }
             let known: Vec<&str> = present.iter().map(|(p, _)| p.as_str()).collect();
             return Err(bad_usage(format!(
                 "unknown tunable '{n}' ({} has: {})",
@@ -387,17 +396,31 @@ fn status(c: &mut Ctx<'_>, inv: &Invocation) -> Step<()> {
         "promised to starting guests, not yet allocated",
     );
     row(o, "  allocated", &size(&head, "allocated"), "");
+    if head.get("available_now").is_some() {
+        row(
+            o,
+            "available now",
+            &size(&head, "available_now"),
+            "what a start could have without paging",
+        );
+    }
+    // `rejections` counts every refusal; the kinds are broken out.
+    let never_fit = stat(&head, "rejections_never_fit");
+    let memory = head.get("rejections_memory").and_then(StatValue::as_u64);
+    let no_headroom = stat(&head, "rejections")
+        .saturating_sub(never_fit)
+        .saturating_sub(memory.unwrap_or(0));
+    let memory_note = memory.map_or(String::new(), |m| format!(", {m} not the memory now"));
     row(
         o,
         "starts",
         &stat(&head, "reserves").to_string(),
         &format!(
-            "{} waited, {} timed out, {} interrupted; refused: {} no headroom, {} never fit",
+            "{} waited, {} timed out, {} interrupted; refused: {no_headroom} no headroom, \
+             {never_fit} never fit{memory_note}",
             stat(&head, "waits"),
             stat(&head, "wait_timeouts"),
             stat(&head, "wait_interrupts"),
-            stat(&head, "rejections").saturating_sub(stat(&head, "rejections_never_fit")),
-            stat(&head, "rejections_never_fit")
         ),
     );
     match &resv {
@@ -443,15 +466,31 @@ fn status(c: &mut Ctx<'_>, inv: &Invocation) -> Step<()> {
             let _ = writeln!(o, "Guests: vmm is not loaded ({ARC_RESV} does not exist)");
         }
     }
+    // The margin a starting guest leaves free: the module's own figure
+    // where it exports one, else its default, lotsfree + desfree.
+    let exported_margin = head.get("margin").and_then(StatValue::as_u64);
     if let Some(p) = &pages {
         let bytes = |n: &str| stat(p, n).saturating_mul(PAGE_SIZE);
         let _ = writeln!(o, "Free memory ({SYSTEM_PAGES})");
         row(o, "free", &format_size(bytes("freemem")), "freemem");
+        if exported_margin.is_none() {
+            row(
+                o,
+                "margin",
+                &format_size(bytes("lotsfree").saturating_add(bytes("desfree"))),
+                "lotsfree + desfree: a starting guest waits for its pending bytes and this",
+            );
+        }
+    }
+    if let Some(m) = exported_margin {
+        if pages.is_none() {
+            let _ = writeln!(o, "Free memory");
+        }
         row(
             o,
             "margin",
-            &format_size(bytes("lotsfree").saturating_add(bytes("desfree"))),
-            "lotsfree + desfree: a starting guest waits for its pending bytes and this",
+            &format_size(m),
+            "zfs:0:arc_headroom:margin: a starting guest waits for its pending bytes and this",
         );
     }
     Ok(())
@@ -502,10 +541,4 @@ pub fn execute<B: Backend>(inv: &Invocation, open: impl FnOnce() -> Result<B, St
         stdout: c.out,
         stderr,
     }
-}
-
-/// The root directory of an invocation, for callers that check files.
-#[must_use]
-pub fn root(inv: &Invocation) -> &Path {
-    &inv.root
 }

@@ -152,7 +152,12 @@ impl LibKstat {
             )
         };
         if ksp.is_null() {
-            return Err(errno(KstatCall::Lookup));
+            // kstat_lookup fails only when the chain has no such kstat
+            // (it sets ENOENT); say so even if errno was left stale.
+            return Err(BackendError::Errno {
+                call: KstatCall::Lookup,
+                errno: zfs_tunables::errno::ENOENT,
+            });
         }
         // SAFETY: `ksp` is on `self.kc`'s chain; a NULL buffer reads into
         // libkstat's own `ks_data`.

@@ -9,7 +9,7 @@
 
 use zfs_tunables::errno;
 
-use crate::backend::{Backend, BackendError, KstatCall, KstatRef, ARC_RESV, TUNABLES};
+use crate::backend::{Backend, BackendError, KstatCall, KstatRef, ARCSTATS, ARC_RESV, TUNABLES};
 use crate::host_model::{replay, static_refusal, Figures};
 
 /// `ENXIO`: the kstat went away between lookup and use.
@@ -66,6 +66,8 @@ fn generic(e: i32, ks: KstatRef, writes: &[(&str, u64)], reserved: Option<u64>) 
 fn missing(ks: KstatRef) -> String {
     if ks == ARC_RESV {
         format!("{ks} does not exist: vmm is not loaded")
+    } else if ks == ARCSTATS {
+        format!("{ks} does not exist: ZFS is not loaded")
     } else if ks.module == "zfs" {
         format!(
             "{ks} does not exist: this kernel has no misc/arctun (a kernel without the patches, \

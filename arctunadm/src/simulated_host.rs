@@ -28,7 +28,7 @@
 //! lotsfree = 2G             # optional: physmem/64 (setupclock())
 //! desfree = 1G              # optional: lotsfree/2
 //! caller = root             # or unprivileged (no sys_config privilege)
-//! arctun = loaded           # or unloaded: no zfs kstats of the module
+//! arctun = loaded           # or unloaded: zfs:0:arcstats only
 //! vmm = loaded              # or unloaded: no vmm:0:arc_resv
 //! guest = db1 32G           # a running guest (repeatable)
 //! tunable = zfs_arc_max 8589934592   # written by the command
@@ -330,6 +330,8 @@ impl SimulatedHost {
         };
         let id = KstatId::find(ks.module, ks.instance, ks.name).ok_or(lookup_failed.clone())?;
         let present = match id {
+            // ZFS's own kstat: a kernel without the module has it too.
+            KstatId::Arcstats => true,
             KstatId::ArcResv => self.spec.arctun_loaded && self.vmm.is_some(),
             _ => self.spec.arctun_loaded,
         };
