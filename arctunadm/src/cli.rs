@@ -162,6 +162,18 @@ fn assignment(arg: &str) -> Result<(String, u64), UsageError> {
 
 /// Parses the arguments after the command's name.
 pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
+    // Messages quote arguments; a control character would break the
+    // one-line message (or the terminal), and no name or value has one.
+    if let Some((i, _)) = args
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.chars().any(char::is_control))
+    {
+        return Err(usage(format!(
+            "argument {} contains a control character",
+            i.saturating_add(1)
+        )));
+    }
     let mut parsable = false;
     let mut persist = false;
     let mut all = false;
@@ -350,6 +362,8 @@ mod tests {
             &["status", "x"],
             &["profile", "a", "b"],
             &["-R"],
+            &["set", "zfs_arc_max=8G\nzfs_arc_min=1G"],
+            &["frob\u{1b}[2J"],
         ] {
             let e = p(args).unwrap_err();
             assert!(!e.0.contains('\n') && !e.0.is_empty(), "{args:?}: {e:?}");

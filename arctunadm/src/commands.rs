@@ -11,7 +11,7 @@ use crate::backend::{
     Backend, BackendError, KstatCall, KstatRef, ARCSTATS, ARC_HEADROOM, ARC_RESV, SYSTEM_PAGES,
     TUNABLES,
 };
-use crate::boot_config::{boot_values, persist, Persist};
+use crate::boot_config::{boot_values, persist, read_fragment, Persist};
 use crate::cli::{Invocation, ResetTarget, Subcommand, USAGE};
 use crate::host_model::{allmem, default_value, descriptor, module_of, Figures};
 use crate::profiles::{self, PROFILES};
@@ -196,6 +196,11 @@ fn apply(
     values: &[(&str, u64)],
     keep: &[Persist<'_>],
 ) -> Step<()> {
+    if inv.persist {
+        // A fragment the command cannot rewrite is found before the
+        // kernel is changed, so that the command fails having done nothing.
+        read_fragment(&inv.root).map_err(|e| Failure(1, e))?;
+    }
     c.write(TUNABLES, values)?;
     if inv.persist {
         let notes = persist(&inv.root, keep).map_err(|e| {

@@ -195,8 +195,10 @@ type Vmm = VmmArcClient<StdPlatform, Arc<Component>, StdTableLock>;
 /// The simulated host; see the module documentation.
 pub struct SimulatedHost {
     arc: Arc<Component>,
-    vmm: Option<Vmm>,
-    kstats: KstatSet,
+    // Boxed, with the kstats: vmm's instance table is ~110 KiB, and a
+    // host is moved around by value.
+    vmm: Option<Box<Vmm>>,
+    kstats: Box<KstatSet>,
     spec: HostSpec,
     lotsfree: Pages,
     desfree: Pages,
@@ -227,8 +229,10 @@ impl SimulatedHost {
         platform.set_desfree(desfree);
         platform.set_arc_size(Bytes(spec.arc_size));
         let vmm = if spec.vmm_loaded {
-            let vmm = VmmArcClient::new(Arc::clone(&arc), StdTableLock::new())
-                .map_err(|e| format!("vmm: {e}"))?;
+            let vmm = Box::new(
+                VmmArcClient::new(Arc::clone(&arc), StdTableLock::new())
+                    .map_err(|e| format!("vmm: {e}"))?,
+            );
             // While the guests start, memory is free for them: their
             // creates find headroom at once, as on a host where they
             // started long ago.
@@ -255,7 +259,7 @@ impl SimulatedHost {
             arc.set_many(&writes)
                 .map_err(|e| format!("the tunables set: {e}"))?;
         }
-        let kstats = KstatSet::new(platform.now()).map_err(|e| format!("kstats: {e}"))?;
+        let kstats = Box::new(KstatSet::new(platform.now()).map_err(|e| format!("kstats: {e}"))?);
         Ok(SimulatedHost {
             arc,
             vmm,
