@@ -224,10 +224,8 @@ fn the_checks_accept_the_builtins_and_locate_errors() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("exactly one action"), "{e}");
-    // A lone carriage return: toml has no words for it, the error does.
+    // A lone carriage return: the error names its line and says what it is.
     let e = check_scenario(b"[host]\n\rphysmem = \"4G\"\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.message.as_str()),
-        (Some(2), "unexpected character '\\r'")
-    );
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(e.message.contains("carriage return"), "{e}");
 }

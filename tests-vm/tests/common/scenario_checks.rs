@@ -12,8 +12,8 @@ use tests_vm::scenario::{parse_scenario, EventKind, Scenario, ScenarioError};
 pub const DEFAULT_NAME: &str = "unnamed";
 
 /// Parses `bytes` (as UTF-8, invalid sequences replaced) as a scenario
-/// file: an error names a line of the file, if any, and says what is
-/// wrong; a scenario has a host an illumos kernel boots on, a positive
+/// file: an error names a line of the file (unless the file has no
+/// `[host]`) and says what is wrong; a scenario has a host an illumos kernel boots on, a positive
 /// duration, rates of at least a page a second, events in time order,
 /// guests with names and memory, trimmed, non-empty admin commands, and
 /// faults that name a guest and fire;
@@ -24,6 +24,12 @@ pub fn check_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
     match &result {
         Err(e) => {
             let lines = text.matches('\n').count() + 1;
+            // Every error names its line, however the file is written,
+            // except an absent [host] table: no line is at fault.
+            assert!(
+                e.line.is_some() || e.message == "missing [host] table",
+                "{e} names no line"
+            );
             if let Some(line) = e.line {
                 assert!(
                     line >= 1 && line <= lines,
