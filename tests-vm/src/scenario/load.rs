@@ -2,14 +2,17 @@
 //! then the checks that need more than one value, each error with the
 //! line and the field it is about.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use serde_path_to_error::Segment;
 use toml::Spanned;
 
 use super::schema::{self, EventTable, ScenarioFile};
-
-use super::{Event, EventKind, Generation, HostSpec, Scenario, ScenarioError};
+use super::units::{page_rounded, show_duration, show_size};
+use super::{
+    Event, EventKind, Generation, HostSpec, Loaded, Scenario, ScenarioError, ScenarioWarning,
+};
 use crate::params::{HZ, MIB, PAGESIZE};
 
 /// The run's length when `[sim] duration` is not given.
@@ -160,12 +163,22 @@ fn schema_error(src: &Source<'_>, e: serde_path_to_error::Error<toml::de::Error>
 
 /// Parses and checks a scenario file's text (see MODEL.md, "Scenario
 /// files").
-pub(super) fn load(text: &str, default_name: &str) -> Result<Scenario, ScenarioError> {
+pub(super) fn load(text: &str, default_name: &str) -> Result<Loaded, ScenarioError> {
     let src = Source { text };
     let de = toml::Deserializer::parse(text).map_err(|e| syntax_error(&src, &e))?;
     let file: ScenarioFile =
         serde_path_to_error::deserialize(de).map_err(|e| schema_error(&src, e))?;
     build(&src, file, default_name)
+}
+
+/// Where an event is in the file, for the checks across events.
+struct Place {
+    /// Its index among the `[[event]]` tables.
+    index: usize,
+    /// The span of its action.
+    action: Range<usize>,
+    /// The span of `alloc_fault.vm`, for a fault.
+    fault_vm: Option<Range<usize>>,
 }
 
 /// The action of an `[[event]]`: its key, its span and what it does.
@@ -220,12 +233,14 @@ fn actions(t: EventTable) -> Vec<Action> {
     all
 }
 
-/// The schema's values as a [`Scenario`].
+/// The schema's values as a [`Scenario`], refused if no host could be in
+/// that state or the run could not do what the file asks.
 fn build(
     src: &Source<'_>,
     file: ScenarioFile,
     default_name: &str,
-) -> Result<Scenario, ScenarioError> {
+) -> Result<Loaded, ScenarioError> {
+    let host_span = file.host.span();
     let h = file.host.into_inner();
     let physmem = h.physmem.get_ref().0;
     if physmem < 64 * MIB {
@@ -247,6 +262,7 @@ fn build(
         page_cache: h.page_cache.map_or(0, |s| s.0),
         generation: h.generation.map_or(Generation::Y2021, |g| g.0),
     };
+    let left = memory_left(&host).map_err(|m| src.err(&host_span, "host".into(), m))?;
 
     let mut duration = DEFAULT_DURATION;
     let mut evict_rate = None;
@@ -279,10 +295,14 @@ fn build(
     }
 
     let mut events = Vec::with_capacity(file.event.0.len());
+    // Where each event is, for the checks across events.
+    let mut places = Vec::with_capacity(file.event.0.len());
     for (i, e) in file.event.0.into_iter().enumerate() {
         let span = e.span();
         let t = e.into_inner();
         let at = t.at.get_ref().0;
+        let at_span = t.at.span();
+        let fault_vm_span = t.alloc_fault.as_ref().map(|f| f.get_ref().vm.span());
         let mut acts = actions(t);
         if acts.len() > 1 {
             let names: Vec<&str> = acts.iter().map(|a| a.key).collect();
@@ -303,11 +323,15 @@ fn build(
                 format!("needs one action, one of {}", schema::actions().join(", ")),
             ));
         };
-        if let EventKind::VmCreate { ram: 0, .. } = action.kind {
+        if at > duration {
             return Err(src.err(
-                &action.span,
-                format!("event[{i}].vm_create.ram"),
-                "must be positive".into(),
+                &at_span,
+                format!("event[{i}].at"),
+                format!(
+                    "{} is after the end of the run ([sim] duration = \"{}\")",
+                    show_duration(at),
+                    show_duration(duration)
+                ),
             ));
         }
         if matches!(action.kind, EventKind::EvictorStall(0)) {
@@ -317,32 +341,179 @@ fn build(
                 "must be positive".into(),
             ));
         }
+        places.push(Place {
+            index: i,
+            action: action.span.clone(),
+            fault_vm: fault_vm_span,
+        });
         events.push(Event {
             at,
             kind: action.kind,
         });
     }
 
-    let arc_size = file
-        .arc
-        .and_then(|t| t.into_inner().size)
-        .map_or(0, |s| s.get_ref().0);
+    let arc_size = arc_size(src, file.arc, left, &events, &places)?;
+    let warnings = check_faults(src, &events, &places)?;
 
     let mut etc_system = Vec::new();
     if let Some(lines) = file.boot.and_then(|b| b.etc_system) {
         etc_system = lines.into_iter().map(|l| l.0).collect();
     }
     events.sort_by_key(|e| e.at);
-    Ok(Scenario {
-        name: file.name.unwrap_or_else(|| default_name.to_string()),
-        description: file.description.unwrap_or_default(),
-        host,
-        arc_size,
-        arcfill: file.workload.and_then(|w| w.arcfill).map_or(0, |s| s.0),
-        duration,
-        evict_rate,
-        alloc_rate,
-        etc_system,
-        events,
+    Ok(Loaded {
+        scenario: Scenario {
+            name: file.name.unwrap_or_else(|| default_name.to_string()),
+            description: file.description.unwrap_or_default(),
+            host,
+            arc_size,
+            arcfill: file.workload.and_then(|w| w.arcfill).map_or(0, |s| s.0),
+            duration,
+            evict_rate,
+            alloc_rate,
+            etc_system,
+            events,
+        },
+        warnings,
     })
+}
+
+/// What `physmem` leaves after the `::memstat` categories the file
+/// gives (each rounded up to whole pages, as the kernel counts them), or
+/// why they cannot all be there.
+fn memory_left(h: &HostSpec) -> Result<u64, String> {
+    let parts = [
+        ("kernel", h.kernel),
+        ("boot", h.boot),
+        ("anon", h.anon),
+        ("exec", h.exec),
+        ("page_cache", h.page_cache),
+    ];
+    let total: u128 = parts
+        .iter()
+        .map(|(_, b)| u128::from(page_rounded(*b)))
+        .sum();
+    let physmem = page_rounded(h.physmem);
+    match u64::try_from(total)
+        .ok()
+        .and_then(|t| physmem.checked_sub(t))
+    {
+        Some(left) => Ok(left),
+        None => {
+            let terms: Vec<String> = parts
+                .iter()
+                .filter(|(_, b)| *b > 0)
+                .map(|(k, b)| format!("{k} {}", show_size(page_rounded(*b))))
+                .collect();
+            let total = u64::try_from(total).map_or_else(|_| total.to_string(), show_size);
+            Err(format!(
+                "the ::memstat categories add up to {total} ({}), more than physmem ({}): no host has that memory",
+                terms.join(" + "),
+                show_size(physmem)
+            ))
+        }
+    }
+}
+
+/// `[arc] size`, which must fit in what the categories leave, and must be
+/// said when the file creates a guest.
+fn arc_size(
+    src: &Source<'_>,
+    arc: Option<Spanned<schema::ArcTable>>,
+    left: u64,
+    events: &[Event],
+    places: &[Place],
+) -> Result<u64, ScenarioError> {
+    let (table_span, size) = match arc {
+        Some(t) => {
+            let span = t.span();
+            (Some(span), t.into_inner().size)
+        }
+        None => (None, None),
+    };
+    match size {
+        Some(s) => {
+            let bytes = s.get_ref().0;
+            if page_rounded(bytes) > left {
+                return Err(src.err(
+                    &s.span(),
+                    "arc.size".into(),
+                    format!(
+                        "an ARC of {} does not fit: physmem less the ::memstat categories leaves {}",
+                        show_size(bytes),
+                        show_size(left)
+                    ),
+                ));
+            }
+            Ok(bytes)
+        }
+        None => {
+            let first_guest = events
+                .iter()
+                .zip(places)
+                .find(|(e, _)| matches!(e.kind, EventKind::VmCreate { .. }));
+            match first_guest {
+                None => Ok(0),
+                Some((_, place)) => {
+                    let (i, create_span) = (place.index, &place.action);
+                    let span = table_span.unwrap_or_else(|| create_span.clone());
+                    Err(src.err(
+                        &span,
+                        "arc.size".into(),
+                        format!(
+                            "is required when the file creates a guest (event[{i}] at line {}): \
+                             the ARC's size at the start decides what must be evicted for it; \
+                             write size = \"0\" for an empty ARC",
+                            src.line(create_span.start)
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// Refuses a fault armed for a guest no event creates; warns of one armed
+/// after every creation of its guest, which fires only if that guest is
+/// still being set up when it is armed (only the run can tell).
+fn check_faults(
+    src: &Source<'_>,
+    events: &[Event],
+    places: &[Place],
+) -> Result<Vec<ScenarioWarning>, ScenarioError> {
+    // The last creation of each guest name.
+    let mut last_create: HashMap<&str, u64> = HashMap::new();
+    for e in events {
+        if let EventKind::VmCreate { name, .. } = &e.kind {
+            let t = last_create.entry(name.as_str()).or_insert(e.at);
+            *t = (*t).max(e.at);
+        }
+    }
+    let mut warnings = Vec::new();
+    for (e, place) in events.iter().zip(places) {
+        let EventKind::AllocFault { vm, .. } = &e.kind else {
+            continue;
+        };
+        let span = place.fault_vm.as_ref().unwrap_or(&place.action);
+        let field = format!("event[{}].alloc_fault.vm", place.index);
+        match last_create.get(vm.as_str()) {
+            None => {
+                return Err(src.err(
+                    span,
+                    field,
+                    format!("no vm_create in this file creates a guest named {vm:?}: the fault could never fire"),
+                ))
+            }
+            Some(&last) if last < e.at => warnings.push(ScenarioWarning {
+                line: Some(src.line(span.start)),
+                field: Some(field),
+                message: format!(
+                    "armed at {} for {vm:?}, whose last vm_create is at {}: it fires only if that guest is still being set up then",
+                    show_duration(e.at),
+                    show_duration(last)
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+    Ok(warnings)
 }

@@ -10,13 +10,23 @@
 //!   key). A value that is malformed in itself (a size that is not a size,
 //!   an admin command its tool would not parse) is refused while it is
 //!   read.
-//! - `load.rs` turns the schema's values into a [`Scenario`], checking
-//!   what needs more than one value (an event has exactly one action).
+//! - `load.rs` turns the schema's values into a [`Scenario`] and refuses
+//!   a file that describes a host or a run that cannot exist: `::memstat`
+//!   categories above `physmem`, an ARC larger than what they leave, no
+//!   `[arc]` size in a file that creates a guest, an event after the end of
+//!   the run, a fault for a guest no event creates.
+//! - Whether the kernel under test accepts what a well-formed file asks
+//!   (a guest of 0 bytes, a `zfs_arc_max` out of bounds) is for the run
+//!   to say, as on a host: the refusal and its errno are among the run's
+//!   events, not a load error.
+//! - `admin_syntax.rs` is the one place that names the admin-input
+//!   parsers the syntax checks share with the run.
 //!
 //! An error is a [`ScenarioError`]: the line, the field's path
 //! (`event[2].vm_create.ram`) and a sentence that quotes the offending
 //! text; never a panic.
 
+mod admin_syntax;
 mod builtin;
 mod load;
 mod schema;
@@ -141,6 +151,19 @@ pub struct ScenarioError {
     pub message: String,
 }
 
+/// Something in a scenario that loads but may not do what its author
+/// meant, which only the run can confirm (a fault armed after its guest
+/// was created).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioWarning {
+    /// 1-based line.
+    pub line: Option<usize>,
+    /// The field's path.
+    pub field: Option<String>,
+    /// What may be wrong.
+    pub message: String,
+}
+
 /// `line 7, event[2].vm_create.ram: MESSAGE`, leaving out what is
 /// unknown.
 fn located(
@@ -163,11 +186,31 @@ impl fmt::Display for ScenarioError {
     }
 }
 
+impl fmt::Display for ScenarioWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        located(f, self.line, self.field.as_deref(), &self.message)
+    }
+}
+
 impl std::error::Error for ScenarioError {}
+
+/// A scenario as loaded from a file, with what the loader warns of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Warnings, in file order.
+    pub warnings: Vec<ScenarioWarning>,
+}
 
 /// Parses a scenario file's text. `default_name` names it when the file
 /// has no `name`.
 pub fn parse_scenario(text: &str, default_name: &str) -> Result<Scenario, ScenarioError> {
+    load::load(text, default_name).map(|l| l.scenario)
+}
+
+/// [`parse_scenario`], with the warnings an author should see.
+pub fn load_scenario(text: &str, default_name: &str) -> Result<Loaded, ScenarioError> {
     load::load(text, default_name)
 }
 

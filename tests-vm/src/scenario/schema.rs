@@ -5,10 +5,11 @@
 //! (`Spanned`), so an error names the exact line however the file is
 //! written: `[host]` with `physmem = ...`, `host = { physmem = ... }` or
 //! `host.physmem = ...`. A value that is malformed in itself (a size that
-//! is not a size, a guest name of 65 characters) is refused here, while
-//! it is read, and the TOML deserializer puts the value's own position on
-//! the error. What needs more than one value (an event's one action) is
-//! checked afterwards, in `load.rs`.
+//! is not a size, a guest name of 65 characters, an admin command the
+//! admin's tool would not parse) is refused here, while it is read, and
+//! the TOML deserializer puts the value's own position on the error.
+//! What needs more than one value (an ARC larger than the host, an event
+//! after the end of the run) is checked afterwards, in `load.rs`.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -16,6 +17,7 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
+use super::admin_syntax;
 use super::units::{parse_duration, parse_size};
 use super::Generation;
 use crate::params::HZ;
@@ -318,8 +320,8 @@ impl CommandSyntax for AnyName {
 pub(super) struct KstatWriteSyntax;
 impl CommandSyntax for KstatWriteSyntax {
     const WHAT: &'static str = "a kstat write, \"module:instance:name:statistic=value\"";
-    fn check(_: &str) -> Result<(), String> {
-        Ok(())
+    fn check(text: &str) -> Result<(), String> {
+        admin_syntax::kstat_write(text)
     }
 }
 
@@ -327,8 +329,8 @@ impl CommandSyntax for KstatWriteSyntax {
 pub(super) struct MdbWriteSyntax;
 impl CommandSyntax for MdbWriteSyntax {
     const WHAT: &'static str = "an mdb write, \"variable/Z value\"";
-    fn check(_: &str) -> Result<(), String> {
-        Ok(())
+    fn check(text: &str) -> Result<(), String> {
+        admin_syntax::mdb_write(text)
     }
 }
 
@@ -336,8 +338,8 @@ impl CommandSyntax for MdbWriteSyntax {
 pub(super) struct KstatReadSyntax;
 impl CommandSyntax for KstatReadSyntax {
     const WHAT: &'static str = "a kstat selector, \"module:instance:name:statistic\"";
-    fn check(_: &str) -> Result<(), String> {
-        Ok(())
+    fn check(text: &str) -> Result<(), String> {
+        admin_syntax::kstat_read(text)
     }
 }
 

@@ -14,6 +14,14 @@ fn builtins_parse() {
 }
 
 #[test]
+fn builtins_load_without_warnings() {
+    for (n, _, text) in BUILTINS.iter().chain(FAULTS.iter()) {
+        let l = load_scenario(text, n).unwrap();
+        assert_eq!(l.warnings, [], "{n}");
+    }
+}
+
+#[test]
 fn errors_name_line_and_field() {
     let e = parse_scenario("[host]\nphysmem = \"4Q\"\n", "x").unwrap_err();
     assert_eq!(e.line, Some(2));
@@ -132,6 +140,10 @@ fn faults_parse_and_bad_ones_name_their_field() {
         (
             "alloc_fault = { vm = \"a\", after = 1, when = 2 }",
             "event[1].alloc_fault.when",
+        ),
+        (
+            "alloc_fault = { vm = \"nobody\", after = 1 }",
+            "event[1].alloc_fault.vm",
         ),
         ("alloc_fault = \"a\"", "event[1].alloc_fault"),
         ("evictor_stall = \"0s\"", "event[1].evictor_stall"),

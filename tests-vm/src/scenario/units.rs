@@ -1,6 +1,6 @@
 //! Sizes and durations as a scenario file writes them.
 
-use crate::params::{GIB, HZ, MIB};
+use crate::params::{GIB, HZ, MIB, PAGESIZE};
 
 /// Parses a size: plain bytes, or a number (decimals allowed) followed by
 /// `K`, `M`, `G` or `T` (powers of 1024), optionally followed by `B` or
@@ -74,6 +74,34 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     Ok(ms.checked_mul(HZ).ok_or_else(bad)? / 1000)
 }
 
+/// `bytes` rounded up to whole pages, as the kernel counts memory.
+pub(super) fn page_rounded(bytes: u64) -> u64 {
+    bytes.div_ceil(PAGESIZE).saturating_mul(PAGESIZE)
+}
+
+/// A size as a scenario file would write it: with the largest suffix
+/// that says it exactly, else in bytes.
+pub(super) fn show_size(bytes: u64) -> String {
+    const TIB: u64 = 1 << 40;
+    match bytes {
+        0 => "0".to_string(),
+        b if b.is_multiple_of(TIB) => format!("{}T", b / TIB),
+        b if b.is_multiple_of(GIB) => format!("{}G", b / GIB),
+        b if b.is_multiple_of(MIB) => format!("{}M", b / MIB),
+        b if b.is_multiple_of(1024) => format!("{}K", b / 1024),
+        b => b.to_string(),
+    }
+}
+
+/// Ticks as a scenario file would write them.
+pub(super) fn show_duration(ticks: u64) -> String {
+    if ticks.is_multiple_of(HZ) {
+        format!("{}s", ticks / HZ)
+    } else {
+        format!("{}ms", ticks.saturating_mul(1000) / HZ)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +135,19 @@ mod tests {
             parse_duration("soon"),
             Err("\"soon\" is not a duration (expected e.g. 10s, 500ms, 2m, 1h)".to_string())
         );
+    }
+
+    #[test]
+    fn figures_are_shown_in_the_files_own_units() {
+        assert_eq!(show_size(0), "0");
+        assert_eq!(show_size(64 * GIB), "64G");
+        assert_eq!(show_size(1 << 40), "1T");
+        assert_eq!(show_size(293 * MIB), "293M");
+        assert_eq!(show_size(4_280_770_560), "4180440K");
+        assert_eq!(show_size(4097), "4097");
+        assert_eq!(page_rounded(4097), 8192);
+        assert_eq!(page_rounded(0), 0);
+        assert_eq!(show_duration(90 * HZ), "90s");
+        assert_eq!(show_duration(25), "250ms");
     }
 }
