@@ -215,21 +215,28 @@ pub fn load_scenario(text: &str, default_name: &str) -> Result<Loaded, ScenarioE
 }
 
 /// Every key a scenario file may have, as a path (`host.physmem`,
-/// `event.vm_create.ram`; tables too: `host`, `event.vm_create`), in the
-/// schema's order: read from the derived schema, so it is the vocabulary
-/// the loader accepts.
+/// `event.vm_create.ram`; tables too: `host`, `event.vm_create`), each
+/// table followed by its keys, in the schema's order: read from the
+/// derived schema, so it is the vocabulary the loader accepts.
 #[must_use]
 pub fn vocabulary() -> Vec<String> {
-    let mut out = Vec::new();
-    for (table, keys) in schema::tables() {
+    fn walk(tables: &[(&str, &[&str])], table: &str, out: &mut Vec<String>) {
+        let keys = tables
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map_or(&[][..], |t| t.1);
         for k in keys {
-            out.push(if table.is_empty() {
+            let path = if table.is_empty() {
                 (*k).to_string()
             } else {
                 format!("{table}.{k}")
-            });
+            };
+            out.push(path.clone());
+            walk(tables, &path, out);
         }
     }
+    let mut out = Vec::new();
+    walk(&schema::tables(), "", &mut out);
     out
 }
 
