@@ -201,6 +201,35 @@ fn a_toml_error_names_its_line() {
 }
 
 #[test]
+fn a_value_of_the_wrong_kind_says_what_was_expected() {
+    expect(
+        "[host]\nphysmem = \"4G\"\n[boot]\netc_system = \"set zfs:zfs_arc_max = 1\"\n",
+        4,
+        "boot.etc_system",
+        "line 4, boot.etc_system: invalid type: string \"set zfs:zfs_arc_max = 1\", expected an \
+         array of /etc/system lines, [ \"set ...\" ]",
+    );
+    expect(
+        "[host]\nphysmem = \"4G\"\n[boot]\netc_system = [ \"* ok\", 1 ]\n",
+        4,
+        "boot.etc_system[1]",
+        "line 4, boot.etc_system[1]: invalid type: integer `1`, expected an /etc/system line (a string)",
+    );
+    expect(
+        "[host]\nphysmem = \"4G\"\nevent = 3\n",
+        3,
+        "host.event",
+        "line 3, host.event: unknown key (allowed: physmem, kernel, boot, anon, exec, page_cache, generation)",
+    );
+    expect(
+        "event = 3\n[host]\nphysmem = \"4G\"\n",
+        1,
+        "event",
+        "line 1, event: invalid type: integer `3`, expected [[event]] tables",
+    );
+}
+
+#[test]
 fn no_message_is_a_rust_rendering() {
     for text in [
         "[host]\nphysmem = \"4G\"\ngeneration = \"1999\"\n",

@@ -271,7 +271,11 @@ fn build(
         if let Some(d) = sim.duration {
             duration = d.get_ref().0;
             if duration == 0 {
-                return Err(src.err(&d.span(), "sim.duration".into(), "must be positive".into()));
+                return Err(src.err(
+                    &d.span(),
+                    "sim.duration".into(),
+                    "a run of 0s: the duration must be positive".into(),
+                ));
             }
         }
         for (key, rate, slot) in [
@@ -338,7 +342,7 @@ fn build(
             return Err(src.err(
                 &action.span,
                 format!("event[{i}].evictor_stall"),
-                "must be positive".into(),
+                "a stall of 0s: the duration must be positive".into(),
             ));
         }
         places.push(Place {
@@ -357,7 +361,7 @@ fn build(
 
     let mut etc_system = Vec::new();
     if let Some(lines) = file.boot.and_then(|b| b.etc_system) {
-        etc_system = lines.into_iter().map(|l| l.0).collect();
+        etc_system = lines.0.into_iter().map(|l| l.0).collect();
     }
     events.sort_by_key(|e| e.at);
     Ok(Loaded {

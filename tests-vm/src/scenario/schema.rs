@@ -77,7 +77,7 @@ pub(super) struct SimTable {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [boot] table")]
 pub(super) struct BootTable {
-    pub etc_system: Option<Vec<EtcSystemLine>>,
+    pub etc_system: Option<EtcSystemLines>,
 }
 
 /// One `[[event]]`: `at` and one action (which one is checked after
@@ -347,6 +347,29 @@ pub(super) type Command = Checked<AnyName>;
 pub(super) type KstatWriteCommand = Checked<KstatWriteSyntax>;
 pub(super) type MdbWriteCommand = Checked<MdbWriteSyntax>;
 pub(super) type KstatReadCommand = Checked<KstatReadSyntax>;
+
+/// `etc_system`: the lines, in order.
+pub(super) struct EtcSystemLines(pub Vec<EtcSystemLine>);
+
+impl<'de> Deserialize<'de> for EtcSystemLines {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = EtcSystemLines;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of /etc/system lines, [ \"set ...\" ]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EtcSystemLines, A::Error> {
+                let mut lines = Vec::new();
+                while let Some(l) = seq.next_element()? {
+                    lines.push(l);
+                }
+                Ok(EtcSystemLines(lines))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
 
 /// One `/etc/system` line, as written: krtld judges it at boot.
 pub(super) struct EtcSystemLine(pub String);
