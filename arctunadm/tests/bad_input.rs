@@ -36,7 +36,7 @@ fn usage_errors_exit_2_with_one_line() {
             &["get", "zfs_arc_mx"],
             "arctunadm: unknown tunable 'zfs_arc_mx' (zfs:0:tunables has: zfs_arc_max, \
              zfs_arc_min, zfs_arc_meta_limit, zfs_arc_meta_min, dbuf_cache_max_bytes, \
-             dbuf_metadata_cache_max_bytes, vmm_arc_page_overhead)",
+             dbuf_metadata_cache_max_bytes, zfs_arc_headroom_margin, vmm_arc_page_overhead)",
         ),
         (
             &["profile", "web"],
