@@ -145,8 +145,8 @@
 pub mod arc_entry;
 mod error;
 pub mod kernel_platform;
-pub mod ksync;
 pub mod kstats;
+pub mod ksync;
 pub mod lock_order;
 pub mod messages;
 pub mod mod_entry;
