@@ -865,6 +865,39 @@ impl<P: Platform> ArcTunables<P> {
         Ok(out)
     }
 
+    /// Folds `from` into `into` once `from`'s memory is all allocated (see
+    /// [`HeadroomTable::merge_allocated`](crate::headroom::HeadroomTable::merge_allocated)):
+    /// an owner that grows in steps keeps one reservation for what it
+    /// holds. The ceiling does not move; waiters behind `from` need less,
+    /// and are woken.
+    pub fn merge_allocated(
+        &self,
+        into: ReservationId,
+        from: ReservationId,
+    ) -> Result<(), TunableError> {
+        let mut g = self.lock();
+        g.with(|s| {
+            s.headroom.merge_allocated(into, from)?;
+            self.pending
+                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
+            Ok::<(), TunableError>(())
+        })?;
+        self.platform.broadcast();
+        Ok(())
+    }
+
+    /// Gives back `bytes` of `id`'s allocated memory: the ceiling rises by
+    /// exactly that much (see
+    /// [`HeadroomTable::shrink`](crate::headroom::HeadroomTable::shrink)),
+    /// and `id` is released when nothing is left. Returns what `id` still
+    /// holds. Never waits for memory.
+    pub fn shrink(&self, id: ReservationId, bytes: Bytes) -> Result<Bytes, TunableError> {
+        let mut g = self.lock();
+        let left = g.with(|s| s.headroom.shrink(id, bytes))?;
+        self.republish(&mut g);
+        Ok(left)
+    }
+
     /// Whether free memory covers `id`'s pending bytes, those of every
     /// older reservation, and the margin.
     fn headroom_ready(&self, s: &State, id: ReservationId) -> Result<bool, TunableError> {
