@@ -451,3 +451,77 @@ fn the_module_makefile_takes_its_toolchain_from_the_environment() {
     );
     assert!(!dir.join("debug64/arctun_rs.o").exists());
 }
+
+/// The reservoir's paths call its headroom glue (`vmm_arc_resv_*` in
+/// `vmm_arc.c`, whose steps the C test `reservoir_test.c` drives) where
+/// `vmm_arc.c`'s theory statement says: `vmmr_init()` registers and
+/// `vmmr_fini()` unregisters; `vmmr_add()` of a non-transient addition
+/// reserves and waits before `page_xresv()`, returns the headroom on both
+/// of its failure paths and commits it once the pages are exposed; and
+/// `vmmr_remove()` gives back what it removed, after `page_unresv()`
+/// (issue 14, the reservoir as the headroom's second consumer).
+#[test]
+fn the_vmm_patch_calls_the_reservoir_glue_on_every_path() {
+    const RESV: &str = "usr/src/uts/intel/io/vmm/vmm_reservoir.c";
+
+    let init = added_in(RESV, "vmmr_init");
+    assert!(
+        position(&init, "vmm_arc_resv_register()").is_some(),
+        "{init:#?}"
+    );
+    let fini = added_in(RESV, "vmmr_fini");
+    assert!(
+        position(&fini, "vmm_arc_resv_unregister()").is_some(),
+        "{fini:#?}"
+    );
+
+    let add = added_in(RESV, "vmmr_add");
+    let only_growth = position(&add, "if (!transient)").expect("growths only");
+    let grow = position(&add, "vmm_arc_resv_grow(sz,").expect("vmmr_add() reserves");
+    let wait = position(&add, "vmm_arc_resv_wait(").expect("and waits");
+    let releases: Vec<usize> = add
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("vmm_arc_resv_release("))
+        .map(|(i, _)| i)
+        .collect();
+    let commit = position(&add, "vmm_arc_resv_commit(").expect("and commits");
+    assert!(only_growth < grow && grow < wait, "{add:#?}");
+    assert_eq!(
+        releases.len(),
+        2,
+        "page_xresv() interrupted, pages not created: {add:#?}"
+    );
+    assert!(releases.iter().all(|&r| wait < r && r < commit), "{add:#?}");
+    // Every glue call is guarded by `!transient` (the line before it).
+    for (i, l) in add.iter().enumerate() {
+        let call = l.contains("vmm_arc_resv_") && !l.contains("vmm_arc_resv_grow_t");
+        if call && !l.contains("vmm_arc_resv_wait(") {
+            let guard = i
+                .checked_sub(1)
+                .and_then(|p| add.get(p))
+                .map_or("", String::as_str);
+            assert!(guard.contains("!transient"), "unguarded: {l} after {guard}");
+        }
+    }
+
+    // The addition's own hunk: the wait comes before page_xresv() (which
+    // is context, not added), so the glue's hunk precedes the line.
+    let p = series(&patches_dir())
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name.starts_with("0003-"))
+        .unwrap();
+    let text = p.text;
+    let wait_at = text.find("vmm_arc_resv_wait(&arc_grow)").unwrap();
+    let xresv_at = text[wait_at..]
+        .find("page_xresv(sz >> PAGESHIFT")
+        .map(|i| i + wait_at);
+    assert!(xresv_at.is_some(), "the wait precedes page_xresv()");
+
+    let remove = added_in(RESV, "vmmr_remove");
+    assert!(
+        position(&remove, "vmm_arc_resv_shrink(sz)").is_some(),
+        "vmmr_remove() returns what it removed: {remove:#?}"
+    );
+}
