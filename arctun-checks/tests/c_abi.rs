@@ -158,3 +158,24 @@ fn the_reservoir_grows_and_shrinks_through_the_module() {
         60,
     );
 }
+
+/// OS-8638's `ZFS_IOC_ARC` through the module (`arctun_arc_resize()`,
+/// which the joyent flavour of the series calls from
+/// `arc_dynamic_resize()`): `arc_dynamic_resize()`'s refusals keep their
+/// errnos and order (EINVAL, ERANGE with a kept limit counting as in
+/// force, ENOMEM, EAGAIN for a caller that must not wait), the module's
+/// own follow (EINVAL, EBUSY next to live headroom), and a write applies
+/// both limits or neither (issue 17, finding 6).
+#[test]
+#[cfg_attr(
+    not(arctun_gcc),
+    ignore = "gcc is not installed; the C tests need it (.ci/run installs it, and under CI=true a missing gcc fails)"
+)]
+fn the_arc_resize_keeps_os8638s_refusals_all_or_nothing() {
+    compile_and_run(
+        "arc_resize_test",
+        &[c_dir().join("arc_resize_test.c")],
+        &[],
+        100,
+    );
+}

@@ -14,7 +14,7 @@
 //! | `EAGAIN` | `ARCTUN_RESIZE_NOWAIT` and the module's mutex is held | taking the lock |
 //! | `ERANGE` | the minimum above the maximum, a limit given as 0 counting with the value in force | under the lock |
 //! | `ENOMEM` | a maximum at or above `allmem` | under the lock |
-//! | `EINVAL`, `ERANGE`, `EBUSY` | the module's own validation: a limit `arc_init()` would ignore, a minimum above the maximum it leaves, a maximum that conflicts with live headroom reservations | the write itself |
+//! | `EINVAL`, `ERANGE`, `EBUSY` | the module's own validation: a limit `arc_init()` would ignore (64 MiB or less), a minimum above the maximum it leaves, a minimum that live headroom reservations leave no room for (`c_min` plus what is reserved above the ceiling with nothing reserved) | the write itself |
 //!
 //! A limit given as 0 is kept: its tunable is not written, so a default
 //! stays a default and follows the host's memory as `arc_init()`'s does

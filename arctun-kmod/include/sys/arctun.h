@@ -418,8 +418,9 @@ extern int arctun_owner_shrink(uint64_t, uint64_t);
  * minimum below 64 MiB (or at 64 MiB, which arc_init() ignores), ERANGE
  * for a minimum above the maximum (a kept limit counts with the value in
  * force), ENOMEM for a maximum at or above allmem; then the module's own:
- * EINVAL for a maximum of 64 MiB or less, EBUSY for a maximum that would
- * leave the ARC less than c_min next to live headroom reservations.  On
+ * EINVAL for a limit arc_init() would ignore (64 MiB or less), EBUSY for
+ * a minimum that live headroom reservations leave no room for (c_min plus
+ * what is reserved above the ceiling with nothing reserved).  On
  * every return but EINVAL for a NULL aar the out fields hold the values
  * in force: aar_c_min and aar_c_max the ARC's c_min and effective ceiling
  * (what arcstats shows as c_min and c_max), aar_default_* the defaults
