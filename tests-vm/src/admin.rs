@@ -26,10 +26,10 @@ use zfs_tunables::sync::AtomicU64;
 use zfs_tunables::Hrtime;
 
 use crate::arc_model;
+use crate::event::{Event, EventRecord};
 use crate::guests::VmmClient;
 use crate::machine::{Limits, Machine};
 use crate::params::HZ;
-use crate::sim::EventRecord;
 
 /// The admin-facing state of one run.
 pub struct AdminState {
@@ -75,25 +75,6 @@ impl AdminState {
     }
 }
 
-fn rec(at_s: f64, event: String, r: Result<String, (i32, String)>) -> EventRecord {
-    match r {
-        Ok(message) => EventRecord {
-            at_s,
-            event,
-            ok: true,
-            errno: None,
-            message,
-        },
-        Err((e, message)) => EventRecord {
-            at_s,
-            event,
-            ok: false,
-            errno: Some(e),
-            message,
-        },
-    }
-}
-
 /// Applies `/etc/system` at boot (before `finish_boot()`); each applied
 /// value and each warning is an event at 0 s.
 pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
@@ -106,17 +87,22 @@ pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
         Limits::Tunables(t) => {
             let report = kstat_export::apply_etc_system(t.as_ref(), text.as_bytes());
             for (name, value, line) in &report.applied {
-                out.push(rec(
-                    0.0,
-                    format!("etc_system line {line}"),
-                    Ok(format!("{name} = {value}")),
+                out.push(EventRecord::done(
+                    0,
+                    Event::EtcSystem {
+                        line: usize::try_from(*line).unwrap_or(usize::MAX),
+                    },
+                    format!("{name} = {value}"),
                 ));
             }
             for f in &report.findings {
-                out.push(rec(
-                    0.0,
-                    format!("etc_system line {}", f.line),
-                    Err((errno::EINVAL, f.to_string())),
+                out.push(EventRecord::refused(
+                    0,
+                    Event::EtcSystem {
+                        line: usize::try_from(f.line).unwrap_or(usize::MAX),
+                    },
+                    errno::EINVAL,
+                    f.to_string(),
                 ));
             }
         }
@@ -125,15 +111,16 @@ pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
             // use it ignores silently, as the 2021 kernel does.
             let mut admin = AdminValues::default();
             for (n, line) in lines.iter().enumerate() {
-                let ev = format!("etc_system line {}", n + 1);
+                let ev = Event::EtcSystem { line: n + 1 };
                 match parse_system_line(line.as_bytes()) {
                     Ok(SystemLine::Set(cmd)) => {
                         let var = cmd.variable.as_str();
                         let SetValue::Integer { value, .. } = cmd.value else {
-                            out.push(rec(
-                                0.0,
+                            out.push(EventRecord::refused(
+                                0,
                                 ev,
-                                Err((errno::EINVAL, format!("{var}: not a number"))),
+                                errno::EINVAL,
+                                format!("{var}: not a number"),
                             ));
                             continue;
                         };
@@ -145,31 +132,28 @@ pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
                             "dbuf_cache_max_bytes" => &mut admin.dbuf_cache_max,
                             "dbuf_metadata_cache_max_bytes" => &mut admin.dbuf_metadata_cache_max,
                             _ => {
-                                out.push(rec(
-                                    0.0,
+                                out.push(EventRecord::refused(
+                                    0,
                                     ev,
-                                    Err((
-                                        errno::ENOENT,
-                                        format!(
-                                            "sorry, variable '{var}' is not defined; line ignored"
-                                        ),
-                                    )),
+                                    errno::ENOENT,
+                                    format!("sorry, variable '{var}' is not defined; line ignored"),
                                 ));
                                 continue;
                             }
                         };
                         *slot = value;
-                        out.push(rec(
-                            0.0,
+                        out.push(EventRecord::done(
+                            0,
                             ev,
-                            Ok(format!("{var} = {value} (read once by arc_init())")),
+                            format!("{var} = {value} (read once by arc_init())"),
                         ));
                     }
                     Ok(_) => {}
-                    Err(e) => out.push(rec(
-                        0.0,
+                    Err(e) => out.push(EventRecord::refused(
+                        0,
                         ev,
-                        Err((errno::EINVAL, format!("{e:?}; line ignored"))),
+                        errno::EINVAL,
+                        format!("{e:?}; line ignored"),
                     )),
                 }
             }
@@ -247,16 +231,18 @@ pub fn kstat_write(
     st: &mut AdminState,
     vmm: Option<&VmmClient>,
     w: &str,
-    at_s: f64,
 ) -> EventRecord {
-    let ev = format!("kstat_write {w}");
+    let ev = Event::KstatWrite {
+        assignment: w.to_string(),
+    };
     let a = match parse_assignment(w.as_bytes()) {
         Ok(a) => a,
         Err(e) => {
-            return rec(
-                at_s,
+            return EventRecord::refused(
+                m.now,
                 ev,
-                Err((errno::EINVAL, format!("kstat: cannot parse {w}: {e:?}"))),
+                errno::EINVAL,
+                format!("kstat: cannot parse {w}: {e:?}"),
             )
         }
     };
@@ -300,19 +286,22 @@ pub fn kstat_write(
             }
         }
     };
-    rec(at_s, ev, r)
+    EventRecord::of(m.now, ev, r)
 }
 
 /// An `mdb -kw` write such as `zfs_arc_max/Z 0x200000000`.
-pub fn mdb_write(m: &mut Machine, st: &mut AdminState, w: &str, at_s: f64) -> EventRecord {
-    let ev = format!("mdb_write {w}");
+pub fn mdb_write(m: &mut Machine, st: &mut AdminState, w: &str) -> EventRecord {
+    let ev = Event::MdbWrite {
+        command: w.to_string(),
+    };
     let parsed = match parse_mdb_write(w.as_bytes()) {
         Ok(p) => p,
         Err(e) => {
-            return rec(
-                at_s,
+            return EventRecord::refused(
+                m.now,
                 ev,
-                Err((errno::EINVAL, format!("mdb: syntax error: {e:?}"))),
+                errno::EINVAL,
+                format!("mdb: syntax error: {e:?}"),
             )
         }
     };
@@ -344,7 +333,7 @@ pub fn mdb_write(m: &mut Machine, st: &mut AdminState, w: &str, at_s: f64) -> Ev
             }
         }
     };
-    rec(at_s, ev, r)
+    EventRecord::of(m.now, ev, r)
 }
 
 /// The sync tick (once a second, on the ARC's reap timer): a raw variable
@@ -361,21 +350,21 @@ pub fn sync_tick(m: &mut Machine, st: &mut AdminState) -> Vec<EventRecord> {
     raw.sync_tick(t.as_ref(), &mut |w| {
         warnings.push((w.name, w.error.to_errno(), w.to_string()))
     });
-    let at_s = m.secs();
     for (name, e, text) in warnings {
-        out.push(rec(
-            at_s,
-            format!("sync {name}"),
-            Err((e, format!("WARNING: {text}"))),
+        out.push(EventRecord::refused(
+            m.now,
+            Event::Sync { variable: name },
+            e,
+            format!("WARNING: {text}"),
         ));
     }
     for (name, old) in before {
         let new = raw.last_applied(name);
         if new != old {
-            out.push(rec(
-                at_s,
-                format!("sync {name}"),
-                Ok(format!("{name} = {} applied", new.unwrap_or(0))),
+            out.push(EventRecord::done(
+                m.now,
+                Event::Sync { variable: name },
+                format!("{name} = {} applied", new.unwrap_or(0)),
             ));
         }
     }

@@ -41,7 +41,6 @@
 //! nothing reserved while there is no headroom), `ENOSPC` when it can
 //! never fit, `ETIME` and `EINTR` from the wait.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use vmm_client::ioctl_commands::ioctl_errno;
@@ -53,6 +52,7 @@ use vmm_client::{
 use zfs_tunables::{ArcTunables, Bytes, Hrtime};
 
 use crate::arc_model;
+use crate::log::{Log, Message};
 use crate::machine::{Limits, Machine, Policy};
 use crate::params::{btopr, ms_to_ticks, per_tick, ptob, HZ, PAGESIZE};
 use crate::platform::SimPlatform;
@@ -123,7 +123,10 @@ impl SegmentAllocator for GuestPages<'_> {
             self.log.push(
                 self.m.now,
                 self.name,
-                fault_line(ptob(pages), ptob(*self.held)),
+                Message::AllocatorRefuses {
+                    bytes: ptob(pages),
+                    held: ptob(*self.held),
+                },
             );
             return Err(zfs_tunables::errno::ENOMEM);
         }
@@ -138,17 +141,6 @@ impl SegmentAllocator for GuestPages<'_> {
         self.m.vmm -= pages.min(self.m.vmm);
         *self.held -= pages;
     }
-}
-
-/// bhyve's last line when `vm_setup_memory()` fails with anything but
-/// `ENOMEM`; then it exits.
-fn bhyve_exit_line(errno: i32) -> String {
-    format!("Unable to setup memory ({errno})")
-}
-
-/// The log line of an injected allocation failure.
-fn fault_line(bytes: u64, held: u64) -> String {
-    format!("fault: the allocator refuses {bytes} bytes (the guest holds {held})")
 }
 
 /// Where a guest is in its memory setup.
@@ -219,11 +211,11 @@ pub struct Guest {
     /// When its memory was set up.
     pub started_at: Option<u64>,
     /// Why it failed: errno and message.
-    pub error: Option<(i32, String)>,
+    pub error: Option<(i32, Message)>,
     /// bhyve retry lines printed.
     pub retry_lines: u64,
     /// `tunables`: the last refusal bhyve retried, errno and why.
-    pub last_refusal: Option<(i32, String)>,
+    pub last_refusal: Option<(i32, Message)>,
     /// Pages it holds (VMM Memory).
     pub vmm_pages: u64,
     /// Pages of the current segment created so far (reservoir, tunables).
@@ -241,68 +233,6 @@ pub struct Guest {
     /// `tunables`: destroyed while its create was in flight; the create
     /// rolls back at its next step.
     pub dying: bool,
-}
-
-/// A bhyve or kernel log line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogLine {
-    /// Tick.
-    pub at: u64,
-    /// The guest.
-    pub guest: String,
-    /// The text, as printed.
-    pub text: String,
-    /// How many times the guest printed the same text again, each within
-    /// a second of the one before, with nothing else in between (syslog's
-    /// "last message repeated N times"): bhyve's retry line, once a second.
-    pub repeats: u64,
-    /// Tick of the last repeat (`at` if none).
-    pub last_at: u64,
-}
-
-/// Where log lines go (bounded).
-#[derive(Clone, Debug, Default)]
-pub struct Log {
-    /// Kept lines.
-    pub lines: Vec<LogLine>,
-    /// Lines dropped past the cap.
-    pub dropped: u64,
-    /// Each guest's last kept line, while it is the last it printed.
-    last_of: HashMap<String, usize>,
-}
-
-/// How many log lines a run keeps.
-pub const LOG_CAP: usize = 400;
-
-/// A line the guest printed again within this many ticks (a second, the
-/// period of bhyve's retry) is counted as a repeat.
-const REPEAT_WINDOW: u64 = HZ;
-
-impl Log {
-    /// Appends a line, counts it as a repeat of the guest's last one, or
-    /// counts it past the cap.
-    pub fn push(&mut self, at: u64, guest: &str, text: String) {
-        if let Some(last) = self.last_of.get(guest).and_then(|&i| self.lines.get_mut(i)) {
-            if last.text == text && at.saturating_sub(last.last_at) <= REPEAT_WINDOW {
-                last.repeats += 1;
-                last.last_at = at;
-                return;
-            }
-        }
-        if self.lines.len() < LOG_CAP {
-            self.lines.push(LogLine {
-                at,
-                guest: guest.to_string(),
-                text,
-                repeats: 0,
-                last_at: at,
-            });
-            self.last_of.insert(guest.to_string(), self.lines.len() - 1);
-        } else {
-            self.dropped += 1;
-            self.last_of.remove(guest);
-        }
-    }
 }
 
 impl Guest {
@@ -359,8 +289,8 @@ impl Guest {
         self.segs.get(self.seg).copied().unwrap_or(0)
     }
 
-    fn fail(&mut self, errno: i32, msg: String, log: &mut Log, now: u64) {
-        log.push(now, &self.name, msg.clone());
+    fn fail(&mut self, errno: i32, msg: Message, log: &mut Log, now: u64) {
+        log.push(now, &self.name, msg);
         self.error = Some((errno, msg));
         self.phase = if self.dying {
             Phase::Destroyed
@@ -374,10 +304,9 @@ impl Guest {
         log.push(
             m.now,
             &self.name,
-            format!(
-                "Unable to allocate memory ({}), retrying in 1 second",
-                self.requested
-            ),
+            Message::RetryingAllocation {
+                ram: self.requested,
+            },
         );
         self.phase = Phase::RetrySleep {
             until: m.now + ms_to_ticks(m.p.bhyve_retry_ms),
@@ -407,12 +336,7 @@ impl Guest {
             Policy::Os8005 => {
                 let pages = btopr(self.requested);
                 if let Err(e) = arc_model::arc_virt_machine_reserve(m, pages) {
-                    self.fail(
-                        e,
-                        "Could not shrink ARC: Not enough space".to_string(),
-                        log,
-                        m.now,
-                    );
+                    self.fail(e, Message::CouldNotShrinkArc, log, m.now);
                     return;
                 }
                 self.arc_resv_pages = pages;
@@ -499,7 +423,10 @@ impl Guest {
             log.push(
                 m.now,
                 &self.name,
-                fault_line(ptob(npages), ptob(self.vmm_pages)),
+                Message::AllocatorRefuses {
+                    bytes: ptob(npages),
+                    held: ptob(self.vmm_pages),
+                },
             );
         }
         if resv_ok && create_ok && !refused {
@@ -525,12 +452,8 @@ impl Guest {
                 let limit_pages = (m.physmem * 10).saturating_sub(m.pages_pp_maximum * 12) / 10;
                 let in_use = m.vmm + m.resv_unbacked;
                 if in_use + npages > limit_pages {
-                    self.fail(
-                        zfs_tunables::errno::ENOSPC,
-                        bhyve_exit_line(zfs_tunables::errno::ENOSPC),
-                        log,
-                        m.now,
-                    );
+                    let errno = zfs_tunables::errno::ENOSPC;
+                    self.fail(errno, Message::SetupFailed { errno }, log, m.now);
                     return;
                 }
                 if m.availrmem() >= m.p.t_minarmem + npages {
@@ -566,7 +489,10 @@ impl Guest {
                         log.push(
                             m.now,
                             &self.name,
-                            fault_line(ptob(chunk - n), ptob(self.vmm_pages + n)),
+                            Message::AllocatorRefuses {
+                                bytes: ptob(chunk - n),
+                                held: ptob(self.vmm_pages + n),
+                            },
                         );
                     }
                 }
@@ -618,13 +544,13 @@ impl Guest {
                     deadline: m.now + m.p.vmm_wait_deadline_s * HZ,
                 };
             }
-            Err(e) => self.setup_failed(m, log, e, format!("vmm: cannot reserve memory: {e}")),
+            Err(e) => self.setup_failed(m, log, e, Message::CannotReserve(e)),
         }
     }
 
     /// The ioctl failed with `e` (`why` says so): bhyve retries `ENOMEM`,
     /// exits on anything else.
-    fn setup_failed(&mut self, m: &mut Machine, log: &mut Log, e: VmmError, why: String) {
+    fn setup_failed(&mut self, m: &mut Machine, log: &mut Log, e: VmmError, why: Message) {
         let errno = ioctl_errno(e);
         if self.dying {
             // bhyve was killed; its instance is gone.
@@ -636,13 +562,13 @@ impl Guest {
                 .as_ref()
                 .is_none_or(|(_, last)| *last != why)
             {
-                log.push(m.now, &self.name, why.clone());
+                log.push(m.now, &self.name, why);
             }
             self.last_refusal = Some((errno, why));
             self.enomem_retry(m, log);
         } else {
             self.fail(errno, why, log, m.now);
-            log.push(m.now, &self.name, bhyve_exit_line(errno));
+            log.push(m.now, &self.name, Message::SetupFailed { errno });
         }
     }
 
@@ -704,7 +630,7 @@ impl Guest {
                 self.phase = Phase::Running;
                 self.started_at = Some(m.now);
             }
-            Err(e) => self.setup_failed(m, log, e, format!("vmm: {e}")),
+            Err(e) => self.setup_failed(m, log, e, Message::Vmm(e)),
         }
     }
 
@@ -742,56 +668,5 @@ impl Guest {
         }
         self.phase = Phase::Destroyed;
         "destroyed".to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RETRY: &str = "Unable to allocate memory (1), retrying in 1 second";
-
-    #[test]
-    fn a_line_repeated_each_second_is_kept_once_with_a_count() {
-        let mut log = Log::default();
-        for s in 10..20 {
-            log.push(s * HZ, "a", RETRY.to_string());
-            // Another guest's lines in between do not break a's run.
-            log.push(s * HZ, "b", format!("line {s}"));
-        }
-        let a: Vec<&LogLine> = log.lines.iter().filter(|l| l.guest == "a").collect();
-        assert_eq!(a.len(), 1);
-        assert_eq!((a[0].at, a[0].repeats, a[0].last_at), (10 * HZ, 9, 19 * HZ));
-        // b's lines differ: each is kept.
-        assert_eq!(log.lines.len(), 11);
-    }
-
-    #[test]
-    fn a_repeat_after_a_gap_or_another_line_is_a_new_line() {
-        let mut log = Log::default();
-        log.push(0, "a", RETRY.to_string());
-        // A minute later (vm_reserve_pages()'s loop): a line of its own.
-        log.push(61 * HZ, "a", RETRY.to_string());
-        log.push(61 * HZ, "a", "fault: something".to_string());
-        log.push(62 * HZ, "a", RETRY.to_string());
-        assert_eq!(log.lines.len(), 4);
-        assert!(log.lines.iter().all(|l| l.repeats == 0));
-    }
-
-    #[test]
-    fn past_the_cap_lines_are_counted_and_never_folded_into_an_old_one() {
-        let mut log = Log::default();
-        for i in 0..LOG_CAP {
-            log.push(0, "x", format!("line {i}"));
-        }
-        log.push(0, "a", RETRY.to_string());
-        log.push(HZ, "a", RETRY.to_string());
-        assert_eq!((log.lines.len(), log.dropped), (LOG_CAP, 2));
-        // x printed a line that was dropped: its next repeat of the last
-        // kept line is not folded into it (something came in between).
-        log.push(0, "x", "other".to_string());
-        log.push(0, "x", format!("line {}", LOG_CAP - 1));
-        assert_eq!(log.lines.last().unwrap().repeats, 0);
-        assert_eq!(log.dropped, 4);
     }
 }

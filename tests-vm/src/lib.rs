@@ -3,7 +3,9 @@
 
 pub mod admin;
 pub mod arc_model;
+pub mod event;
 pub mod guests;
+pub mod log;
 pub mod machine;
 pub mod params;
 pub mod platform;

@@ -36,7 +36,7 @@ pub fn render_run(s: &Scenario, r: &RunResult) -> String {
     if !r.log.lines.is_empty() {
         let _ = writeln!(o, "\nbhyve and kernel messages:");
         for l in &r.log.lines {
-            let _ = write!(o, "[{:>8.2} s] {}: {}", secs(l.at), l.guest, l.text);
+            let _ = write!(o, "[{:>8.2} s] {}: {}", secs(l.at), l.guest, l.message);
             if l.repeats > 0 {
                 let _ = write!(
                     o,
@@ -54,15 +54,17 @@ pub fn render_run(s: &Scenario, r: &RunResult) -> String {
     if !r.events.is_empty() {
         let _ = writeln!(o, "\nevents:");
         for e in &r.events {
-            let status = match (e.ok, e.errno) {
-                (true, _) => "ok".to_string(),
-                (false, Some(n)) => format!("{} ({n})", zfs_tunables::errno::name(n)),
-                (false, None) => "failed".to_string(),
+            let status = match &e.outcome {
+                Ok(_) => "ok".to_string(),
+                Err(r) => format!("{} ({})", zfs_tunables::errno::name(r.errno), r.errno),
             };
             let _ = writeln!(
                 o,
                 "[{:>8.2} s] {} -> {}: {}",
-                e.at_s, e.event, status, e.message
+                e.at_s(),
+                e.event,
+                status,
+                e.message()
             );
         }
     }
@@ -248,11 +250,11 @@ pub fn render_json(s: &Scenario, runs: &[RunResult]) -> String {
                 .map(|e| {
                     format!(
                     "{{\"at_s\": {}, \"event\": {}, \"ok\": {}, \"errno\": {}, \"message\": {}}}",
-                    jf(e.at_s),
-                    js(&e.event),
-                    e.ok,
-                    e.errno.map_or_else(|| "null".to_string(), |n| n.to_string()),
-                    js(&e.message)
+                    jf(e.at_s()),
+                    js(&e.event.to_string()),
+                    e.ok(),
+                    e.errno().map_or_else(|| "null".to_string(), |n| n.to_string()),
+                    js(e.message())
                 )
                 })
                 .collect();

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use crate::admin::{self, AdminState};
 use crate::arc_model;
-use crate::guests::{self, AllocFault, Guest, Log, Phase};
+use crate::event::{Event, EventRecord};
+use crate::guests::{self, AllocFault, Guest, Phase};
+use crate::log::Log;
 use crate::machine::{Machine, Policy};
 use crate::params::{Params, HZ, PAGESIZE};
 use crate::scenario::{EventKind, Scenario};
@@ -138,21 +140,6 @@ pub struct VmOutcome {
     pub held_bytes: u64,
     /// Whether it was destroyed.
     pub destroyed: bool,
-}
-
-/// One scenario event's result.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EventRecord {
-    /// When, seconds.
-    pub at_s: f64,
-    /// The event as written.
-    pub event: String,
-    /// Whether it succeeded.
-    pub ok: bool,
-    /// Its errno, if it failed.
-    pub errno: Option<i32>,
-    /// What happened.
-    pub message: String,
 }
 
 /// One `kstat -p` read.
@@ -295,6 +282,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                 before = Some((Memstat::of(&m), m.arc.size, m.freemem()));
             }
             let at_s = m.secs();
+            let at = m.now;
             match &e.kind {
                 EventKind::VmCreate { name, ram } => {
                     let taken = live
@@ -302,32 +290,35 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                         .and_then(|&i| guests.get(i))
                         .is_some_and(|g| !matches!(g.phase, Phase::Destroyed | Phase::Failed));
                     if taken {
-                        events.push(EventRecord {
-                            at_s,
-                            event: format!("vm_create {name}"),
-                            ok: false,
-                            errno: Some(zfs_tunables::errno::EEXIST),
-                            message: format!("a guest named {name} exists"),
-                        });
+                        events.push(EventRecord::refused(
+                            at,
+                            Event::VmNameTaken { name: name.clone() },
+                            zfs_tunables::errno::EEXIST,
+                            format!("a guest named {name} exists"),
+                        ));
                         continue;
                     }
                     let mut g = Guest::new(name, *ram, m.now, m.p.lowmem_limit);
                     g.alloc_fault = armed.remove(name);
                     g.launch(&mut m, &mut log, vmm);
                     g.step(&mut m, &mut log, vmm);
-                    events.push(EventRecord {
-                        at_s,
-                        event: format!("vm_create {name} ram={ram}"),
-                        ok: g.error.is_none(),
-                        errno: g.error.as_ref().map(|e| e.0),
-                        message: match (&g.error, &g.last_refusal) {
-                            (Some((_, msg)), _) => msg.clone(),
-                            (None, Some((n, why))) => format!(
+                    let event = Event::VmCreate {
+                        name: name.clone(),
+                        ram: *ram,
+                    };
+                    events.push(match (&g.error, &g.last_refusal) {
+                        (Some((errno, msg)), _) => {
+                            EventRecord::refused(at, event, *errno, msg.to_string())
+                        }
+                        (None, Some((n, why))) => EventRecord::done(
+                            at,
+                            event,
+                            format!(
                                 "bhyve started; {} ({why}): bhyve retries every second",
                                 zfs_tunables::errno::name(*n)
                             ),
-                            (None, None) => "bhyve started".to_string(),
-                        },
+                        ),
+                        (None, None) => EventRecord::done(at, event, "bhyve started".to_string()),
                     });
                     guests.push(g);
                     let i = guests.len() - 1;
@@ -341,41 +332,36 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                         .remove(name)
                         .and_then(|i| guests.get_mut(i))
                         .filter(|g| g.phase != Phase::Destroyed);
+                    let event = Event::VmDestroy { name: name.clone() };
                     let rec = match found {
-                        Some(g) => EventRecord {
-                            at_s,
-                            event: format!("vm_destroy {name}"),
-                            ok: true,
-                            errno: None,
-                            message: g.destroy(&mut m, vmm),
-                        },
-                        None => EventRecord {
-                            at_s,
-                            event: format!("vm_destroy {name}"),
-                            ok: false,
-                            errno: Some(zfs_tunables::errno::ENOENT),
-                            message: format!("no guest named {name}"),
-                        },
+                        Some(g) => EventRecord::done(at, event, g.destroy(&mut m, vmm)),
+                        None => EventRecord::refused(
+                            at,
+                            event,
+                            zfs_tunables::errno::ENOENT,
+                            format!("no guest named {name}"),
+                        ),
                     };
                     events.push(rec);
                 }
                 EventKind::KstatWrite(w) => {
-                    events.push(admin::kstat_write(&mut m, &mut admin_state, vmm, w, at_s));
+                    events.push(admin::kstat_write(&mut m, &mut admin_state, vmm, w));
                 }
                 EventKind::MdbWrite(w) => {
-                    events.push(admin::mdb_write(&mut m, &mut admin_state, w, at_s));
+                    events.push(admin::mdb_write(&mut m, &mut admin_state, w));
                 }
                 EventKind::KstatRead(sel) => {
                     let lines = match admin::kstat_read(&m, &mut admin_state, vmm, sel) {
                         Ok(lines) => lines,
                         Err((errno, message)) => {
-                            events.push(EventRecord {
-                                at_s,
-                                event: format!("kstat_read {sel}"),
-                                ok: false,
-                                errno: Some(errno),
+                            events.push(EventRecord::refused(
+                                at,
+                                Event::KstatRead {
+                                    selector: sel.clone(),
+                                },
+                                errno,
                                 message,
-                            });
+                            ));
                             Vec::new()
                         }
                     };
@@ -405,43 +391,41 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                             format!("the next guest {vm}'s")
                         }
                     };
-                    events.push(EventRecord {
-                        at_s,
-                        event: format!("alloc_fault {vm} after={after} times={times}"),
-                        ok: true,
-                        errno: None,
-                        message: format!(
+                    events.push(EventRecord::done(
+                        at,
+                        Event::AllocFault {
+                            vm: vm.clone(),
+                            after: *after,
+                            times: *times,
+                        },
+                        format!(
                             "armed: {whom} allocator refuses what would take it past {after} bytes, {times} time(s)"
                         ),
-                    });
+                    ));
                 }
                 EventKind::EvictorStall(ticks) => {
                     m.arc.stalled_until = m.now.saturating_add(*ticks);
-                    events.push(EventRecord {
-                        at_s,
-                        event: format!("evictor_stall {}s", *ticks as f64 / HZ as f64),
-                        ok: true,
-                        errno: None,
-                        message: format!(
+                    events.push(EventRecord::done(
+                        at,
+                        Event::EvictorStall { ticks: *ticks },
+                        format!(
                             "the ARC's adjust thread evicts nothing until {:.2} s",
                             m.arc.stalled_until as f64 / HZ as f64
                         ),
-                    });
+                    ));
                 }
                 EventKind::Arcfill(rate) => {
                     m.arc.arcfill = *rate;
                     m.arc.reader_blocked = false;
-                    events.push(EventRecord {
-                        at_s,
-                        event: format!("arcfill {rate}"),
-                        ok: true,
-                        errno: None,
-                        message: if *rate == 0 {
+                    events.push(EventRecord::done(
+                        at,
+                        Event::Arcfill { rate: *rate },
+                        if *rate == 0 {
                             "reader stopped".to_string()
                         } else {
                             format!("reader at {rate} bytes/s")
                         },
-                    });
+                    ));
                 }
             }
         }
@@ -469,13 +453,14 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                 // A create that fails after its launch (a timeout, an
                 // allocation failure, a destroy) is an event too.
                 if let (false, Some((errno, message))) = (had_failed, &g.error) {
-                    events.push(EventRecord {
-                        at_s: m.secs(),
-                        event: format!("vm_create {}", g.name),
-                        ok: false,
-                        errno: Some(*errno),
-                        message: message.clone(),
-                    });
+                    events.push(EventRecord::refused(
+                        m.now,
+                        Event::VmSetupFailed {
+                            name: g.name.clone(),
+                        },
+                        *errno,
+                        message.to_string(),
+                    ));
                 }
             }
         }
@@ -512,7 +497,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
             requested_bytes: g.requested,
             started: g.started_at.is_some(),
             start_latency_s: g.latency().map(|t| t as f64 / HZ as f64),
-            error: g.error.as_ref().map(|e| e.1.clone()),
+            error: g.error.as_ref().map(|e| e.1.to_string()),
             errno: g.error.as_ref().map(|e| e.0),
             retry_lines: g.retry_lines,
             created_at_s: g.created_at as f64 / HZ as f64,
