@@ -41,39 +41,18 @@
 //! nothing reserved while there is no headroom), `ENOSPC` when it can
 //! never fit, `ETIME` and `EINTR` from the wait.
 
-use std::sync::Arc;
-
 use vmm_client::ioctl_commands::ioctl_errno;
-use vmm_client::table_lock::StdTableLock;
 use vmm_client::{
-    bhyve_memsegs, AllocProgress, ClientConfig, Creation, DestroyOutcome, InstanceId,
-    SegmentAllocator, SegmentId, VmmArcClient, VmmError,
+    bhyve_memsegs, AllocProgress, Creation, DestroyOutcome, InstanceId, SegmentAllocator,
+    SegmentId, VmmError,
 };
-use zfs_tunables::{ArcTunables, Bytes, Hrtime};
+use zfs_tunables::Bytes;
 
-use crate::arc_model;
 use crate::log::{Log, Message};
-use crate::machine::{Limits, Machine, Policy};
+use crate::machine::Machine;
 use crate::params::{btopr, ms_to_ticks, per_tick, ptob, HZ, PAGESIZE};
-use crate::platform::SimPlatform;
-
-/// The project's vmm client, on the simulator's component.
-pub type VmmClient = VmmArcClient<SimPlatform, Arc<ArcTunables<SimPlatform>>, StdTableLock>;
-
-/// The vmm client for `m`'s kernel (only the project's has one): it
-/// registers `vmm_arc_page_overhead` with the component, and waits at most
-/// `vmm_wait_deadline_s`.
-#[must_use]
-pub fn vmm_client(m: &Machine) -> Option<VmmClient> {
-    let Limits::Tunables(t) = &m.limits else {
-        return None;
-    };
-    let config = ClientConfig {
-        wait_limit: Hrtime::from_secs(m.p.vmm_wait_deadline_s),
-        ..ClientConfig::default()
-    };
-    VmmArcClient::with_config(Arc::clone(t), StdTableLock::new(), config).ok()
-}
+use crate::policy::tunables::VmmClient;
+use crate::policy::Policy;
 
 /// An injected allocation failure (scenario action `alloc_fault`): the
 /// allocator of one guest's memory refuses the allocation that would take
@@ -116,7 +95,13 @@ struct GuestPages<'a> {
 impl SegmentAllocator for GuestPages<'_> {
     fn allocate(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) -> Result<(), i32> {
         let pages = btopr(bytes.0);
-        if self.m.freemem().saturating_sub(self.m.pageout_reserve) < pages {
+        if self
+            .m
+            .mem
+            .freemem()
+            .saturating_sub(self.m.thr.pageout_reserve)
+            < pages
+        {
             return Err(zfs_tunables::errno::ENOMEM);
         }
         if AllocFault::allow(self.fault, *self.held, pages) < pages {
@@ -130,15 +115,15 @@ impl SegmentAllocator for GuestPages<'_> {
             );
             return Err(zfs_tunables::errno::ENOMEM);
         }
-        self.m.take_free(pages);
-        self.m.vmm += pages;
+        self.m.mem.take_free(pages);
+        self.m.mem.vmm += pages;
         *self.held += pages;
         Ok(())
     }
 
     fn free(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) {
         let pages = btopr(bytes.0).min(*self.held);
-        self.m.vmm -= pages.min(self.m.vmm);
+        self.m.mem.vmm -= pages.min(self.m.mem.vmm);
         *self.held -= pages;
     }
 }
@@ -331,11 +316,17 @@ impl Guest {
     /// bhyve starts: the steps that happen at launch, before the first
     /// segment (`vm_arc_resv()` under `os8005`, the reservation under
     /// `tunables`).
-    pub fn launch(&mut self, m: &mut Machine, log: &mut Log, vmm: Option<&VmmClient>) {
-        match m.policy {
+    pub fn launch(
+        &mut self,
+        policy: Policy,
+        m: &mut Machine,
+        log: &mut Log,
+        vmm: Option<&VmmClient>,
+    ) {
+        match policy {
             Policy::Os8005 => {
                 let pages = btopr(self.requested);
-                if let Err(e) = arc_model::arc_virt_machine_reserve(m, pages) {
+                if let Err(e) = m.arc.virt_machine_reserve(pages) {
                     self.fail(e, Message::CouldNotShrinkArc, log, m.now);
                     return;
                 }
@@ -351,12 +342,18 @@ impl Guest {
     }
 
     /// One tick of this guest's setup.
-    pub fn step(&mut self, m: &mut Machine, log: &mut Log, vmm: Option<&VmmClient>) {
+    pub fn step(
+        &mut self,
+        policy: Policy,
+        m: &mut Machine,
+        log: &mut Log,
+        vmm: Option<&VmmClient>,
+    ) {
         // A few transitions may happen in one tick (a segment that fits at
         // once, then the next one).
         for _ in 0..4 {
             let before = self.phase;
-            match m.policy {
+            match policy {
                 Policy::Legacy | Policy::Os8005 => self.step_legacy(m, log),
                 Policy::Reservoir => self.step_reservoir(m, log),
                 Policy::Tunables => self.step_tunables(m, log, vmm),
@@ -376,8 +373,8 @@ impl Guest {
         match self.phase {
             Phase::Setup => {
                 // vm_reserve_pages()
-                if m.availrmem() < npages {
-                    m.needfree_add(npages);
+                if m.mem.availrmem() < npages {
+                    m.mem.needfree_add(npages);
                     self.needfree_held = npages;
                     self.phase = Phase::ReserveWait {
                         polls_left: m.p.vm_reserve_retries,
@@ -389,8 +386,8 @@ impl Guest {
             }
             Phase::ReserveWait { polls_left, next } if m.now >= next => {
                 let left = polls_left.saturating_sub(1);
-                if m.availrmem() >= npages || left == 0 {
-                    m.needfree_sub(self.needfree_held);
+                if m.mem.availrmem() >= npages || left == 0 {
+                    m.mem.needfree_sub(self.needfree_held);
                     self.needfree_held = 0;
                     self.vmem_alloc_nosleep(m, log);
                 } else {
@@ -414,8 +411,8 @@ impl Guest {
     /// `segkmem_xalloc()`.
     fn vmem_alloc_nosleep(&mut self, m: &mut Machine, log: &mut Log) {
         let npages = self.npages();
-        let resv_ok = m.availrmem() >= m.p.t_minarmem + npages;
-        let create_ok = m.freemem() >= npages + m.pageout_reserve;
+        let resv_ok = m.mem.availrmem() >= m.p.t_minarmem + npages;
+        let create_ok = m.mem.freemem() >= npages + m.thr.pageout_reserve;
         let refused = resv_ok
             && create_ok
             && AllocFault::allow(&mut self.alloc_fault, self.vmm_pages, npages) < npages;
@@ -430,8 +427,8 @@ impl Guest {
             );
         }
         if resv_ok && create_ok && !refused {
-            m.take_free(npages);
-            m.vmm += npages;
+            m.mem.take_free(npages);
+            m.mem.vmm += npages;
             self.vmm_pages += npages;
             self.phase = Phase::Zeroing {
                 until: m.now + Self::zero_ticks(m, npages),
@@ -449,17 +446,18 @@ impl Guest {
         match self.phase {
             Phase::Setup => {
                 // vmmr_add(): the reservoir's limit, then page_xresv().
-                let limit_pages = (m.physmem * 10).saturating_sub(m.pages_pp_maximum * 12) / 10;
-                let in_use = m.vmm + m.resv_unbacked;
+                let limit_pages =
+                    (m.mem.physmem * 10).saturating_sub(m.thr.pages_pp_maximum * 12) / 10;
+                let in_use = m.mem.vmm + m.mem.resv_unbacked;
                 if in_use + npages > limit_pages {
                     let errno = zfs_tunables::errno::ENOSPC;
                     self.fail(errno, Message::SetupFailed { errno }, log, m.now);
                     return;
                 }
-                if m.availrmem() >= m.p.t_minarmem + npages {
+                if m.mem.availrmem() >= m.p.t_minarmem + npages {
                     self.xresv_granted(m, npages);
                 } else {
-                    m.needfree_add(npages);
+                    m.mem.needfree_add(npages);
                     self.needfree_held = npages;
                     m.kmem_reap();
                     self.phase = Phase::XresvWait {
@@ -468,8 +466,8 @@ impl Guest {
                 }
             }
             Phase::XresvWait { next } if m.now >= next => {
-                if m.availrmem() >= m.p.t_minarmem + npages {
-                    m.needfree_sub(self.needfree_held);
+                if m.mem.availrmem() >= m.p.t_minarmem + npages {
+                    m.mem.needfree_sub(self.needfree_held);
                     self.needfree_held = 0;
                     self.xresv_granted(m, npages);
                 } else {
@@ -481,7 +479,7 @@ impl Guest {
             }
             Phase::Creating { left } => {
                 let chunk = left.min(per_tick(m.p.alloc_rate) / PAGESIZE).max(1);
-                let allowed = m.freemem().saturating_sub(m.pageout_reserve);
+                let allowed = m.mem.freemem().saturating_sub(m.thr.pageout_reserve);
                 let mut n = chunk.min(allowed);
                 if n == chunk {
                     n = AllocFault::allow(&mut self.alloc_fault, self.vmm_pages, chunk);
@@ -496,19 +494,19 @@ impl Guest {
                         );
                     }
                 }
-                m.take_free(n);
-                m.vmm += n;
-                m.resv_unbacked -= n.min(m.resv_unbacked);
+                m.mem.take_free(n);
+                m.mem.vmm += n;
+                m.mem.resv_unbacked -= n.min(m.mem.resv_unbacked);
                 self.unbacked -= n.min(self.unbacked);
                 self.vmm_pages += n;
                 self.seg_created += n;
                 if n < chunk {
                     // vmmr_alloc_pages() failed: destroy what was made,
                     // page_unresv() the rest; bhyve sees ENOMEM.
-                    m.vmm -= self.seg_created;
+                    m.mem.vmm -= self.seg_created;
                     self.vmm_pages -= self.seg_created;
                     self.seg_created = 0;
-                    m.resv_unbacked -= self.unbacked.min(m.resv_unbacked);
+                    m.mem.resv_unbacked -= self.unbacked.min(m.mem.resv_unbacked);
                     self.unbacked = 0;
                     self.enomem_retry(m, log);
                 } else if left - n == 0 {
@@ -525,7 +523,7 @@ impl Guest {
     }
 
     fn xresv_granted(&mut self, m: &mut Machine, npages: u64) {
-        m.resv_unbacked += npages;
+        m.mem.resv_unbacked += npages;
         self.unbacked = npages;
         self.seg_created = 0;
         self.phase = Phase::Creating { left: npages };
@@ -534,7 +532,7 @@ impl Guest {
     /// bhyve's `vm_setup_memory()` under `tunables`: the create's first
     /// step, which reserves or is refused at once.
     fn begin_tunables(&mut self, m: &mut Machine, log: &mut Log, client: &VmmClient) {
-        arc_model::sync_platform(m);
+        m.sync_platform();
         let r = bhyve_memsegs(Bytes(self.requested))
             .and_then(|segs| client.begin_create(self.name.as_bytes(), &segs));
         match r {
@@ -590,7 +588,7 @@ impl Guest {
         let Some(mut c) = self.creation.take() else {
             return;
         };
-        arc_model::sync_platform(m);
+        m.sync_platform();
         let mut pages = GuestPages {
             m,
             held: &mut self.vmm_pages,
@@ -656,14 +654,14 @@ impl Guest {
             }
             self.creation = None;
         }
-        m.vmm -= self.vmm_pages.min(m.vmm);
+        m.mem.vmm -= self.vmm_pages.min(m.mem.vmm);
         self.vmm_pages = 0;
-        m.resv_unbacked -= self.unbacked.min(m.resv_unbacked);
+        m.mem.resv_unbacked -= self.unbacked.min(m.mem.resv_unbacked);
         self.unbacked = 0;
-        m.needfree_sub(self.needfree_held);
+        m.mem.needfree_sub(self.needfree_held);
         self.needfree_held = 0;
         if self.arc_resv_pages > 0 {
-            arc_model::arc_virt_machine_release(m, self.arc_resv_pages);
+            m.arc.virt_machine_release(self.arc_resv_pages);
             self.arc_resv_pages = 0;
         }
         self.phase = Phase::Destroyed;

@@ -2,14 +2,23 @@
 //! have seen.
 
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
-use crate::admin::{self, AdminState};
-use crate::arc_model;
+use zfs_tunables::ArcTunables;
+
+use crate::admin::{self, AdminPaths, StockAdmin};
+use crate::arc_model::limits::{host_memory, tunables_generation, StockLimits, TunablesLimits};
+use crate::arc_model::ArcModel;
 use crate::event::{Event, EventRecord};
-use crate::guests::{self, AllocFault, Guest, Phase};
+use crate::guests::{AllocFault, Guest, Phase};
+use crate::host::memory::swapfs_minfree;
 use crate::log::Log;
-use crate::machine::{Machine, Policy};
-use crate::params::{Params, HZ, PAGESIZE};
+use crate::machine::Machine;
+use crate::params::{btopr, Params, HZ, PAGESIZE};
+use crate::platform::SimPlatform;
+use crate::policy::tunables::{self, TunablesAdmin};
+use crate::policy::Policy;
 use crate::scenario::{EventKind, Scenario};
 
 /// `::memstat`'s categories, in pages.
@@ -42,16 +51,16 @@ impl Memstat {
     #[must_use]
     pub fn of(m: &Machine) -> Memstat {
         Memstat {
-            kernel: m.kernel,
-            boot: m.boot,
-            zfs: m.zfs_pages(),
-            vmm: m.vmm,
-            anon: m.anon,
-            exec: m.exec,
-            page_cache: m.page_cache,
-            cachelist: m.cachelist,
-            freelist: m.freelist(),
-            total: m.physmem,
+            kernel: m.mem.kernel,
+            boot: m.mem.boot,
+            zfs: m.mem.zfs_pages(),
+            vmm: m.mem.vmm,
+            anon: m.mem.anon,
+            exec: m.mem.exec,
+            page_cache: m.mem.page_cache,
+            cachelist: m.mem.cachelist,
+            freelist: m.mem.freelist(),
+            total: m.mem.physmem,
         }
     }
 
@@ -245,13 +254,34 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
     if let Some(r) = s.alloc_rate {
         p.alloc_rate = r;
     }
-    let mut m = Machine::new(p, policy, s);
-    // vmm loads before /etc/system is read, so its tunable can be set there.
-    let vmm = guests::vmm_client(&m);
-    let vmm = vmm.as_ref();
-    let mut events = admin::apply_etc_system(&mut m, &s.etc_system);
+    let physmem = btopr(s.host.physmem);
+    let host = host_memory(physmem, swapfs_minfree(physmem));
+    let (mut m, vmm_rc, component, mut events) = if policy == Policy::Tunables {
+        let gen = tunables_generation(s.host.generation);
+        let component = Arc::new(ArcTunables::new(SimPlatform::new(), host, gen));
+        let limits = Box::new(TunablesLimits::new(Arc::clone(&component)));
+        let m = Machine::new(p, s, ArcModel::new(limits, s.arcfill));
+        // vmm loads before /etc/system is read, so its tunable can be set
+        // there.
+        let vmm = tunables::vmm_client(&component, &m.p).map(Rc::new);
+        let events = tunables::apply_etc_system(&component, &s.etc_system);
+        (m, vmm, Some(component), events)
+    } else {
+        let (values, events) = admin::read_etc_system(&s.etc_system);
+        let limits = Box::new(StockLimits::arc_init(&host, s.host.generation, &values));
+        let mut arc = ArcModel::new(limits, s.arcfill);
+        if policy == Policy::Os8005 {
+            arc = arc.with_virt_machine_reserve();
+        }
+        (Machine::new(p, s, arc), None, None, events)
+    };
     m.finish_boot();
-    let mut admin_state = AdminState::new(&m);
+    let vmm = vmm_rc.as_deref();
+    let mut admin: Box<dyn AdminPaths> =
+        match component.and_then(|c| TunablesAdmin::new(c, vmm_rc.clone())) {
+            Some(a) => Box::new(a),
+            None => Box::new(StockAdmin::default()),
+        };
 
     let mut guests: Vec<Guest> = Vec::new();
     // Live guests by name (failed and destroyed ones free their name).
@@ -279,7 +309,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
             }
             next_event += 1;
             if Some(e.at) == first_late_create && before.is_none() {
-                before = Some((Memstat::of(&m), m.arc.size, m.freemem()));
+                before = Some((Memstat::of(&m), m.mem.arc_size, m.mem.freemem()));
             }
             let at_s = m.secs();
             let at = m.now;
@@ -300,8 +330,8 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                     }
                     let mut g = Guest::new(name, *ram, m.now, m.p.lowmem_limit);
                     g.alloc_fault = armed.remove(name);
-                    g.launch(&mut m, &mut log, vmm);
-                    g.step(&mut m, &mut log, vmm);
+                    g.launch(policy, &mut m, &mut log, vmm);
+                    g.step(policy, &mut m, &mut log, vmm);
                     let event = Event::VmCreate {
                         name: name.clone(),
                         ram: *ram,
@@ -345,13 +375,13 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                     events.push(rec);
                 }
                 EventKind::KstatWrite(w) => {
-                    events.push(admin::kstat_write(&mut m, &mut admin_state, vmm, w));
+                    events.push(admin.kstat_write(&m, w));
                 }
                 EventKind::MdbWrite(w) => {
-                    events.push(admin::mdb_write(&mut m, &mut admin_state, w));
+                    events.push(admin.mdb_write(&m, w));
                 }
                 EventKind::KstatRead(sel) => {
-                    let lines = match admin::kstat_read(&m, &mut admin_state, vmm, sel) {
+                    let lines = match admin.kstat_read(&m, sel) {
                         Ok(lines) => lines,
                         Err((errno, message)) => {
                             events.push(EventRecord::refused(
@@ -430,14 +460,14 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
             }
         }
         if before.is_none() && first_late_create.is_none() {
-            before = Some((Memstat::of(&m), m.arc.size, m.freemem()));
+            before = Some((Memstat::of(&m), m.mem.arc_size, m.mem.freemem()));
         }
         if m.now.is_multiple_of(SAMPLE_EVERY) {
             series.push(Sample {
                 t: m.secs(),
-                free: m.freemem_bytes(),
-                arc: m.arc.size,
-                vmm: m.vmm * PAGESIZE,
+                free: m.mem.freemem_bytes(),
+                arc: m.mem.arc_size,
+                vmm: m.mem.vmm * PAGESIZE,
             });
         }
         if m.now >= s.duration {
@@ -449,7 +479,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         for &i in &active {
             if let Some(g) = guests.get_mut(i) {
                 let had_failed = g.error.is_some();
-                g.step(&mut m, &mut log, vmm);
+                g.step(policy, &mut m, &mut log, vmm);
                 // A create that fails after its launch (a timeout, an
                 // allocation failure, a destroy) is an event too.
                 if let (false, Some((errno, message))) = (had_failed, &g.error) {
@@ -466,7 +496,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         }
         // The raw-variable sync rides on the reap timer (once a second).
         if m.now.is_multiple_of(HZ) {
-            events.extend(admin::sync_tick(&mut m, &mut admin_state));
+            events.extend(admin.sync_tick(&m));
         }
 
         // Jump over quiet stretches.
@@ -478,9 +508,9 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
             let to = next_at - 1;
             series.push(Sample {
                 t: m.secs(),
-                free: m.freemem_bytes(),
-                arc: m.arc.size,
-                vmm: m.vmm * PAGESIZE,
+                free: m.mem.freemem_bytes(),
+                arc: m.mem.arc_size,
+                vmm: m.mem.vmm * PAGESIZE,
             });
             m.skip_to(to - to % SAMPLE_EVERY);
         }
@@ -488,7 +518,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
     }
 
     let (mb, arc_before, free_before) =
-        before.unwrap_or((Memstat::of(&m), m.arc.size, m.freemem()));
+        before.unwrap_or((Memstat::of(&m), m.mem.arc_size, m.mem.freemem()));
     let after = Memstat::of(&m);
     let vms: Vec<VmOutcome> = guests
         .iter()
@@ -517,7 +547,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         })
         .map(|g| crate::params::ptob(crate::params::btopr(g.requested)))
         .sum();
-    let desfree_b = m.desfree * PAGESIZE;
+    let desfree_b = m.thr.desfree * PAGESIZE;
     let room = (free_before * PAGESIZE).saturating_sub(desfree_b);
     let must_evict = late_started.saturating_sub(room).min(arc_before);
     let arc_ideal = arc_before - must_evict;
@@ -527,11 +557,11 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
     RunResult {
         policy,
         vms,
-        lwps_swapped: m.lwps_swapped,
-        pages_paged_out: m.pages_paged_out,
+        lwps_swapped: m.swapper.lwps_swapped,
+        pages_paged_out: m.pageout.pages_paged_out,
         min_freemem_bytes: m.min_freemem * PAGESIZE,
         arc_before_bytes: arc_before,
-        arc_after_bytes: m.arc.size,
+        arc_after_bytes: m.mem.arc_size,
         arc_ideal_after_bytes: arc_ideal,
         start_lower_bound_s: lower_bound,
         memstat_before: mb,
@@ -542,16 +572,16 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         log,
         series,
         desfree_bytes: desfree_b,
-        lotsfree_bytes: m.lotsfree * PAGESIZE,
-        c_min_bytes: arc_model::c_min(&m),
-        c_max_bytes: arc_model::c_max(&m),
-        c_bytes: arc_model::c(&m),
+        lotsfree_bytes: m.thr.lotsfree * PAGESIZE,
+        c_min_bytes: m.arc.c_min(),
+        c_max_bytes: m.arc.c_max(),
+        c_bytes: m.arc.c(),
         duration_s: s.duration as f64 / HZ as f64,
         kmem_reaps: m.kmem.system_reaps,
         owed_after: Owed {
-            needfree_pages: m.needfree,
-            resv_unbacked_pages: m.resv_unbacked,
-            vm_arc_reserved_pages: m.arc.vm_reserved_pages,
+            needfree_pages: m.mem.needfree,
+            resv_unbacked_pages: m.mem.resv_unbacked,
+            vm_arc_reserved_pages: m.arc.vm_reserved_pages.unwrap_or(0),
         },
     }
 }

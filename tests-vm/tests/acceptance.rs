@@ -5,8 +5,8 @@
 
 use tests_vm::event::Event;
 use tests_vm::log::Message;
-use tests_vm::machine::Policy;
 use tests_vm::params::{Params, HZ, MIB};
+use tests_vm::policy::Policy;
 use tests_vm::scenario::{self, parse_scenario, Scenario};
 use tests_vm::sim::{self, RunResult, VmOutcome};
 use tests_vm::{plot, report};

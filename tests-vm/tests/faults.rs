@@ -16,8 +16,8 @@
 
 use tests_vm::event::Event;
 use tests_vm::log::Message;
-use tests_vm::machine::Policy;
 use tests_vm::params::{Params, GIB, HZ, MIB, PAGESIZE};
+use tests_vm::policy::Policy;
 use tests_vm::scenario::{self, Scenario};
 use tests_vm::sim::{self, RunResult, VmOutcome};
 use vmm_client::VmmError;
