@@ -4,7 +4,7 @@
 pub mod admin;
 pub mod arc_model;
 pub mod event;
-pub mod guests;
+pub mod guest;
 pub mod host;
 pub mod log;
 pub mod machine;

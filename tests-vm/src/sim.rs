@@ -2,23 +2,13 @@
 //! have seen.
 
 use std::collections::HashMap;
-use std::rc::Rc;
-use std::sync::Arc;
 
-use zfs_tunables::ArcTunables;
-
-use crate::admin::{self, AdminPaths, StockAdmin};
-use crate::arc_model::limits::{host_memory, tunables_generation, StockLimits, TunablesLimits};
-use crate::arc_model::ArcModel;
 use crate::event::{Event, EventRecord};
-use crate::guests::{AllocFault, Guest, Phase};
-use crate::host::memory::swapfs_minfree;
+use crate::guest::{AllocFault, Guest, Phase};
 use crate::log::Log;
 use crate::machine::Machine;
-use crate::params::{btopr, Params, HZ, PAGESIZE};
-use crate::platform::SimPlatform;
-use crate::policy::tunables::{self, TunablesAdmin};
-use crate::policy::Policy;
+use crate::params::{Params, HZ, PAGESIZE};
+use crate::policy::{self, Policy};
 use crate::scenario::{EventKind, Scenario};
 
 /// `::memstat`'s categories, in pages.
@@ -254,34 +244,12 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
     if let Some(r) = s.alloc_rate {
         p.alloc_rate = r;
     }
-    let physmem = btopr(s.host.physmem);
-    let host = host_memory(physmem, swapfs_minfree(physmem));
-    let (mut m, vmm_rc, component, mut events) = if policy == Policy::Tunables {
-        let gen = tunables_generation(s.host.generation);
-        let component = Arc::new(ArcTunables::new(SimPlatform::new(), host, gen));
-        let limits = Box::new(TunablesLimits::new(Arc::clone(&component)));
-        let m = Machine::new(p, s, ArcModel::new(limits, s.arcfill));
-        // vmm loads before /etc/system is read, so its tunable can be set
-        // there.
-        let vmm = tunables::vmm_client(&component, &m.p).map(Rc::new);
-        let events = tunables::apply_etc_system(&component, &s.etc_system);
-        (m, vmm, Some(component), events)
-    } else {
-        let (values, events) = admin::read_etc_system(&s.etc_system);
-        let limits = Box::new(StockLimits::arc_init(&host, s.host.generation, &values));
-        let mut arc = ArcModel::new(limits, s.arcfill);
-        if policy == Policy::Os8005 {
-            arc = arc.with_virt_machine_reserve();
-        }
-        (Machine::new(p, s, arc), None, None, events)
-    };
-    m.finish_boot();
-    let vmm = vmm_rc.as_deref();
-    let mut admin: Box<dyn AdminPaths> =
-        match component.and_then(|c| TunablesAdmin::new(c, vmm_rc.clone())) {
-            Some(a) => Box::new(a),
-            None => Box::new(StockAdmin::default()),
-        };
+    let policy::Booted {
+        machine: mut m,
+        guests: mut kernel,
+        mut admin,
+        mut events,
+    } = policy::boot(policy, p, s);
 
     let mut guests: Vec<Guest> = Vec::new();
     // Live guests by name (failed and destroyed ones free their name).
@@ -330,8 +298,8 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                     }
                     let mut g = Guest::new(name, *ram, m.now, m.p.lowmem_limit);
                     g.alloc_fault = armed.remove(name);
-                    g.launch(policy, &mut m, &mut log, vmm);
-                    g.step(policy, &mut m, &mut log, vmm);
+                    kernel.launch(&mut g, &mut m, &mut log);
+                    g.step(kernel.as_mut(), &mut m, &mut log);
                     let event = Event::VmCreate {
                         name: name.clone(),
                         ram: *ram,
@@ -364,7 +332,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                         .filter(|g| g.phase != Phase::Destroyed);
                     let event = Event::VmDestroy { name: name.clone() };
                     let rec = match found {
-                        Some(g) => EventRecord::done(at, event, g.destroy(&mut m, vmm)),
+                        Some(g) => EventRecord::done(at, event, kernel.destroy(g, &mut m)),
                         None => EventRecord::refused(
                             at,
                             event,
@@ -479,7 +447,7 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         for &i in &active {
             if let Some(g) = guests.get_mut(i) {
                 let had_failed = g.error.is_some();
-                g.step(policy, &mut m, &mut log, vmm);
+                g.step(kernel.as_mut(), &mut m, &mut log);
                 // A create that fails after its launch (a timeout, an
                 // allocation failure, a destroy) is an event too.
                 if let (false, Some((errno, message))) = (had_failed, &g.error) {
