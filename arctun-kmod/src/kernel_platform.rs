@@ -304,6 +304,13 @@ unsafe impl Platform for KernelPlatform {
         }
     }
 
+    fn admission_figures(&self) -> Option<zfs_tunables::AdmissionFigures> {
+        // Not wired yet: the ARC's ops vector has no admission callback
+        // (ops version 2 adds it). Until then reservations are admitted by
+        // the ceiling rule alone, as before.
+        None
+    }
+
     fn arc_size(&self) -> Bytes {
         // SAFETY: the ARC registered this callback with a function that
         // takes no arguments and may be called in any context the module

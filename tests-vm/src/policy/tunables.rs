@@ -308,7 +308,7 @@ impl TunablesAdmin {
         })
     }
 
-    fn arc_resv_fields(&self) -> Option<[(&'static str, u64); 12]> {
+    fn arc_resv_fields(&self) -> Option<[(&'static str, u64); vmm_client::ArcResvStats::FIELDS]> {
         self.vmm.as_ref().map(|c| c.stats().fields())
     }
 }
