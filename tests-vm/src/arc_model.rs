@@ -20,6 +20,7 @@
 
 pub mod limits;
 
+use crate::event::{Event, EventRecord};
 use crate::host::kmem::Kmem;
 use crate::host::memory::{Memory, Thresholds};
 use crate::params::{ms_to_ticks, per_tick, ptob, Params, HZ, PAGESIZE};
@@ -426,6 +427,36 @@ impl ArcModel {
                 mem.arc_size += from_depot + got_pages * PAGESIZE;
             }
         }
+    }
+
+    /// The `evictor_stall` fault: the adjust thread evicts nothing for
+    /// `ticks` from `now`.
+    pub fn stall_evictor(&mut self, now: u64, ticks: u64) -> EventRecord {
+        self.stalled_until = now.saturating_add(ticks);
+        EventRecord::done(
+            now,
+            Event::EvictorStall { ticks },
+            format!(
+                "the ARC's adjust thread evicts nothing until {:.2} s",
+                self.stalled_until as f64 / HZ as f64
+            ),
+        )
+    }
+
+    /// The scenario's `arcfill`: the reader now misses `rate` bytes/s (0
+    /// stops it), and is no longer blocked.
+    pub fn set_arcfill(&mut self, now: u64, rate: u64) -> EventRecord {
+        self.arcfill = rate;
+        self.reader_blocked = false;
+        EventRecord::done(
+            now,
+            Event::Arcfill { rate },
+            if rate == 0 {
+                "reader stopped".to_string()
+            } else {
+                format!("reader at {rate} bytes/s")
+            },
+        )
     }
 
     /// Whether the ARC changes nothing until something from outside does:

@@ -7,6 +7,8 @@
 //!   depot (touches Kernel and the depot's bytes);
 //! - [`pageout`]: `schedpaging()`, the page scanner and `vmmeter()`
 //!   (touches the pageable categories and the cachelist);
+//! - [`memstat`]: `::memstat`'s categories read from [`memory`], and
+//!   mdb's layout of them;
 //! - [`swapper`]: `sched()`'s desperate swap (touches Anon and the
 //!   cachelist).
 //!
@@ -15,5 +17,6 @@
 
 pub mod kmem;
 pub mod memory;
+pub mod memstat;
 pub mod pageout;
 pub mod swapper;

@@ -4,10 +4,12 @@
 pub mod admin;
 pub mod arc_model;
 pub mod event;
+pub mod fleet;
 pub mod guest;
 pub mod host;
 pub mod log;
 pub mod machine;
+pub mod outcome;
 pub mod params;
 pub mod platform;
 pub mod plot;

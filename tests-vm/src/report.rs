@@ -4,9 +4,10 @@
 
 use std::fmt::Write as _;
 
+use crate::host::memstat::Memstat;
+use crate::outcome::RunResult;
 use crate::params::{HZ, MIB, PAGESIZE};
 use crate::scenario::Scenario;
-use crate::sim::{Memstat, RunResult};
 
 fn mb(bytes: u64) -> u64 {
     bytes / MIB
