@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use zfs_tunables::arc_limits::{compute_lenient, AdminValues};
 use zfs_tunables::{
-    ArcTunables, Bytes, Generation as TGen, HostMemory, Hrtime, MemoryFigures, PageSize, Pages,
+    AdmissionFigures, ArcTunables, Bytes, Generation as TGen, HostMemory, Hrtime, MemoryFigures,
+    PageSize, Pages,
 };
 
 use crate::host::memory::{Memory, Thresholds};
@@ -203,13 +204,20 @@ impl ArcLimits for StockLimits {
 /// component's published limits.
 pub struct TunablesLimits {
     component: Arc<ArcTunables<SimPlatform>>,
+    /// `arc_pages_pp_reserve`, pages: with `pages_pp_maximum`, the part of
+    /// `availrmem` the ARC keeps untouched.
+    pages_pp_reserve: u64,
 }
 
 impl TunablesLimits {
-    /// The ARC's view of `component`.
+    /// The ARC's view of `component`, on a kernel whose ARC keeps
+    /// `pages_pp_reserve` pages of `availrmem` above `pages_pp_maximum`.
     #[must_use]
-    pub fn new(component: Arc<ArcTunables<SimPlatform>>) -> TunablesLimits {
-        TunablesLimits { component }
+    pub fn new(component: Arc<ArcTunables<SimPlatform>>, pages_pp_reserve: u64) -> TunablesLimits {
+        TunablesLimits {
+            component,
+            pages_pp_reserve,
+        }
     }
 }
 
@@ -293,8 +301,16 @@ impl ArcLimits for TunablesLimits {
             lotsfree: Pages(thr.lotsfree),
             desfree: Pages(thr.desfree),
         };
-        self.component
-            .platform()
-            .set(Hrtime(ns), figures, Bytes(mem.arc_size));
+        let platform = self.component.platform();
+        platform.set(Hrtime(ns), figures, Bytes(mem.arc_size));
+        // What the module's ARC hook reads for admission: the dbuf caches'
+        // buffers are referenced, so never evictable.
+        let pinned = self.dbuf_pin_max().min(mem.arc_size);
+        platform.set_admission(AdmissionFigures {
+            availrmem: Pages(mem.availrmem()),
+            availrmem_floor: Pages(thr.pages_pp_maximum.saturating_add(self.pages_pp_reserve)),
+            arc_evictable: Bytes(mem.arc_size - pinned),
+            arc_evicted_cached: Bytes(mem.arc_depot),
+        });
     }
 }
