@@ -230,16 +230,6 @@ fn tunables_arc_is_at_least_90_percent_of_the_ideal() {
 }
 
 #[test]
-fn tunables_on_seed_4g_times_out_without_swapping() {
-    let r = run(&builtin("seed-4g"), Policy::Tunables);
-    let g = vm(&r, "vm1");
-    assert!(!g.started);
-    assert_eq!(g.errno, Some(zfs_tunables::errno::ETIME));
-    assert_eq!(r.lwps_swapped, 0);
-    assert_eq!(r.pages_paged_out, 0);
-}
-
-#[test]
 fn a_guest_that_can_never_fit_is_refused_at_once() {
     let s = parse_scenario(
         r#"
