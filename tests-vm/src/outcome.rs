@@ -9,6 +9,7 @@
 use crate::event::{Event, EventRecord};
 use crate::fleet::{Fleet, VmOutcome};
 use crate::host::memstat::Memstat;
+use crate::ideal::{ideal, HostBefore};
 use crate::log::Log;
 use crate::machine::Machine;
 use crate::params::{HZ, PAGESIZE};
@@ -56,11 +57,14 @@ pub struct RunResult {
     pub arc_before_bytes: u64,
     /// ARC size after, bytes.
     pub arc_after_bytes: u64,
-    /// The largest ARC leaving room for every started guest above
-    /// `desfree` (see the crate documentation).
+    /// The scenario's ideal ARC afterwards, the same for every policy
+    /// ([`crate::ideal`]).
     pub arc_ideal_after_bytes: u64,
-    /// Eviction plus allocation time of the bytes that had to move.
+    /// The scenario's shortest start: eviction plus allocation time of
+    /// the guests the host can hold ([`crate::ideal`]).
     pub start_lower_bound_s: f64,
+    /// The host before, as the ideal reads it.
+    pub host_before: HostBefore,
     /// `::memstat` before.
     pub memstat_before: Memstat,
     /// `::memstat` after.
@@ -113,7 +117,7 @@ const SAMPLE_EVERY: u64 = HZ;
 struct Before {
     memstat: Memstat,
     arc_bytes: u64,
-    freemem: u64,
+    host: HostBefore,
 }
 
 impl Before {
@@ -121,7 +125,14 @@ impl Before {
         Before {
             memstat: Memstat::of(&m.mem),
             arc_bytes: m.mem.arc_size,
-            freemem: m.mem.freemem(),
+            host: HostBefore {
+                freemem: m.mem.freemem_bytes(),
+                arc: m.mem.arc_size,
+                arc_depot: m.mem.arc_depot,
+                c_min: m.arc.c_min(),
+                c_max: m.arc.c_max(),
+                keep_free: (m.thr.lotsfree + m.thr.desfree) * PAGESIZE,
+            },
         }
     }
 }
@@ -237,16 +248,10 @@ impl Recorder {
         log: Log,
     ) -> RunResult {
         let before = self.before.unwrap_or_else(|| Before::of(m));
-        // The ideal: what "before" leaves for the ARC once every guest that
-        // started after it (and still runs) is in memory, keeping desfree
-        // free.
-        let late_started = fleet.started_since(self.first_late_create);
+        // The run's own host before; the run loop replaces both with the
+        // scenario's ideal (`crate::sim::run`).
+        let ideal = ideal(s, self.first_late_create, before.host, &m.p);
         let desfree_b = m.thr.desfree * PAGESIZE;
-        let room = (before.freemem * PAGESIZE).saturating_sub(desfree_b);
-        let must_evict = late_started.saturating_sub(room).min(before.arc_bytes);
-        let arc_ideal = before.arc_bytes - must_evict;
-        let lower_bound = must_evict as f64 / m.p.evict_rate.max(1) as f64
-            + late_started as f64 / m.p.alloc_rate.max(1) as f64;
         RunResult {
             policy,
             vms: fleet.outcomes(),
@@ -255,8 +260,9 @@ impl Recorder {
             min_freemem_bytes: m.min_freemem * PAGESIZE,
             arc_before_bytes: before.arc_bytes,
             arc_after_bytes: m.mem.arc_size,
-            arc_ideal_after_bytes: arc_ideal,
-            start_lower_bound_s: lower_bound,
+            arc_ideal_after_bytes: ideal.arc_after_bytes,
+            start_lower_bound_s: ideal.start_lower_bound_s,
+            host_before: before.host,
             memstat_before: before.memstat,
             memstat_after: Memstat::of(&m.mem),
             memstats: self.memstats,
