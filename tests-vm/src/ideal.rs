@@ -7,7 +7,9 @@
 //! with the guests before it, it fits in the free memory *before* plus
 //! what the ARC can shed down to `c_min` (and its evicted bytes still in
 //! kmem magazines), keeping `lotsfree + desfree` free as the stock ARC's
-//! `FMR_LOTSFREE` term does. The guests it holds are taken in the order
+//! `FMR_LOTSFREE` term does and `availrmem` above `pages_pp_maximum +
+//! arc_pages_pp_reserve` as its `FMR_PAGES_PP_MAXIMUM` term does (on a
+//! large host with little pageable memory that is the larger of the two). The guests it holds are taken in the order
 //! bhyve starts them, skipping those the scenario destroys. The ideal ARC
 //! is the ARC *before* less what those guests must take from it, under the
 //! lowest ceiling the scenario sets (`c_max` at boot, or a `zfs_arc_max`
@@ -33,6 +35,11 @@ pub struct HostBefore {
     pub c_max: u64,
     /// `lotsfree + desfree`.
     pub keep_free: u64,
+    /// `availrmem`.
+    pub availrmem: u64,
+    /// `pages_pp_maximum + arc_pages_pp_reserve`: the `availrmem` the ARC
+    /// keeps untouched (`FMR_PAGES_PP_MAXIMUM`).
+    pub availrmem_floor: u64,
 }
 
 /// The scenario's ideal outcome.
@@ -89,7 +96,10 @@ pub fn ideal(s: &Scenario, first_create: Option<u64>, before: HostBefore, p: &Pa
         .filter(|&v| v >= before.c_min)
         .fold(before.c_max, u64::min);
     let shed = before.arc.saturating_sub(before.c_min) + before.arc_depot;
-    let free_room = before.freemem.saturating_sub(before.keep_free);
+    let free_room = before
+        .freemem
+        .saturating_sub(before.keep_free)
+        .min(before.availrmem.saturating_sub(before.availrmem_floor));
     let room = free_room + shed;
     let mut held = 0u64;
     if let Some(first) = first_create {

@@ -132,6 +132,8 @@ impl Before {
                 c_min: m.arc.c_min(),
                 c_max: m.arc.c_max(),
                 keep_free: (m.thr.lotsfree + m.thr.desfree) * PAGESIZE,
+                availrmem: m.mem.availrmem() * PAGESIZE,
+                availrmem_floor: (m.thr.pages_pp_maximum + m.p.arc_pages_pp_reserve) * PAGESIZE,
             },
         }
     }
