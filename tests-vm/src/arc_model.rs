@@ -76,6 +76,14 @@ pub struct ArcModel {
     /// Fault (`evictor_stall`): the adjust thread evicts nothing before
     /// this tick.
     pub stalled_until: u64,
+    /// The stretches, `[from, to)` in ticks, during which
+    /// `arc_is_overflowing()` held and the adjust zthr had bytes to evict:
+    /// any ZFS reader or writer that needed a buffer then slept on
+    /// `arc_adjust_waiters_cv` until eviction caught up (the host-wide ZFS
+    /// stall a start can cause).
+    pub zfs_blocked: Vec<(u64, u64)>,
+    /// Since when `arc_is_overflowing()` holds, if it does.
+    blocked_since: Option<u64>,
 }
 
 fn pages_i(n: u64) -> i64 {
@@ -101,6 +109,8 @@ impl ArcModel {
             evicted_total: 0,
             last_free_memory: 0,
             stalled_until: 0,
+            zfs_blocked: Vec::new(),
+            blocked_since: None,
         }
     }
 
@@ -427,6 +437,36 @@ impl ArcModel {
                 mem.arc_size += from_depot + got_pages * PAGESIZE;
             }
         }
+        self.note_blocking(now, mem, thr, p);
+    }
+
+    /// Records whether an allocation made now would wait for eviction:
+    /// the ARC overflows and the adjust zthr has something to evict (with
+    /// nothing evictable above `c`, `arc_adjust_cb()` wakes the waiters at
+    /// once).
+    fn note_blocking(&mut self, now: u64, mem: &Memory, thr: &Thresholds, p: &Params) {
+        let evictable = mem.arc_size.saturating_sub(self.pinned(mem));
+        let to_evict = mem.arc_size.saturating_sub(self.c()).min(evictable);
+        let over = to_evict > 0 && self.is_overflowing(mem, thr, p);
+        match (over, self.blocked_since) {
+            (true, None) => self.blocked_since = Some(now),
+            (false, Some(from)) => {
+                self.zfs_blocked.push((from, now));
+                self.blocked_since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// The stretches during which ZFS allocations waited for eviction, up
+    /// to tick `now` (an open one ends at `now`).
+    #[must_use]
+    pub fn zfs_blocked_until(&self, now: u64) -> Vec<(u64, u64)> {
+        let mut v = self.zfs_blocked.clone();
+        if let Some(from) = self.blocked_since {
+            v.push((from, now));
+        }
+        v
     }
 
     /// The `evictor_stall` fault: the adjust thread evicts nothing for

@@ -65,6 +65,13 @@ pub struct RunResult {
     pub start_lower_bound_s: f64,
     /// The host before, as the ideal reads it.
     pub host_before: HostBefore,
+    /// Seconds during which any ZFS allocation waited for eviction
+    /// (`arc_is_overflowing()`), in the whole run.
+    pub zfs_blocked_s: f64,
+    /// Of those, the seconds inside some guest's start (from bhyve's start
+    /// to its memory set up, or the end of the run), for guests created
+    /// after boot.
+    pub zfs_blocked_in_starts_s: f64,
     /// `::memstat` before.
     pub memstat_before: Memstat,
     /// `::memstat` after.
@@ -107,6 +114,23 @@ pub struct Owed {
     pub resv_unbacked_pages: u64,
     /// OS-8005's `arc_virt_machine_reserved`, pages.
     pub vm_arc_reserved_pages: u64,
+}
+
+/// Ticks in seconds.
+fn ticks_s(t: u64) -> f64 {
+    t as f64 / HZ as f64
+}
+
+/// Ticks of `blocked` (disjoint stretches) inside the union of `windows`.
+fn overlap(blocked: &[(u64, u64)], windows: &[(u64, u64)]) -> u64 {
+    blocked
+        .iter()
+        .map(|&(a, b)| {
+            (a..b)
+                .filter(|t| windows.iter().any(|&(w0, w1)| (w0..w1).contains(t)))
+                .count() as u64
+        })
+        .sum()
 }
 
 /// How often the plot's series is sampled, ticks.
@@ -254,9 +278,24 @@ impl Recorder {
         // scenario's ideal (`crate::sim::run`).
         let ideal = ideal(s, self.first_late_create, before.host, &m.p);
         let desfree_b = m.thr.desfree * PAGESIZE;
+        let vms = fleet.outcomes();
+        let blocked = m.arc.zfs_blocked_until(m.now);
+        let starts: Vec<(u64, u64)> = vms
+            .iter()
+            .filter(|v| v.created_at_s > 0.0)
+            .map(|v| {
+                let from = (v.created_at_s * HZ as f64).round() as u64;
+                let to = v
+                    .start_latency_s
+                    .map_or(m.now, |l| from + (l * HZ as f64).round() as u64);
+                (from, to)
+            })
+            .collect();
         RunResult {
             policy,
-            vms: fleet.outcomes(),
+            zfs_blocked_s: ticks_s(blocked.iter().map(|(a, b)| b - a).sum()),
+            zfs_blocked_in_starts_s: ticks_s(overlap(&blocked, &starts)),
+            vms,
             lwps_swapped: m.swapper.lwps_swapped,
             pages_paged_out: m.pageout.pages_paged_out,
             min_freemem_bytes: m.min_freemem * PAGESIZE,
