@@ -84,6 +84,10 @@ pub struct ArcModel {
     pub zfs_blocked: Vec<(u64, u64)>,
     /// Since when `arc_is_overflowing()` holds, if it does.
     blocked_since: Option<u64>,
+    /// The adjust zthr's current pass, when it paces a cut
+    /// ([`ArcLimits::paced_cut`]): the size it evicts down to in this
+    /// pass, `MAX(c, size - step)`, with `step` one tick's eviction.
+    pub pass_target: Option<u64>,
 }
 
 fn pages_i(n: u64) -> i64 {
@@ -111,6 +115,7 @@ impl ArcModel {
             stalled_until: 0,
             zfs_blocked: Vec::new(),
             blocked_since: None,
+            pass_target: None,
         }
     }
 
@@ -218,6 +223,15 @@ impl ArcModel {
             .reduce_target(to_free, mem.arc_size, p.arc_shrink_shift);
         if mem.arc_size > self.c() {
             self.adjust_needed = true;
+            self.start_pass(mem);
+        }
+    }
+
+    /// `c` dropped below the size: under a paced cut the first pass starts
+    /// where the ARC is, so no reader waits before eviction begins.
+    fn start_pass(&mut self, mem: &Memory) {
+        if self.limits.paced_cut() && self.pass_target.is_none() {
+            self.pass_target = Some(mem.arc_size);
         }
     }
 
@@ -243,8 +257,20 @@ impl ArcModel {
     /// guest was promised (the project's patch of `arc_is_overflowing()`).
     #[must_use]
     pub fn is_overflowing(&self, mem: &Memory, thr: &Thresholds, p: &Params) -> bool {
-        let c = self.c();
-        let waiting = self.limits.headroom_term(mem, thr) != i64::MAX;
+        // A paced cut: readers compare with the pass's target.
+        let c = match self.pass_target {
+            Some(t) if self.adjust_needed => self.c().max(t),
+            _ => self.c(),
+        };
+        // Paced, the band closes only while the deficit is real (the
+        // headroom term is negative): a reader then takes no free memory a
+        // guest was promised; otherwise it keeps the stock band.
+        let term = self.limits.headroom_term(mem, thr);
+        let waiting = if self.limits.paced_cut() {
+            term < 0
+        } else {
+            term != i64::MAX
+        };
         let band = if waiting {
             0
         } else {
@@ -358,6 +384,7 @@ impl ArcModel {
         if self.limits.take_kicks() > 0 {
             if mem.arc_size > self.c() {
                 self.adjust_needed = true;
+                self.start_pass(mem);
             }
             self.tunables_reap_wanted = true;
         }
@@ -368,9 +395,18 @@ impl ArcModel {
         // needed.
         if self.adjust_needed && now >= self.stalled_until {
             let c_now = self.c();
+            let step = per_tick(p.evict_rate);
+            let paced = self.limits.paced_cut();
+            // A paced cut: this pass evicts down to MAX(c, size - step),
+            // and readers compare with that target, not with c.
+            let target = if paced {
+                c_now.max(mem.arc_size.saturating_sub(step))
+            } else {
+                c_now
+            };
             let evictable = mem.arc_size.saturating_sub(self.pinned(mem));
-            let want = mem.arc_size.saturating_sub(c_now).min(evictable);
-            let x = want.min(per_tick(p.evict_rate));
+            let want = mem.arc_size.saturating_sub(target).min(evictable);
+            let x = want.min(step);
             mem.arc_size -= x;
             self.evicted_total += x;
             Kmem::free_to_depot(mem, x);
@@ -378,6 +414,12 @@ impl ArcModel {
                 // arc_adjust_cb(): nothing more to do; wake the waiters.
                 self.adjust_needed = false;
                 self.reader_blocked = false;
+                self.pass_target = None;
+            } else if paced {
+                // The pass is done: its waiters wake, the next pass's
+                // target is where this one ended.
+                self.reader_blocked = false;
+                self.pass_target = Some(mem.arc_size);
             }
             if x > 0 {
                 // Eviction progress wakes headroom waiters.

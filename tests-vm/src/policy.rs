@@ -96,6 +96,7 @@ pub fn boot(policy: Policy, p: Params, s: &Scenario) -> Booted {
         let limits = Box::new(TunablesLimits::new(
             Arc::clone(&component),
             p.arc_pages_pp_reserve,
+            p.paced_cut,
         ));
         let mut machine = Machine::new(p, s, ArcModel::new(limits, s.arcfill));
         // vmm loads before /etc/system is read, so its tunable can be set

@@ -87,6 +87,12 @@ pub trait ArcLimits {
     /// Copies the clock (tick `now`) and the memory figures to where the
     /// limits' owner reads them.
     fn sync(&self, now: u64, mem: &Memory, thr: &Thresholds);
+    /// Whether the adjust zthr evicts a cut of `c` in passes, readers
+    /// waiting only for the pass (the project's `arc.c`); the stock
+    /// kernels make every reader wait for the whole cut.
+    fn paced_cut(&self) -> bool {
+        false
+    }
 }
 
 /// The stock kernels' limits: `arc_c`, `arc_c_min`, `arc_c_max`, `arc_p`
@@ -207,16 +213,24 @@ pub struct TunablesLimits {
     /// `arc_pages_pp_reserve`, pages: with `pages_pp_maximum`, the part of
     /// `availrmem` the ARC keeps untouched.
     pages_pp_reserve: u64,
+    /// Whether the kernel's `arc.c` paces a cut ([`ArcLimits::paced_cut`]).
+    paced: bool,
 }
 
 impl TunablesLimits {
     /// The ARC's view of `component`, on a kernel whose ARC keeps
-    /// `pages_pp_reserve` pages of `availrmem` above `pages_pp_maximum`.
+    /// `pages_pp_reserve` pages of `availrmem` above `pages_pp_maximum`
+    /// and paces a cut of `c` if `paced`.
     #[must_use]
-    pub fn new(component: Arc<ArcTunables<SimPlatform>>, pages_pp_reserve: u64) -> TunablesLimits {
+    pub fn new(
+        component: Arc<ArcTunables<SimPlatform>>,
+        pages_pp_reserve: u64,
+        paced: bool,
+    ) -> TunablesLimits {
         TunablesLimits {
             component,
             pages_pp_reserve,
+            paced,
         }
     }
 }
@@ -292,6 +306,10 @@ impl ArcLimits for TunablesLimits {
 
     fn notify_progress(&self) {
         self.component.notify_progress();
+    }
+
+    fn paced_cut(&self) -> bool {
+        self.paced
     }
 
     fn sync(&self, now: u64, mem: &Memory, thr: &Thresholds) {
