@@ -227,6 +227,28 @@ impl ArcModel {
         }
     }
 
+    /// `arc_tunables_evict()` (the project's patch), on a kick: when the
+    /// headroom term shows a deficit beyond what is already on its way to
+    /// `freemem` (`size - c` for the adjust zthr, evicted bytes in kmem
+    /// magazines), `c` is lowered by the rest at once, as the reaper would
+    /// lower it after its next check and its one-second sleep. The guest's
+    /// memory then comes out of `c`, not out of the overflow band a reader
+    /// may be filling.
+    fn cut_for_headroom(&mut self, mem: &Memory, thr: &Thresholds, p: &Params) {
+        let term = self.limits.headroom_term(mem, thr);
+        if term >= 0 {
+            return;
+        }
+        let in_flight = mem
+            .arc_size
+            .saturating_sub(self.c())
+            .saturating_add(mem.arc_depot);
+        let deficit = term.unsigned_abs().saturating_sub(in_flight);
+        if deficit > 0 {
+            self.reduce_target_size(deficit, mem, p);
+        }
+    }
+
     /// `c` dropped below the size: under a paced cut the first pass starts
     /// where the ARC is, so no reader waits before eviction begins.
     fn start_pass(&mut self, mem: &Memory) {
@@ -382,6 +404,7 @@ impl ArcModel {
         // zthr's lock held); the reaper sees the new headroom term at its
         // next check, and a request to reap once eviction is done.
         if self.limits.take_kicks() > 0 {
+            self.cut_for_headroom(mem, thr, p);
             if mem.arc_size > self.c() {
                 self.adjust_needed = true;
                 self.start_pass(mem);
