@@ -487,6 +487,13 @@ impl ArcModel {
             } else if !self.no_grow {
                 self.grow(want, mem, p);
             }
+            // Paced, a reader that finds the ARC above c with no pass
+            // running starts one where the ARC is: it waits only if it
+            // outruns the passes, not for the whole way down to c.
+            if self.limits.paced_cut() && self.pass_target.is_none() && mem.arc_size > self.c() {
+                self.adjust_needed = true;
+                self.start_pass(mem);
+            }
             if self.is_overflowing(mem, thr, p) {
                 self.adjust_needed = true;
                 self.reader_blocked = true;
