@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
+use crate::outcome::{RunResult, Sample};
 use crate::params::GIB;
 use crate::scenario::Scenario;
-use crate::sim::{RunResult, Sample};
 
 const W: f64 = 960.0;
 const PANEL_H: f64 = 240.0;

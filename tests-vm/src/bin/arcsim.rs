@@ -13,8 +13,8 @@
 
 use std::process::ExitCode;
 
-use tests_vm::machine::Policy;
 use tests_vm::params::Params;
+use tests_vm::policy::Policy;
 use tests_vm::scenario::{self, Scenario};
 use tests_vm::{plot, report, sim};
 
