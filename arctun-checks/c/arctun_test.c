@@ -126,6 +126,17 @@ arc_ops(void)
 	return (ops);
 }
 
+/*
+ * The reap zthr's check a second after the last: arctun's tick does its
+ * work (see test_tick_rate() for calls closer together).
+ */
+static void
+tick(void)
+{
+	fake_advance(SEC);
+	CHECK_INT(arctun_arc_tick(), 1);
+}
+
 /* 128 GiB host: allmem = 128 GiB - swapfs_minfree (256 MiB). */
 #define	HOST_BYTES	(128 * GIB)
 #define	ALLMEM		(HOST_BYTES - 256 * MIB)
@@ -147,7 +158,7 @@ test_before_init(void)
 	(void) memset(&l, 0xff, sizeof (l));
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_c_max, 0);
-	arctun_arc_tick();
+	CHECK_INT(arctun_arc_tick(), 0);
 	arctun_arc_progress();
 	arctun_arc_unregister();
 	CHECK_INT(arctun_mod_busy(), 0);
@@ -349,7 +360,7 @@ test_raw_variables(void)
 
 	/* mdb -kw: zfs_arc_max/Z 0x100000000 */
 	zfs_arc_max = 4 * GIB;
-	arctun_arc_tick();
+	tick();
 	/* The new limits were published in a write section, now closed. */
 	CHECK(fake_preempt_sections() > sections);
 	CHECK_INT(fake_preempt_depth(), 0);
@@ -361,7 +372,7 @@ test_raw_variables(void)
 
 	/* mdb -kw: zfs_arc_max/Z 0t1000: refused, restored, reported. */
 	zfs_arc_max = 1000;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(zfs_arc_max, 4 * GIB);
 	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
 	CHECK(fake_message_seen(CE_WARN, "zfs_arc_max: direct write of 0x3e8 "
@@ -369,10 +380,10 @@ test_raw_variables(void)
 
 	/* A minimum above the maximum: ERANGE. */
 	zfs_arc_min = 2 * GIB;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
 	zfs_arc_min = 5 * GIB;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(zfs_arc_min, 2 * GIB);
 	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
 	CHECK(fake_message_seen(CE_WARN, "zfs_arc_min: direct write of "
@@ -380,11 +391,11 @@ test_raw_variables(void)
 	CHECK_INT(fake_messages(CE_WARN), warnings + 2);
 
 	/* Nothing changed: a tick says nothing. */
-	arctun_arc_tick();
+	tick();
 	CHECK_INT(fake_messages(CE_WARN), warnings + 2);
 
 	zfs_arc_min = 0;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_min(), GIB);
 
 	/*
@@ -396,23 +407,65 @@ test_raw_variables(void)
 	CHECK_U64(l.al_dbuf_cache_max, 4 * GIB >> 5);
 	CHECK_U64(l.al_dbuf_metadata_cache_max, 4 * GIB >> 6);
 	dbuf_cache_max_bytes = 100 * MIB;
-	arctun_arc_tick();
+	tick();
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_dbuf_cache_max, 100 * MIB);
 	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
 	    "dbuf_cache_max_bytes"), 100 * MIB);
 	dbuf_metadata_cache_max_bytes = 4 * GIB;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(dbuf_metadata_cache_max_bytes, 0);
 	CHECK(fake_message_seen(CE_WARN, "dbuf_metadata_cache_max_bytes: "
 	    "direct write of 0x100000000"));
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_dbuf_metadata_cache_max, 4 * GIB >> 6);
 	dbuf_cache_max_bytes = 0;
-	arctun_arc_tick();
+	tick();
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_dbuf_cache_max, 4 * GIB >> 5);
 	CHECK_INT(fake_messages(CE_WARN), warnings + 3);
+}
+
+/*
+ * The tick's rate (issue 17, finding 3): arc_reap_cb_check() runs on the
+ * reap zthr's one-second timer and again at every zthr_wakeup(), which
+ * arc_adapt() asks for on each allocation while memory is short.  However
+ * often it calls, the tick does its work (the raw variables' sync, which
+ * takes the admin lock, and the waiters' wake-up) once a second of
+ * gethrtime(): the first call in a second returns 1, the others 0 and
+ * change nothing, and a variable patched meanwhile is picked up by the
+ * first call a second after the last tick that worked.
+ */
+static void
+test_tick_rate(void)
+{
+	int worked = 0;
+
+	tick();
+	zfs_arc_max = 5 * GIB;
+	for (int i = 0; i < 1000; i++) {
+		fake_advance(SEC / 1000 - 1);
+		worked += arctun_arc_tick();
+	}
+	CHECK_INT(worked, 0);
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+	/* A second after the last tick that worked: picked up, once. */
+	fake_advance(1000);
+	CHECK_INT(arctun_arc_tick(), 1);
+	CHECK_U64(arctun_arc_c_max(), 5 * GIB);
+	CHECK_INT(arctun_arc_tick(), 0);
+
+	/* A thousand calls over a thousand seconds: a thousand ticks. */
+	worked = 0;
+	for (int i = 0; i < 1000; i++) {
+		fake_advance(SEC);
+		worked += arctun_arc_tick();
+	}
+	CHECK_INT(worked, 1000);
+
+	zfs_arc_max = 4 * GIB;
+	tick();
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
 }
 
 /* Reads a named kstat into buf (at most n entries); returns ks_ndata. */
@@ -477,7 +530,7 @@ test_kstats(void)
 	CHECK_INT(fake_kstat_write(tun, buf, n), 0);
 	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
 	CHECK_U64(zfs_arc_max, 6 * GIB);
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
 
 	/* An invalid value: EINVAL, nothing changes. */
@@ -650,7 +703,7 @@ test_vmm_guests(void)
 
 	/* The ARC's own cap out of the way: the ceiling is the base. */
 	zfs_arc_max = 0;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_max(), BASE);
 	arc_size = 100 * GIB;
 
@@ -832,7 +885,7 @@ test_vmm_guests(void)
 
 	/* vmm's tunable changed with mdb -kw applies to the next guest. */
 	vmm_arc_page_overhead = 0;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
 	    "vmm_arc_page_overhead"), 0);
 	CHECK_INT(arctun_vmm_reserve(vm1, 1, GIB, 0, &ac2), 0);
@@ -840,7 +893,7 @@ test_vmm_guests(void)
 	CHECK_INT(arctun_vmm_mark_allocated(&ac2), 0);
 	CHECK_U64(resv("overhead_bytes"), OVERHEAD64 + PAGES(8 * GIB) * 120);
 	vmm_arc_page_overhead = 120;
-	arctun_arc_tick();
+	tick();
 
 	/* Destroying a VM whose create still waits: the wait ends ENOENT. */
 	CHECK_INT(arctun_vmm_instance_create("vm2", &vm2), 0);
@@ -915,7 +968,7 @@ test_vmm_guests(void)
 
 	/* Back where the other tests expect the ARC. */
 	zfs_arc_max = 4 * GIB;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
 }
 
@@ -1014,7 +1067,7 @@ test_unregister_and_fini(void)
 	/* Unregistered: the variables are no longer watched. */
 	warnings = fake_messages(CE_WARN);
 	zfs_arc_max = 6 * GIB;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
 	CHECK_U64(zfs_arc_max, 6 * GIB);
 	CHECK_INT(fake_messages(CE_WARN), warnings);
@@ -1061,6 +1114,7 @@ main(void)
 	test_register_with_boot_values();
 	test_arc_moves();
 	test_raw_variables();
+	test_tick_rate();
 	test_kstats();
 	test_vmm_before_registration();
 	test_vmm_registration();

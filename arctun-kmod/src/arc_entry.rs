@@ -14,7 +14,7 @@
 use illumos_ddi::{c_int, pgcnt_t, uint_t};
 use zfs_tunables::{Bytes, LimitsSnapshot, Pages};
 
-use crate::kernel_platform::ArcCallbacks;
+use crate::kernel_platform::{self, ArcCallbacks};
 use crate::preempt::NoPreempt;
 use crate::raw_vars::{self, arctun_var_t};
 use crate::state::{self, component, Component, VarOwner};
@@ -297,10 +297,17 @@ fn anything_pending(c: &Component) -> bool {
     c.headroom_term(Pages(0), Pages(0), Pages(0)) != i64::MAX
 }
 
-/// `void arctun_arc_tick(void);`
+/// `int arctun_arc_tick(void);`
+///
+/// Does its work at most once a second of `gethrtime()`
+/// ([`state::claim_tick`]), however often it is called, and returns 1 when
+/// it did, so that the ARC syncs its own statistics in the same rhythm.
 #[unsafe(no_mangle)]
-pub extern "C" fn arctun_arc_tick() {
-    with_component((), |c| {
+pub extern "C" fn arctun_arc_tick() -> c_int {
+    with_component(0, |c| {
+        if !state::claim_tick(kernel_platform::now()) {
+            return 0;
+        }
         raw_vars::tick(c);
         if anything_pending(c) {
             // Free memory may have grown for reasons other than the ARC
@@ -308,7 +315,8 @@ pub extern "C" fn arctun_arc_tick() {
             // re-check once a second too.
             c.notify_progress();
         }
-    });
+        1
+    })
 }
 
 /// `void arctun_arc_progress(void);`

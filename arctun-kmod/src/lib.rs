@@ -100,7 +100,10 @@
 //!   it.
 //! - The sync tick runs from `arc_reap_cb_check()`, not `arc_reap_cb()`:
 //!   the reap zthr runs its check once a second but its callback only when
-//!   memory is short, and raw writes must be picked up either way.
+//!   memory is short, and raw writes must be picked up either way. The
+//!   check also runs at every wakeup of the reap zthr (allocation rate,
+//!   under pressure), so the module keeps the tick's clock itself
+//!   ([`state::claim_tick`]): one tick's work a second, whoever calls.
 //! - The evictor callback wakes only the ARC's adjust zthr: the tick runs
 //!   with the reap zthr's lock held, so waking the reap zthr from there
 //!   would recurse on that lock. The reap zthr's 1 s timer picks up the new

@@ -18,8 +18,9 @@
 //!
 //! No lock guards the published limits (single atomics and a sequence
 //! lock, whose write sections run with preemption disabled), the
-//! tunables' values (atomics), or the registration flags below
-//! (compare-and-swap): the ARC reads them from any context.
+//! tunables' values (atomics), the registration flags below, or the time
+//! of the next tick (compare-and-swap): the ARC reads them from any
+//! context.
 //!
 //! # Lock order
 //!
@@ -685,6 +686,38 @@ impl VmmTeardown {
         unsafe { (*CLIENT.client.get()).assume_init_drop() };
         CLIENT.registered.store(false, Ordering::Release);
     }
+}
+
+// ---------------------------------------------------------------------
+// The tick's clock.
+// ---------------------------------------------------------------------
+
+/// The least time between two ticks that do their work.
+pub const TICK_INTERVAL: Hrtime = Hrtime::SECOND;
+
+/// The `gethrtime()` from which the next `arctun_arc_tick()` does its
+/// work; 0 until the first.
+static NEXT_TICK: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a tick at `now` does its work: the first tick whose time is
+/// [`TICK_INTERVAL`] or more after the last one that did. Of ticks racing
+/// at the same time, one wins (compare-and-swap). `arc_reap_cb_check()`
+/// runs on the reap zthr's one-second timer and again at every wakeup of
+/// that zthr, which `arc_adapt()` asks for on each allocation while memory
+/// is short: the module, not each caller, keeps the tick to once a second.
+pub fn claim_tick(now: Hrtime) -> bool {
+    let next = NEXT_TICK.load(Ordering::Acquire);
+    if now.0 < next {
+        return false;
+    }
+    NEXT_TICK
+        .compare_exchange(
+            next,
+            now.saturating_add(TICK_INTERVAL).0,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_ok()
 }
 
 // ---------------------------------------------------------------------

@@ -213,12 +213,16 @@ extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t, pgcnt_t);
 extern int64_t arctun_arc_reap_to_free(int64_t, uint64_t);
 
 /*
- * Once a second, from the ARC's reap zthr (arc_reap_cb_check()): applies or
- * reverts changed tunable variables (see arctun_var_t) and wakes threads
- * waiting for headroom so they re-check free memory.  May be called with
- * the reap zthr's lock held.
+ * From the ARC's reap zthr (arc_reap_cb_check()), as often as it runs:
+ * once a second of gethrtime(), and no more often however often it is
+ * called, applies or reverts changed tunable variables (see arctun_var_t)
+ * and wakes threads waiting for headroom so they re-check free memory.
+ * Returns 1 when it did that work, 0 when it was called again within the
+ * second (or before arctun_mod_init()), so that the caller can keep its
+ * own once-a-second work in step.  May be called with the reap zthr's
+ * lock held.
  */
-extern void arctun_arc_tick(void);
+extern int arctun_arc_tick(void);
 
 /*
  * The ARC freed memory (an eviction or reap pass finished): wakes threads
