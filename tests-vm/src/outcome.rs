@@ -38,6 +38,15 @@ pub struct Sample {
     pub arc: u64,
     /// VMM Memory, bytes.
     pub vmm: u64,
+    /// Kernel, bytes.
+    pub kernel: u64,
+    /// Bytes the ARC has evicted that are still in its kmem caches'
+    /// magazines (ZFS File Data, but no longer the ARC's size).
+    pub depot: u64,
+    /// Boot pages, Anon, Exec and libs and Page cache, bytes.
+    pub other: u64,
+    /// `physmem`, bytes.
+    pub total: u64,
 }
 
 /// Everything a run produced.
@@ -217,6 +226,10 @@ impl Recorder {
             free: m.mem.freemem_bytes(),
             arc: m.mem.arc_size,
             vmm: m.mem.vmm * PAGESIZE,
+            kernel: m.mem.kernel * PAGESIZE,
+            depot: m.mem.arc_depot,
+            other: (m.mem.boot + m.mem.anon + m.mem.exec + m.mem.page_cache) * PAGESIZE,
+            total: m.mem.physmem * PAGESIZE,
         });
     }
 

@@ -486,7 +486,7 @@ fn svg_has_three_series_and_both_thresholds_per_policy() {
     let runs: Vec<RunResult> = Policy::ALL.iter().map(|p| run(&s, *p)).collect();
     let svg = plot::render_svg(&s, &runs);
     assert!(svg.starts_with("<svg"));
-    assert_eq!(svg.matches("<polyline").count(), 3 * runs.len());
+    assert_eq!(svg.matches("<polygon").count(), 6 * runs.len());
     assert_eq!(svg.matches(">lotsfree ").count(), runs.len());
     assert_eq!(svg.matches(">desfree ").count(), runs.len());
     for p in Policy::ALL {
