@@ -18,10 +18,11 @@
 //! - refused: the variable is restored to the value kept and a
 //!   [`RawSyncWarning`] is produced; the kernel prints it with
 //!   `cmn_err(CE_WARN, "%s", ...)`. Its text names the variable, the
-//!   refused value and the value kept, for example:
+//!   refused value and the value kept, for example (on a 16 GiB host,
+//!   whose `allmem` is 16911433728 bytes):
 //!
 //!   ```text
-//!   zfs_arc_max: direct write of 0x3e8 (1000) refused (EINVAL), keeping 0x200000000 (8589934592): zfs_arc_max: 1000 is out of bounds (accepted: 67108865 to 18446744073709551615)
+//!   zfs_arc_max: direct write of 0x3e8 (1000) refused (EINVAL), keeping 0x200000000 (8589934592): zfs_arc_max: 1000 is out of bounds (accepted: 67108865 to 16911433727)
 //!   ```
 //!
 //! A successful `zfs:0:tunables` write records its values here
