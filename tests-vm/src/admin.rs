@@ -1,6 +1,7 @@
 //! The admin's paths: `/etc/system` at boot, `kstat -p` reads, kstat
 //! writes, `mdb -kw` writes and the periodic sync that picks raw writes
-//! up, all through the `kstat-export` crate.
+//! up, through the `kstat-export` crate (the kernel side) and the
+//! `admin-syntax` crate (what the admin types and reads).
 //!
 //! Under `tunables` the project's kernel has the four kstats
 //! (`zfs:0:arcstats`, the writable `zfs:0:tunables`, `zfs:0:arc_headroom`,
@@ -15,11 +16,14 @@
 
 use std::collections::BTreeMap;
 
-use kstat_export::etc_system::{SetValue, SystemLine};
-use kstat_export::{
-    parse_assignment, parse_mdb_write, parse_selector, parse_system_line, render_kstat_p,
-    Credential, KstatSet, KstatSnapshot, RawVariables, Sources, StatValue,
+use admin_syntax::etc_system::SetValue;
+use admin_syntax::kstat_p::snapshots;
+use admin_syntax::{
+    parse_assignment, parse_mdb_write, parse_selector, parse_system_line, perform_mdb_write,
+    render_kstat_p, write_assignments, BootFinding, KstatSnapshot, OperatorMessage, StatValue,
+    SystemLine,
 };
+use kstat_export::{Credential, KstatSet, RawVariables, Sources};
 use zfs_tunables::arc_limits::AdminValues;
 use zfs_tunables::errno;
 use zfs_tunables::sync::AtomicU64;
@@ -104,7 +108,7 @@ pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
     let text = lines.join("\n");
     match &m.limits {
         Limits::Tunables(t) => {
-            let report = kstat_export::apply_etc_system(t.as_ref(), text.as_bytes());
+            let report = admin_syntax::apply_etc_system(t.as_ref(), text.as_bytes());
             for (name, value, line) in &report.applied {
                 out.push(rec(
                     0.0,
@@ -169,7 +173,15 @@ pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
                     Err(e) => out.push(rec(
                         0.0,
                         ev,
-                        Err((errno::EINVAL, format!("{e:?}; line ignored"))),
+                        Err((
+                            errno::EINVAL,
+                            BootFinding::malformed(
+                                u32::try_from(n + 1).unwrap_or(u32::MAX),
+                                line.as_bytes(),
+                                e,
+                            )
+                            .to_string(),
+                        )),
                     )),
                 }
             }
@@ -214,8 +226,13 @@ pub fn kstat_read(
     vmm: Option<&VmmClient>,
     sel: &str,
 ) -> Result<Vec<String>, (i32, String)> {
-    let selector = parse_selector(sel.as_bytes())
-        .map_err(|e| (errno::EINVAL, format!("kstat: bad selector {sel}: {e:?}")))?;
+    let selector = parse_selector(sel.as_bytes()).map_err(|error| {
+        let message = OperatorMessage::BadSelector {
+            operand: sel.as_bytes(),
+            error,
+        };
+        (errno::EINVAL, format!("kstat: {message}"))
+    })?;
     let text = match (&m.limits, st.kstats.as_mut()) {
         (Limits::Tunables(t), Some(ks)) => {
             let fields = arc_resv_fields(vmm);
@@ -224,8 +241,7 @@ pub fn kstat_read(
                 arc_resv: fields.as_ref().map(|f| &f[..]),
                 raw: None,
             };
-            let snaps = ks
-                .snapshots(&mut src, hrtime(m))
+            let snaps = snapshots(ks, &mut src, hrtime(m))
                 .map_err(|e| (e.to_errno(), format!("kstat: {e}")))?;
             render_kstat_p(&snaps, &[selector])
         }
@@ -252,12 +268,12 @@ pub fn kstat_write(
     let ev = format!("kstat_write {w}");
     let a = match parse_assignment(w.as_bytes()) {
         Ok(a) => a,
-        Err(e) => {
-            return rec(
-                at_s,
-                ev,
-                Err((errno::EINVAL, format!("kstat: cannot parse {w}: {e:?}"))),
-            )
+        Err(error) => {
+            let message = OperatorMessage::BadWriteRequest {
+                request: w.as_bytes(),
+                error,
+            };
+            return rec(at_s, ev, Err((errno::EINVAL, format!("kstat: {message}"))));
         }
     };
     let now = hrtime(m);
@@ -272,14 +288,18 @@ pub fn kstat_write(
                     .as_mut()
                     .map(|r| r as &mut dyn kstat_export::RecordApplied),
             };
-            ks.write_assignments(
+            write_assignments(
+                ks,
                 &mut src,
                 std::slice::from_ref(&a),
                 Credential::SysConfig,
                 now,
             )
             .map(|()| format!("{} = {}", a.statistic.as_str(), a.value))
-            .map_err(|e| (e.to_errno(), format!("kstat: write failed: {e}")))
+            .map_err(|error| {
+                let message = OperatorMessage::KstatWriteRefused { request: &a, error };
+                (error.to_errno(), format!("kstat: {message}"))
+            })
         }
         _ => {
             if a.module.as_str() == "zfs" && a.instance == 0 && a.name.as_str() == "arcstats" {
@@ -308,24 +328,29 @@ pub fn mdb_write(m: &mut Machine, st: &mut AdminState, w: &str, at_s: f64) -> Ev
     let ev = format!("mdb_write {w}");
     let parsed = match parse_mdb_write(w.as_bytes()) {
         Ok(p) => p,
-        Err(e) => {
-            return rec(
-                at_s,
-                ev,
-                Err((errno::EINVAL, format!("mdb: syntax error: {e:?}"))),
-            )
+        Err(error) => {
+            let message = OperatorMessage::MdbSyntax {
+                command: w.as_bytes(),
+                error,
+            };
+            return rec(at_s, ev, Err((errno::EINVAL, format!("mdb: {message}"))));
         }
     };
     let r = match (&m.limits, st.raw.as_ref()) {
-        (Limits::Tunables(_), Some(raw)) => raw
-            .mdb_write(&parsed)
+        (Limits::Tunables(_), Some(raw)) => perform_mdb_write(raw, &parsed)
             .map(|o| {
                 format!(
                     "{}: 0x{:x} = 0x{:x} (the sync tick picks it up)",
                     o.name, o.old, o.new
                 )
             })
-            .map_err(|e| (e.to_errno(), format!("mdb: {e}"))),
+            .map_err(|error| {
+                let message = OperatorMessage::MdbWriteRefused {
+                    write: &parsed,
+                    error,
+                };
+                (error.to_errno(), format!("mdb: {message}"))
+            }),
         _ => {
             let var = parsed.symbol.as_str();
             if ARC_VARS.contains(&var) && parsed.offset == 0 {
