@@ -7,14 +7,15 @@
 
 #
 # Checks that the patch series applies, in the order of `series`, to an
-# illumos-joyent tree at a20b12c5450be0d2fc1b64450605364b6f188003:
+# illumos-gate tree at the commit gate-tree.txt names (a full checkout, or
+# the sparse tree gate-tree.sh builds):
 #
 #	patches/check-apply.sh TREE	(or ILLUMOS_SRC=TREE patches/check-apply.sh)
 #
 # TREE is left untouched: the files the series modifies are copied into a
 # scratch directory, and there each patch is first checked with
 # `git apply --check` against the result of the patches before it, then
-# applied.  With no tree the check is skipped, and says so.
+# applied.  With no tree the check says so and exits 2.
 #
 # With --keep DIR, the patched copies are left in DIR (check-compile.sh
 # uses them).
@@ -31,9 +32,9 @@ fi
 tree=${1:-${ILLUMOS_SRC:-}}
 
 if [ -z "$tree" ]; then
-	echo "check-apply: SKIPPED: no illumos tree given" \
-	    "(usage: $0 [--keep DIR] TREE, or set ILLUMOS_SRC)"
-	exit 0
+	echo "check-apply: no illumos tree given (usage: $0 [--keep DIR]" \
+	    "TREE, or set ILLUMOS_SRC; gate-tree.sh builds one)" >&2
+	exit 2
 fi
 if [ ! -d "$tree/usr/src/uts" ]; then
 	echo "check-apply: $tree is not an illumos tree (no usr/src/uts)" >&2

@@ -22,13 +22,14 @@ use zfs_tunables::errno::{EACCES, EBUSY, EINVAL, EPERM, ERANGE};
 use zfs_tunables::{Bytes, GIB, MIB};
 
 /// zfs's and vmm's runtime tunables, in registry order.
-const TUNABLES: [&str; 7] = [
+const TUNABLES: [&str; 8] = [
     "zfs_arc_max",
     "zfs_arc_min",
     "zfs_arc_meta_limit",
     "zfs_arc_meta_min",
     "dbuf_cache_max_bytes",
     "dbuf_metadata_cache_max_bytes",
+    "zfs_arc_headroom_margin",
     "vmm_arc_page_overhead",
 ];
 
@@ -304,7 +305,7 @@ fn the_checks_reach_every_outcome() {
         .iter()
         .map(|n| KstatNamed::uint64(n, 0).unwrap())
         .collect();
-    buf[6] = KstatNamed::uint64(TUNABLES[6], 120).unwrap();
+    buf[7] = KstatNamed::uint64(TUNABLES[7], 120).unwrap();
     let mut with_limits = |max: u64, min: u64, flags: u8| {
         buf[0] = KstatNamed::uint64(TUNABLES[0], max).unwrap();
         buf[1] = KstatNamed::uint64(TUNABLES[1], min).unwrap();

@@ -20,7 +20,7 @@ const GUEST: u64 = 4 * GIB + (4 * GIB / 4096) * 120;
 
 /// A host after a day's admin work: limits changed through the kstat and
 /// directly, a guest running, another come and gone, two refusals.
-fn scenario() -> (ArcTunables<StdPlatform>, [(&'static str, u64); 12]) {
+fn scenario() -> (ArcTunables<StdPlatform>, [(&'static str, u64); 13]) {
     let t = booted(16);
     t.register(&VMM_REGISTRANT).unwrap();
     let mut raw = RawVariables::with_owned_cells(&t).unwrap();
@@ -126,7 +126,7 @@ fn every_value_is_the_one_the_crates_hold() {
         tunables += 1;
         assert_eq!(u(&format!("zfs:0:tunables:{}", e.desc.name)), e.value);
     });
-    assert_eq!(tunables, 7, "six of the ARC's and vmm's one");
+    assert_eq!(tunables, 8, "seven of the ARC's and vmm's one");
     assert_eq!(u("zfs:0:tunables:zfs_arc_max"), 12 * GIB);
     assert_eq!(u("zfs:0:tunables:zfs_arc_min"), 2 * GIB);
 
@@ -144,7 +144,7 @@ fn every_value_is_the_one_the_crates_hold() {
         assert_eq!(got[&format!("{ks}:crtime")], "5.000000000");
         assert_eq!(got[&format!("{ks}:snaptime")], "65.250000000");
     }
-    assert_eq!(got.len(), 7 + 7 + 14 + 12 + 4 * 3);
+    assert_eq!(got.len(), 7 + 8 + 17 + 13 + 4 * 3);
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn selectors_pick_what_kstat_would() {
     let out = render(&t, &fields, &["::tunables:*_max*"]);
     assert_eq!(out.lines().count(), 3, "{out}");
     assert_eq!(render(&t, &fields, &["vmm:1"]), "");
-    assert_eq!(render(&t, &fields, &["vmm"]).lines().count(), 12 + 3);
+    assert_eq!(render(&t, &fields, &["vmm"]).lines().count(), 13 + 3);
     // Two operands print in operand order, duplicates included.
     let out = render(&t, &fields, &["zfs:0:arcstats:size", "zfs:0:arcstats:size"]);
     assert_eq!(out.lines().count(), 2);

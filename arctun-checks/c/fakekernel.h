@@ -86,6 +86,7 @@ extern void mutex_destroy(kmutex_t *);
 extern void mutex_enter(kmutex_t *);
 extern int mutex_tryenter(kmutex_t *);
 extern void mutex_exit(kmutex_t *);
+extern int mutex_owned(const kmutex_t *);
 
 /* uts/common/sys/condvar.h */
 typedef struct _kcondvar {

@@ -8,17 +8,27 @@
 //! toolchain:
 //!
 //! 1. **The artifact** ([`artifact`]): the module's static library is
-//!    built for the host exactly as for the kernel (`no_std`,
-//!    `panic = "abort"`, fat LTO), linked relocatably the way the module's
-//!    C glue pulls it in, and its imports are listed. Only the DDI
-//!    functions and globals declared by `illumos-ddi`'s kernel layer, the
-//!    `mem*` functions and `bcmp` (which the compiler emits), and the
+//!    built twice, for the illumos kernel target exactly as the illumos
+//!    Makefile builds it (`arctun-kmod/build-kernel-target.sh`: core
+//!    rebuilt for `x86_64-unknown-illumos-kernel.json`, retpolines, frames
+//!    set up at entry) and for the host with the stable toolchain; each is
+//!    linked relocatably the way the module's C glue pulls it in. On both
+//!    objects: only the DDI functions and globals declared by
+//!    `illumos-ddi`'s kernel layer, the `mem*` functions and `bcmp`
+//!    (which the compiler emits), the kernel's retpoline thunks and the
 //!    functions the module's own C half defines (its `kpreempt_*()`
 //!    wrappers, whose prototypes are compared with the Rust declarations)
-//!    are allowed; anything from libc, pthreads, the Rust standard library
-//!    or an unwinder fails the check. A canary build that links `std` proves
-//!    the check can fail. No function's stack frame may need a stack
-//!    probe (a page or more): illumos kernel stacks are 20 KB.
+//!    are imported; exactly the header's functions are exported; every
+//!    function's stack frame is within a stated limit. On the kernel
+//!    object also: no FPU or vector instruction, no access below the stack
+//!    pointer (the red zone), nothing krtld cannot load (TLS, GOT,
+//!    constructors, unwinding tables that need support), no raw indirect
+//!    branch, every frame set up at entry (DTrace fbt). The host object
+//!    breaks those last rules, a crafted object breaks each rule, a canary
+//!    build that links `std` breaks the import rule, and a small source
+//!    compiled with the kernel build's flags but one breaks the rule that
+//!    flag is for (retpolines; frame pointers and no shrink-wrapping, for
+//!    fbt): all show the rules can fail.
 //! 2. **The C ABI** (`tests/c_abi.rs`): a C program compiled with
 //!    `gcc -Wall -Werror` against `sys/arctun.h`, linked with the static
 //!    library and a userland stand-in for the DDI (`c/fakekernel.c`, the
@@ -33,13 +43,19 @@
 //! 4. **The patches** ([`patches`]): the series carries the header
 //!    verbatim, calls only functions the header declares (or the module's
 //!    C half defines) and with their number of arguments, declares none of
-//!    them itself; and, given an illumos tree (`ILLUMOS_SRC`),
-//!    `patches/check-apply.sh` applies the series in order with
-//!    `git apply --check`.
+//!    them itself; vmm's side of the headroom (`vmm_arc.c`, from the
+//!    series) runs in C against the module; and, given an illumos-gate
+//!    tree (`ILLUMOS_SRC`, built by `patches/gate-tree.sh`), the series
+//!    applies in order and every changed C file compiles.
 //!
-//! The checks shell out to the tools a C toolchain brings (`gcc`, `ld`,
-//! `nm`, `objdump`); a check whose tool is missing says so and skips,
-//! which CI prevents by installing them (`.ci/run`).
+//! The checks shell out to the tools a C toolchain brings (`gcc`, `as`,
+//! `ld`, `nm`, `objdump`, `readelf`, `make`) and, for the kernel target,
+//! to a Rust toolchain with its library source (Debian's `rustc-web`,
+//! `cargo-web` and `rust-web-src`). A check whose input is missing is
+//! `#[ignore]`d with the reason, so `cargo test` reports that it did not
+//! run; `build.rs` decides, and under CI (`CI=true`) ignores none of the
+//! tool-bound checks, so that a missing tool fails there (`.ci/run`
+//! installs them). Only the illumos tree stays optional under CI.
 
 pub mod artifact;
 pub mod c_decls;

@@ -98,6 +98,75 @@ pub fn file_diffs(patch: &str) -> Vec<FileDiff> {
     out
 }
 
+/// The whole text of a file the series creates (`path`, relative to the
+/// tree): the lines its patch adds, which are all of them.
+pub fn new_file(dir: &Path, path: &str) -> Result<String, String> {
+    let mut found = None;
+    for p in series(dir)? {
+        for d in file_diffs(&p.text) {
+            if d.path != path {
+                continue;
+            }
+            if !d.new_file {
+                return Err(format!("{} changes {path}; it should create it", p.name));
+            }
+            if found.is_some() {
+                return Err(format!("the series creates {path} twice"));
+            }
+            found = Some(d.added.join("\n") + "\n");
+        }
+    }
+    found.ok_or_else(|| format!("the series does not create {path}"))
+}
+
+/// One hunk of a `git diff` patch.
+#[derive(Clone, Debug, Default)]
+pub struct Hunk {
+    /// The file's path in the tree (the `b/` side).
+    pub path: String,
+    /// What `git diff` prints after the second `@@`: the line that opens
+    /// the enclosing function (or other context), empty if none.
+    pub context: String,
+    /// The lines it adds, without the leading `+`.
+    pub added: Vec<String>,
+}
+
+/// The hunks of a `git diff` patch, in order.
+#[must_use]
+pub fn hunks(patch: &str) -> Vec<Hunk> {
+    let mut out: Vec<Hunk> = Vec::new();
+    let mut path: Option<String> = None;
+    for line in patch.lines() {
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            path = Some(rest.split_once(" b/").map_or(rest, |(_, b)| b).to_owned());
+            continue;
+        }
+        let Some(p) = &path else { continue };
+        if let Some(rest) = line.strip_prefix("@@ ") {
+            let context = rest
+                .split_once(" @@")
+                .map_or("", |(_, c)| c)
+                .trim()
+                .to_owned();
+            out.push(Hunk {
+                path: p.clone(),
+                context,
+                added: Vec::new(),
+            });
+        } else if let Some(added) = line.strip_prefix('+') {
+            if line.starts_with("+++ ") {
+                continue;
+            }
+            if let Some(h) = out.last_mut() {
+                if &h.path == p {
+                    h.added.push(added.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Removes C comments (`/* */` and `//`) from `text`.
 #[must_use]
 pub fn strip_c_comments(text: &str) -> String {
@@ -353,6 +422,27 @@ mod tests {
         assert_eq!(d[0].prototype.to_string(), "int (struct modinfo *)");
         assert_eq!(d[1].declaration(), "void arctun_x(void)");
         assert_eq!(d[1].line, 11);
+    }
+
+    #[test]
+    fn hunks_name_their_function_and_keep_added_lines() {
+        let p = "diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n\
+                 @@ -1,2 +1,3 @@ f(int a)\n ctx\n+added\n-removed\n\
+                 @@ -9 +10,2 @@\n+more\n\
+                 diff --git a/y.h b/y.h\nnew file mode 100644\n--- /dev/null\n+++ b/y.h\n\
+                 @@ -0,0 +1 @@\n+#define Y\n";
+        let h = hunks(p);
+        assert_eq!(h.len(), 3);
+        assert_eq!(
+            (h[0].path.as_str(), h[0].context.as_str()),
+            ("x.c", "f(int a)")
+        );
+        assert_eq!(h[0].added, ["added"]);
+        assert_eq!((h[1].context.as_str(), h[1].added.len()), ("", 1));
+        assert_eq!(
+            (h[2].path.as_str(), h[2].added[0].as_str()),
+            ("y.h", "#define Y")
+        );
     }
 
     #[test]

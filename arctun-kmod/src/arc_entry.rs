@@ -12,13 +12,12 @@
 //!   from its allocation path and with any of its locks held.
 
 use illumos_ddi::{c_int, pgcnt_t, uint_t};
-use zfs_tunables::sync::{AtomicBool, Ordering};
 use zfs_tunables::{Bytes, LimitsSnapshot, Pages};
 
-use crate::component::{component, Component};
-use crate::kernel_platform::{set_callbacks, ArcCallbacks};
+use crate::kernel_platform::ArcCallbacks;
 use crate::preempt::NoPreempt;
 use crate::raw_vars::{self, arctun_var_t};
+use crate::state::{self, component, Component, VarOwner};
 use crate::{kstats, KmodError};
 
 /// `ARCTUN_ARC_OPS_VERSION`.
@@ -77,25 +76,6 @@ impl From<LimitsSnapshot> for arctun_limits_t {
     }
 }
 
-/// Set from the start of an ARC's registration to the end of its
-/// unregistration. Taken by compare-and-swap, so two registrations cannot
-/// both proceed, and cleared only once a teardown is complete, so no
-/// registration overlaps one; read without a lock by `arctun_mod_busy()`.
-static ARC_REGISTERED: AtomicBool = AtomicBool::new(false);
-
-/// Set once a registration is complete. An unregistration claims its
-/// teardown by compare-and-swap from true, so two unregistrations cannot
-/// both tear down.
-static ARC_READY: AtomicBool = AtomicBool::new(false);
-
-/// The ARC's tunable variables.
-static ARC_VARS: raw_vars::Owner = raw_vars::Owner::new();
-
-/// Whether an ARC is registered.
-pub fn arc_registered() -> bool {
-    ARC_REGISTERED.load(Ordering::Acquire)
-}
-
 fn to_errno(r: Result<(), KmodError>) -> c_int {
     match r {
         Ok(()) => 0,
@@ -124,24 +104,17 @@ unsafe fn arc_register(ops: *const arctun_arc_ops_t) -> Result<(), KmodError> {
         return Err(KmodError::NullPointer);
     };
     let n = usize::try_from(ops.aao_nvars).map_err(|_| KmodError::TooManyVariables)?;
-    if ARC_REGISTERED
-        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
-        return Err(KmodError::AlreadyRegistered);
-    }
     // The callbacks go in first, so that eviction can start as soon as a
     // boot value lowers the ceiling.
-    set_callbacks(Some(ArcCallbacks { size, evict }));
+    let registration = state::begin_arc_registration(ArcCallbacks { size, evict })?;
     // SAFETY: the caller vouches for aao_vars (see arctun_arc_register).
-    if let Err(e) = unsafe { raw_vars::register(&ARC_VARS, c, ops.aao_vars, n) } {
-        set_callbacks(None);
-        ARC_REGISTERED.store(false, Ordering::Release);
+    if let Err(e) = unsafe { raw_vars::register(VarOwner::Arc, c, ops.aao_vars, n) } {
+        registration.abandon();
         return Err(e);
     }
     c.finish_boot();
     kstats::create_arc_kstats();
-    ARC_READY.store(true, Ordering::Release);
+    registration.complete();
     Ok(())
 }
 
@@ -164,18 +137,15 @@ pub unsafe extern "C" fn arctun_arc_register(ops: *const arctun_arc_ops_t) -> c_
 pub extern "C" fn arctun_arc_unregister() {
     // Claims the teardown: of two unregistrations, or one racing a
     // registration still in progress, at most one gets past here.
-    if ARC_READY
-        .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
+    let Some(teardown) = state::begin_arc_teardown() else {
         return;
-    }
+    };
     // The kstats first: a zfs:0:tunables write records into the raw
     // variables, which must still be bound while one can run.
     kstats::delete_arc_kstats();
-    raw_vars::unregister(&ARC_VARS);
-    set_callbacks(None);
-    ARC_REGISTERED.store(false, Ordering::Release);
+    raw_vars::unregister(VarOwner::Arc);
+    // Then the callbacks, waiting for one that runs.
+    teardown.complete();
 }
 
 /// Runs `f` on the component, or returns `default` before

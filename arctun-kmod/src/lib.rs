@@ -13,12 +13,19 @@
 //!
 //! It supplies, and only supplies:
 //!
-//! - the kernel [`Platform`](zfs_tunables::Platform): one `kmutex_t`, one
-//!   `kcondvar_t` waited on with `cv_timedwait_sig_hrtime()`, `gethrtime()`,
-//!   `freemem`/`lotsfree`/`desfree`, and the ARC's size and evictor
-//!   through callbacks the ARC registers ([`kernel_platform`]);
-//! - the component itself, in static storage, created once by
-//!   `arctun_mod_init()` ([`component`]);
+//! - the module's state ([`state`]): every static (the component, the
+//!   vmm client, the raw-variable table, the kstats' buffers), every lock
+//!   and the registration flags, behind functions that take the locks in
+//!   the one order its opening comment states and, in a debug build,
+//!   assert ([`lock_order`]);
+//! - the kernel [`Platform`](zfs_tunables::Platform)
+//!   ([`state::KernelPlatform`]): one `kmutex_t`, one `kcondvar_t` waited
+//!   on with `cv_timedwait_sig_hrtime()`, the ARC's size and evictor
+//!   through callbacks the ARC registers, and `gethrtime()` and
+//!   `freemem`/`lotsfree`/`desfree` ([`kernel_platform`]), over
+//!   mutex(9F) and condvar(9F) ([`ksync`]);
+//! - the lifecycle entry points ([`mod_entry`]): the component is created
+//!   once by `arctun_mod_init()`;
 //! - the entry points the ARC calls ([`arc_entry`]) and the raw-variable
 //!   synchronisation behind `arctun_arc_tick()` ([`raw_vars`], over
 //!   kstat-export);
@@ -48,7 +55,7 @@
 //!
 //! ## Lifecycle
 //!
-//! `_init` calls [`arctun_mod_init`](component::arctun_mod_init), which
+//! `_init` calls [`arctun_mod_init`](mod_entry::arctun_mod_init), which
 //! initializes the locks and builds the component for this host (limits
 //! as `arc_init()` computes them with no tunable set). `arc_init()` then
 //! registers the ARC's callbacks and variables; their values are applied as
@@ -59,20 +66,21 @@
 //!
 //! ## Locking
 //!
-//! Kernel mutexes in four ranks. Each rank is taken before the ones
-//! below it, and never while one below it is held:
-//!
-//! 1. the admin lock ([`raw_vars::ADMIN_LOCK`]): the tunables' C
-//!    variables and the values last applied from them (held across a
-//!    tick), and `ks_lock` of this module's kstats (the kstat framework
-//!    holds it around `ks_update`);
-//! 2. vmm-client's instance-table lock ([`vmm_entry::VMM_TABLE_LOCK`]),
-//!    never held while a create sleeps for headroom;
-//! 3. the component's lock (the [`Platform`](zfs_tunables::Platform) lock
-//!    of zfs-tunables, with its condition variable);
-//! 4. the callback lock (held while one of the ARC's callbacks runs, so
-//!    `arctun_arc_unregister()` never returns while a callback is in
-//!    flight); the callbacks then take the ARC's own locks.
+//! Four kernel mutexes, numbered in the one order they are taken: the
+//! admin lock (the tunables' C variables and the values last applied from
+//! them, and `ks_lock` of this module's kstats), vmm-client's instance
+//! table lock (never held while a create sleeps for headroom), the
+//! component's lock (the [`Platform`](zfs_tunables::Platform) lock of
+//! zfs-tunables, with its condition variable), and the callback lock
+//! (held while one of the ARC's callbacks runs, so
+//! `arctun_arc_unregister()` never returns while a callback is in
+//! flight; the callbacks then take the ARC's own locks). All of them are
+//! statics of [`state`], which opens with the lock-order table: each
+//! lock, what it protects, the contexts that take it, and the kernel's
+//! locks held around and taken under them. Files import each other in
+//! one direction only: the entry files over `raw_vars` and `kstats`, over
+//! `state`, over the kernel primitives; `.ci/check-file-cycles` keeps it
+//! so.
 //!
 //! The hot-path entry points (reads of `c`, `c_min`, `c_max`, the headroom
 //! term, the ARC's moves of `c`) take none of them: single atomics and the
@@ -117,7 +125,7 @@
 //! - Atomics come from `zfs_tunables::sync` like everywhere else, but
 //!   storage owned by C (`kmutex_t`, `kcondvar_t`, kstat buffers) sits in
 //!   `core::cell::UnsafeCell`: the kernel module is never built under loom.
-#![cfg_attr(not(feature = "std-canary"), no_std)]
+#![cfg_attr(not(any(test, feature = "std-canary")), no_std)]
 #![deny(missing_docs)]
 #![deny(unused_must_use)]
 #![deny(
@@ -135,13 +143,16 @@
 )]
 
 pub mod arc_entry;
-pub mod component;
 mod error;
 pub mod kernel_platform;
 pub mod kstats;
+pub mod ksync;
+pub mod lock_order;
 pub mod messages;
+pub mod mod_entry;
 pub mod preempt;
 pub mod raw_vars;
+pub mod state;
 pub mod vmm_entry;
 
 #[cfg(feature = "std-canary")]
@@ -151,7 +162,7 @@ pub use error::KmodError;
 
 /// Reports a panic through `cmn_err(CE_PANIC, ...)`, which does not
 /// return: the system panics with the message and location in the dump.
-#[cfg(not(feature = "std-canary"))]
+#[cfg(not(any(test, feature = "std-canary")))]
 #[panic_handler]
 fn panic_handler(info: &core::panic::PanicInfo<'_>) -> ! {
     messages::panic(info)

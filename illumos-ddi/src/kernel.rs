@@ -30,6 +30,9 @@ unsafe extern "C" {
     pub fn mutex_tryenter(mp: *mut kmutex_t) -> c_int;
     /// `void mutex_exit(kmutex_t *);`
     pub fn mutex_exit(mp: *mut kmutex_t);
+    /// `int mutex_owned(const kmutex_t *);` non-zero when the calling
+    /// thread holds the (adaptive) mutex; for assertions only.
+    pub fn mutex_owned(mp: *const kmutex_t) -> c_int;
 }
 
 // ---------------------------------------------------------------------

@@ -74,7 +74,7 @@ pub const ARCSTATS_FIELDS: [&str; 7] = [
 ];
 
 /// The statistics of `zfs:0:arc_headroom`, in order.
-pub const ARC_HEADROOM_FIELDS: [&str; 14] = [
+pub const ARC_HEADROOM_FIELDS: [&str; 17] = [
     "reserved",
     "pending",
     "allocated",
@@ -82,9 +82,12 @@ pub const ARC_HEADROOM_FIELDS: [&str; 14] = [
     "reservations",
     "c_max_base",
     "c_max_effective",
+    "margin",
+    "available_now",
     "reserves",
     "rejections",
     "rejections_never_fit",
+    "rejections_memory",
     "releases",
     "waits",
     "wait_timeouts",
@@ -93,7 +96,7 @@ pub const ARC_HEADROOM_FIELDS: [&str; 14] = [
 
 /// How many statistics `vmm:0:arc_resv` has (vmm-client's
 /// `ArcResvStats::fields()`).
-pub const ARC_RESV_NDATA: usize = 12;
+pub const ARC_RESV_NDATA: usize = 13;
 
 /// `zfs:0:arcstats`.
 pub const ARCSTATS: KstatIdent = KstatIdent {
@@ -195,7 +198,7 @@ pub struct ArcHeadroomUpdate<'a, P: Platform> {
 impl<P: Platform> ArcHeadroomUpdate<'_, P> {
     /// The values, in [`ARC_HEADROOM_FIELDS`] order.
     #[must_use]
-    pub fn values(&self) -> [u64; 14] {
+    pub fn values(&self) -> [u64; 17] {
         let h = self.tunables.headroom_stats();
         let c = h.counters;
         [
@@ -206,9 +209,12 @@ impl<P: Platform> ArcHeadroomUpdate<'_, P> {
             h.reservations,
             h.c_max_base.0,
             h.c_max_effective.0,
+            h.margin.0,
+            h.available_now.0,
             c.reserves,
             c.rejections,
             c.rejections_never_fit,
+            c.rejections_memory,
             c.releases,
             c.waits,
             c.wait_timeouts,

@@ -247,7 +247,7 @@ fn tunables_kstat_has_every_runtime_tunable_and_grows_with_registrants() {
         .unwrap()
         .data()
         .to_vec();
-    assert_eq!(old.len(), 6);
+    assert_eq!(old.len(), 7);
     assert!(old.iter().all(|n| n.data_type == KstatDataType::UINT64));
 
     t.register(&VMM_REGISTRANT).unwrap();
@@ -263,7 +263,7 @@ fn tunables_kstat_has_every_runtime_tunable_and_grows_with_registrants() {
         .data()
         .to_vec();
     let names: Vec<_> = new.iter().map(|n| n.name.as_str().unwrap()).collect();
-    assert_eq!(names.len(), 7, "{names:?}");
+    assert_eq!(names.len(), 8, "{names:?}");
     assert!(names.contains(&"vmm_arc_page_overhead"));
     assert!(!names.contains(&"test_boot_only"));
     // A buffer read before vmm registered no longer fits (VAR_SIZE).
@@ -273,8 +273,8 @@ fn tunables_kstat_has_every_runtime_tunable_and_grows_with_registrants() {
     assert_eq!(
         e,
         ExportError::NdataMismatch {
-            expected: 7,
-            got: 6
+            expected: 8,
+            got: 7
         }
     );
     // vmm's tunable is written like the ARC's.

@@ -192,7 +192,9 @@ pub fn apply_etc_system(m: &mut Machine, lines: &[String]) -> Vec<EventRecord> {
 }
 
 /// vmm's `arc_resv` statistics, when vmm is the project's client.
-fn arc_resv_fields(vmm: Option<&VmmClient>) -> Option<[(&'static str, u64); 12]> {
+fn arc_resv_fields(
+    vmm: Option<&VmmClient>,
+) -> Option<[(&'static str, u64); vmm_client::ArcResvStats::FIELDS]> {
     vmm.map(|c| c.stats().fields())
 }
 

@@ -17,7 +17,7 @@
 //! Every atomic comes from `zfs_tunables::sync`.
 
 use zfs_tunables::sync::{AtomicBool, AtomicU64, Ordering};
-use zfs_tunables::{Bytes, Hrtime, MemoryFigures, Pages, Platform, Wake};
+use zfs_tunables::{AdmissionFigures, Bytes, Hrtime, MemoryFigures, Pages, Platform, Wake};
 
 /// See the module documentation.
 #[derive(Debug, Default)]
@@ -126,6 +126,12 @@ unsafe impl Platform for SimPlatform {
             lotsfree: Pages(self.lotsfree.load(Ordering::Relaxed)),
             desfree: Pages(self.desfree.load(Ordering::Relaxed)),
         }
+    }
+
+    fn admission_figures(&self) -> Option<AdmissionFigures> {
+        // The model's admission figures are not copied in yet: admitted by
+        // the ceiling rule alone.
+        None
     }
 
     fn arc_size(&self) -> Bytes {

@@ -441,21 +441,14 @@ where
             let grant = if sized.is_empty() {
                 None
             } else {
-                let grant = self.arc.reserve(CONSUMER, total)?;
                 // The page overhead lowers the ceiling but is never
-                // allocated and never waited for: the wait's margin is
-                // the core's `lotsfree + desfree` (see page_overhead.rs).
+                // allocated and never waited for: it counts as allocated
+                // from the start, so admission and the wait see only the
+                // guest's RAM (see page_overhead.rs).
                 let overhead = sized
                     .iter()
                     .fold(Bytes::ZERO, |a, s| a.saturating_add(s.overhead));
-                if overhead != Bytes::ZERO {
-                    if let Err(e) = self.arc.mark_allocated(grant, overhead) {
-                        // Cannot happen (the overhead is part of the
-                        // reservation just made); undo it rather than trust.
-                        let _ = self.arc.release(grant);
-                        return Err(e.into());
-                    }
-                }
+                let grant = self.arc.reserve_with_allocated(CONSUMER, total, overhead)?;
                 Some(grant)
             };
             for s in sized.iter_mut() {

@@ -79,6 +79,9 @@ pub enum Failure {
     NoHeadroom,
     /// `fail_never_fits`: the reservation could never fit on this host.
     NeverFits,
+    /// `fail_no_memory`: the host could not give the guest's memory now
+    /// without paging.
+    NoMemory,
     /// `fail_timeout`: the ARC did not free the memory before the deadline.
     Timeout,
     /// `fail_interrupted`: a signal, or the instance's destruction,
@@ -128,6 +131,7 @@ impl VmmError {
             VmmError::Arc(e) => match e {
                 TunableError::NoHeadroom { .. } => Failure::NoHeadroom,
                 TunableError::NeverFits { .. } => Failure::NeverFits,
+                TunableError::ShortOfMemory { .. } => Failure::NoMemory,
                 TunableError::TimedOut => Failure::Timeout,
                 TunableError::Interrupted | TunableError::Released => Failure::Interrupted,
                 TunableError::Full => Failure::TableFull,

@@ -223,6 +223,7 @@ impl InstanceTable {
                 creates: 0,
                 destroys: 0,
                 fail_no_headroom: 0,
+                fail_no_memory: 0,
                 fail_never_fits: 0,
                 fail_timeout: 0,
                 fail_interrupted: 0,

@@ -54,7 +54,8 @@ use crate::table_lock::TableLock;
 /// reservation that can never fit on this host, so that bhyve, which
 /// retries `ENOMEM` once a second, gives up on it instead of retrying
 /// forever. `ENOMEM` at the boundary therefore always means "not now":
-/// no headroom next to the live reservations, or the allocator's own
+/// no headroom next to the live reservations, no memory the host can give
+/// now without paging, or the allocator's own
 /// failure. `ETIME`, `EINTR` and every other errno pass through, and
 /// bhyve exits on them.
 #[must_use]
@@ -228,6 +229,11 @@ mod tests {
                 requested: Bytes(2),
                 host_limit: Bytes(1),
             },
+            TunableError::ShortOfMemory {
+                requested: Bytes(2),
+                available: Bytes(1),
+                margin: Bytes(1),
+            },
             TunableError::ZeroSize,
             TunableError::Overflow,
             TunableError::UnknownReservation,
@@ -277,6 +283,7 @@ mod tests {
                 | TunableError::Full
                 | TunableError::NoHeadroom { .. }
                 | TunableError::NeverFits { .. }
+                | TunableError::ShortOfMemory { .. }
                 | TunableError::ZeroSize
                 | TunableError::Overflow
                 | TunableError::UnknownReservation
@@ -326,7 +333,7 @@ mod tests {
     #[test]
     fn every_other_error_keeps_the_clients_errno() {
         let errors = every_error();
-        assert_eq!(errors.len(), 34);
+        assert_eq!(errors.len(), 35);
         for e in errors {
             let want = match e {
                 VmmError::Arc(TunableError::NeverFits { .. }) => ENOSPC,
@@ -336,7 +343,9 @@ mod tests {
             assert!(ioctl_errno(e) > 0, "{e:?}");
         }
         // Only "never fits" among the ENOMEMs of the client changes: at
-        // the boundary ENOMEM is always worth bhyve's retry.
+        // the boundary ENOMEM is always worth bhyve's retry (no headroom
+        // next to the live reservations, no memory the host can give now,
+        // or the allocator's own failure).
         let enomem_at_boundary: Vec<VmmError> = every_error()
             .into_iter()
             .filter(|&e| ioctl_errno(e) == ENOMEM)
@@ -347,6 +356,11 @@ mod tests {
                 VmmError::Arc(TunableError::NoHeadroom {
                     requested: Bytes(2),
                     available: Bytes(1),
+                }),
+                VmmError::Arc(TunableError::ShortOfMemory {
+                    requested: Bytes(2),
+                    available: Bytes(1),
+                    margin: Bytes(1),
                 }),
                 VmmError::AllocFailed { errno: 0 },
                 VmmError::AllocFailed { errno: ENOMEM },

@@ -28,6 +28,9 @@ pub struct ArcResvStats {
     pub fail_no_headroom: u64,
     /// Creates refused: the reservation could never fit on this host.
     pub fail_never_fits: u64,
+    /// Creates refused: the host could not give the guest's memory now
+    /// without paging (free memory and what the ARC can shed fall short).
+    pub fail_no_memory: u64,
     /// Creates rolled back: the ARC did not free the memory in time.
     pub fail_timeout: u64,
     /// Creates rolled back: a signal, or the instance's destruction.
@@ -41,9 +44,12 @@ pub struct ArcResvStats {
 }
 
 impl ArcResvStats {
+    /// How many figures [`fields`](Self::fields) gives.
+    pub const FIELDS: usize = 13;
+
     /// Every figure with its kstat name, in the kstat's order.
     #[must_use]
-    pub fn fields(&self) -> [(&'static str, u64); 12] {
+    pub fn fields(&self) -> [(&'static str, u64); Self::FIELDS] {
         [
             ("instances", self.instances),
             ("reserved_bytes", self.reserved_bytes),
@@ -52,6 +58,7 @@ impl ArcResvStats {
             ("destroys", self.destroys),
             ("fail_no_headroom", self.fail_no_headroom),
             ("fail_never_fits", self.fail_never_fits),
+            ("fail_no_memory", self.fail_no_memory),
             ("fail_timeout", self.fail_timeout),
             ("fail_interrupted", self.fail_interrupted),
             ("fail_alloc", self.fail_alloc),
@@ -65,6 +72,7 @@ impl ArcResvStats {
         let c = match f {
             Failure::NoHeadroom => &mut self.fail_no_headroom,
             Failure::NeverFits => &mut self.fail_never_fits,
+            Failure::NoMemory => &mut self.fail_no_memory,
             Failure::Timeout => &mut self.fail_timeout,
             Failure::Interrupted => &mut self.fail_interrupted,
             Failure::Alloc => &mut self.fail_alloc,
@@ -89,11 +97,12 @@ mod tests {
             destroys: 5,
             fail_no_headroom: 6,
             fail_never_fits: 7,
-            fail_timeout: 8,
-            fail_interrupted: 9,
-            fail_alloc: 10,
-            fail_table_full: 11,
-            fail_invalid: 12,
+            fail_no_memory: 8,
+            fail_timeout: 9,
+            fail_interrupted: 10,
+            fail_alloc: 11,
+            fail_table_full: 12,
+            fail_invalid: 13,
         };
         let names = [
             "instances",
@@ -103,6 +112,7 @@ mod tests {
             "destroys",
             "fail_no_headroom",
             "fail_never_fits",
+            "fail_no_memory",
             "fail_timeout",
             "fail_interrupted",
             "fail_alloc",
@@ -122,6 +132,7 @@ mod tests {
         let all = [
             Failure::NoHeadroom,
             Failure::NeverFits,
+            Failure::NoMemory,
             Failure::Timeout,
             Failure::Interrupted,
             Failure::Alloc,
@@ -132,7 +143,7 @@ mod tests {
             let mut s = ArcResvStats::default();
             s.count_failure(f);
             let counted: Vec<u64> = s.fields()[5..].iter().map(|&(_, v)| v).collect();
-            let mut want = vec![0; 7];
+            let mut want = vec![0; 8];
             want[i] = 1;
             assert_eq!(counted, want, "{f:?}");
         }

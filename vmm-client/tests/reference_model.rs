@@ -5,10 +5,12 @@
 //! semantics (BRIEF §3), written again here without the crates' code:
 //! `arc_init()`'s arithmetic in 128-bit integers, the validation rules of
 //! a runtime write, the reservation rule in bytes, vmm's sizing, and the
-//! raw-variable sync. Every sequence mixes tunable writes (valid and
-//! invalid, one or two at a time), headroom reservations by a second
-//! consumer, allocations, releases (repeated ones included), vmm creates
-//! and destroys, raw `mdb -kw` writes and sync ticks; after every step
+//! raw-variable sync, and admission against what the host can give.
+//! Every sequence mixes tunable writes (valid and invalid, one or two at a
+//! time), headroom reservations by a second consumer, allocations,
+//! releases (repeated ones included), vmm creates and destroys, raw
+//! `mdb -kw` writes and sync ticks, and changes of the host's figures
+//! that make reservations fit or not; after every step
 //! every observable value of the real crates must equal the model's, and
 //! every refusal must carry the model's errno. After releasing everything
 //! and resetting every tunable, the state equals the initial state.
@@ -24,8 +26,8 @@ use zfs_tunables::errno::{EBUSY, EINVAL, ENOENT, ENOMEM, EOVERFLOW, ERANGE};
 use zfs_tunables::std_platform::StdPlatform;
 use zfs_tunables::sync::AtomicU64;
 use zfs_tunables::{
-    ArcTunables, Bytes, Generation, HostMemory, PageSize, Pages, ReleaseOutcome, ReservationId,
-    GIB, MIB,
+    AdmissionFigures, ArcTunables, Bytes, Generation, HostMemory, PageSize, Pages, ReleaseOutcome,
+    ReservationId, GIB, MIB,
 };
 
 const PS: PageSize = PageSize::AMD64;
@@ -33,22 +35,25 @@ const PAGE: u128 = 4096;
 
 /// The tunables the sequences write, in registry order, with the value
 /// each starts at.
-const TUNABLES: [(&str, u64); 7] = [
+const TUNABLES: [(&str, u64); N] = [
     ("zfs_arc_max", 0),
     ("zfs_arc_min", 0),
     ("zfs_arc_meta_limit", 0),
     ("zfs_arc_meta_min", 0),
     ("dbuf_cache_max_bytes", 0),
     ("dbuf_metadata_cache_max_bytes", 0),
+    ("zfs_arc_headroom_margin", 0),
     ("vmm_arc_page_overhead", 120),
 ];
+const N: usize = 8;
 const ARC_MAX: usize = 0;
 const ARC_MIN: usize = 1;
 const META_LIMIT: usize = 2;
 const META_MIN: usize = 3;
 const DBUF: usize = 4;
 const DBUF_META: usize = 5;
-const OVERHEAD: usize = 6;
+const MARGIN: usize = 6;
+const OVERHEAD: usize = 7;
 
 // ---------------------------------------------------------------------
 // The model.
@@ -81,17 +86,32 @@ struct ModelVm {
     overhead: u64,
 }
 
+/// The host's figures admission reads, in bytes (`freemem` stays so
+/// large that a granted wait never sleeps: the model checks admission,
+/// not waiting, and `availrmem` is what binds).
+#[derive(Clone, Copy, Debug)]
+struct ModelHost {
+    freemem: u64,
+    availrmem: u64,
+    availrmem_floor: u64,
+    arc_size: u64,
+    arc_evictable: u64,
+    arc_evicted_cached: u64,
+    desfree: u64,
+}
+
 #[derive(Clone, Debug)]
 struct Model {
     physmem: u128,
     generation: Generation,
-    vals: [u64; 7],
+    host: ModelHost,
+    vals: [u64; N],
     resv: Vec<ModelResv>,
     vms: BTreeMap<u8, ModelVm>,
     /// The raw C variables of the six ARC tunables and vmm's, and the
     /// value each last had applied.
-    raw: [u64; 7],
-    last: [u64; 7],
+    raw: [u64; N],
+    last: [u64; N],
 }
 
 /// `arc_init()` with `vals`, before reservations: (c_min, c_max,
@@ -111,11 +131,12 @@ struct Computed {
 }
 
 impl Model {
-    fn new(physmem_pages: u64, generation: Generation) -> Self {
+    fn new(physmem_pages: u64, generation: Generation, host: ModelHost) -> Self {
         let vals = TUNABLES.map(|(_, v)| v);
         Model {
             physmem: u128::from(physmem_pages),
             generation,
+            host,
             vals,
             resv: Vec::new(),
             vms: BTreeMap::new(),
@@ -130,7 +151,7 @@ impl Model {
         (self.physmem - minfree) * PAGE
     }
 
-    fn compute(&self, v: &[u64; 7]) -> Computed {
+    fn compute(&self, v: &[u64; N]) -> Computed {
         let allmem = self.allmem();
         let mib64 = 64 * u128::from(MIB);
         let gib = u128::from(GIB);
@@ -249,10 +270,16 @@ impl Model {
         if !writes.iter().any(|&(i, _)| i != OVERHEAD) {
             return None;
         }
-        // The ARC's rules, over the whole proposed state.
+        // The ARC's rules, over the whole proposed state: the margin
+        // first, between desfree and allmem (or 0).
         let mut v = self.vals;
         for &(i, x) in writes {
             v[i] = x;
+        }
+        let margin = u128::from(v[MARGIN]);
+        let lowest = u128::from(self.host.desfree.max(1));
+        if margin != 0 && (margin < lowest || margin > self.allmem()) {
+            return Some(EINVAL);
         }
         let c = self.compute(&v);
         if c.ignored_max {
@@ -280,14 +307,41 @@ impl Model {
         e
     }
 
-    /// The errno of a reservation of `bytes`, or `None`.
-    fn check_reserve(&self, bytes: u64) -> Option<i32> {
+    /// The margin in force (lotsfree is 0 on this host).
+    fn margin(&self) -> u128 {
+        match self.vals[MARGIN] {
+            0 => u128::from(self.host.desfree),
+            v => u128::from(v.max(self.host.desfree)),
+        }
+    }
+
+    /// What a new reservation can be given: free memory and availrmem,
+    /// each plus what the ARC can return, less every pending byte and
+    /// what each side keeps.
+    fn can_give(&self) -> u128 {
+        let h = &self.host;
+        let c_min = u128::from(self.limits().c_min);
+        let shed = u128::from(h.arc_evictable).min(u128::from(h.arc_size).saturating_sub(c_min));
+        let back = shed + u128::from(h.arc_evicted_cached);
+        let pending = u128::from(self.pending());
+        let free_side = (u128::from(h.freemem) + back).saturating_sub(pending + self.margin());
+        let avail_side = (u128::from(h.availrmem) + back)
+            .saturating_sub(pending + u128::from(h.availrmem_floor));
+        free_side.min(avail_side)
+    }
+
+    /// The errno of a reservation of `bytes` of which `allocated` are
+    /// allocated from the start, or `None`.
+    fn check_reserve(&self, bytes: u64, allocated: u64) -> Option<i32> {
         if bytes == 0 {
             return Some(EINVAL);
         }
         let l = self.limits();
         let c_min = u128::from(l.c_min);
         if c_min + u128::from(bytes) + self.reserved() > u128::from(l.base) {
+            return Some(ENOMEM);
+        }
+        if u128::from(bytes - allocated) > self.can_give() {
             return Some(ENOMEM);
         }
         None
@@ -315,7 +369,7 @@ impl Model {
     /// unchanged one follows a value changed through another path.
     fn tick(&mut self) -> Vec<usize> {
         let mut refused = Vec::new();
-        for i in 0..7 {
+        for i in 0..N {
             if self.raw[i] != self.last[i] {
                 match self.write(&[(i, self.raw[i])]) {
                     None => self.last[i] = self.raw[i],
@@ -355,18 +409,39 @@ impl SegmentAllocator for Memory {
     }
 }
 
-fn host(physmem: Pages, generation: Generation) -> ArcTunables<StdPlatform> {
+fn host(physmem: Pages, generation: Generation) -> (ArcTunables<StdPlatform>, ModelHost) {
     let t = ArcTunables::new(
         StdPlatform::manual(),
         HostMemory::new(physmem, PS),
         generation,
     );
     t.finish_boot();
-    t.platform().set_freemem(Pages(u64::MAX / 4096));
+    let free = Pages(u64::MAX / 4096 / 4);
+    t.platform().set_freemem(free);
     t.platform().set_desfree(Pages(physmem.0 / 128));
     let c = t.limits().c;
     t.platform().set_arc_size(c);
-    t
+    let h = ModelHost {
+        freemem: free.0 * 4096,
+        availrmem: physmem.0 * 4096,
+        availrmem_floor: 0,
+        arc_size: c.0,
+        arc_evictable: c.0,
+        arc_evicted_cached: 0,
+        desfree: physmem.0 / 128 * 4096,
+    };
+    set_host(&t, &h);
+    (t, h)
+}
+
+/// Tells the platform the model's host figures.
+fn set_host(t: &ArcTunables<StdPlatform>, h: &ModelHost) {
+    t.platform().set_admission(Some(AdmissionFigures {
+        availrmem: Pages(h.availrmem / 4096),
+        availrmem_floor: Pages(h.availrmem_floor / 4096),
+        arc_evictable: Bytes(h.arc_evictable),
+        arc_evicted_cached: Bytes(h.arc_evicted_cached),
+    }));
 }
 
 fn vm_name(n: u8) -> Vec<u8> {
@@ -394,13 +469,22 @@ fn compare(
     let h = t.headroom_stats();
     prop_assert_eq!(u128::from(h.reserved.0), m.reserved());
     prop_assert_eq!(h.pending.0, m.pending());
-    // With no free memory and no margin the term is minus what it asks
-    // for, or i64::MAX when it asks for nothing.
+    // With no free memory, lotsfree or desfree, the term is minus what it
+    // asks for and the margin tunable, or i64::MAX when it asks for
+    // nothing.
     let term = t.headroom_term(Pages(0), Pages(0), Pages(0));
     match m.unclaimed() {
         0 => prop_assert_eq!(term, i64::MAX),
-        u => prop_assert_eq!(i128::from(term), -i128::from(u)),
+        u => prop_assert_eq!(
+            i128::from(term),
+            (-i128::from(u) - i128::from(m.vals[MARGIN])).max(i128::from(i64::MIN))
+        ),
     }
+    prop_assert_eq!(u128::from(h.margin.0), m.margin());
+    prop_assert_eq!(
+        u128::from(h.available_now.0),
+        m.can_give().min(u128::from(u64::MAX))
+    );
     prop_assert_eq!(h.c_max_base.0, l.base);
     prop_assert_eq!(h.c_max_effective.0, l.c_max);
     let live = m.resv.iter().filter(|r| r.live).count() + m.vms.len();
@@ -435,6 +519,10 @@ enum Op {
     VmDestroy(u8),
     MdbWrite(usize, u64),
     Tick,
+    /// Locked memory takes `availrmem` down to this share (per mille) of
+    /// physical memory, with this floor (per mille), and this share (per
+    /// cent) of the ARC evictable, with these bytes evicted and cached.
+    Host(u16, u16, u8, u64),
 }
 
 /// Values that probe every rule: zero, the 64 MiB floor and its
@@ -454,7 +542,7 @@ fn value(allmem: u64) -> impl Strategy<Value = u64> {
 }
 
 fn op(allmem: u64) -> impl Strategy<Value = Op> {
-    let idx = 0usize..7;
+    let idx = 0usize..N;
     prop_oneof![
         4 => (idx.clone(), value(allmem)).prop_map(|(i, v)| Op::Set(i, v)),
         1 => (idx.clone(), value(allmem), idx.clone(), value(allmem))
@@ -468,6 +556,8 @@ fn op(allmem: u64) -> impl Strategy<Value = Op> {
         2 => (0u8..6).prop_map(Op::VmDestroy),
         2 => (idx, value(allmem)).prop_map(|(i, v)| Op::MdbWrite(i, v)),
         1 => Just(Op::Tick),
+        2 => (0u16..=1000, 0u16..=100, 0u8..=100, prop_oneof![Just(0u64), 0u64..(allmem / 8)])
+            .prop_map(|(a, f, e, c)| Op::Host(a, f, e, c)),
     ]
 }
 
@@ -476,10 +566,10 @@ fn errno_of<T, E: Copy>(r: &Result<T, E>, to: fn(E) -> i32) -> Option<i32> {
 }
 
 fn run(physmem: Pages, generation: Generation, ops: &[Op]) -> Result<(), TestCaseError> {
-    let t = host(physmem, generation);
+    let (t, h) = host(physmem, generation);
     let vmm = StdVmmClient::new(&t, StdTableLock::new()).unwrap();
     let mut raw = RawVariables::with_owned_cells(&t).unwrap();
-    let mut m = Model::new(physmem.0, generation);
+    let mut m = Model::new(physmem.0, generation, h);
     let initial = (t.limits(), t.headroom_stats().reserved);
     let mut ids: Vec<ReservationId> = Vec::new();
     let mut vm_ids: BTreeMap<u8, InstanceId> = BTreeMap::new();
@@ -512,7 +602,7 @@ fn run(physmem: Pages, generation: Generation, ops: &[Op]) -> Result<(), TestCas
             }
             Op::Reserve(b) => {
                 let r = t.reserve("other", Bytes(b));
-                let e = m.check_reserve(b);
+                let e = m.check_reserve(b, 0);
                 prop_assert_eq!(errno_of(&r, |e| e.to_errno()), e, "{:?}", op);
                 if let Ok(id) = r {
                     ids.push(id);
@@ -573,7 +663,7 @@ fn run(physmem: Pages, generation: Generation, ops: &[Op]) -> Result<(), TestCas
                     if m.vms.contains_key(&n) {
                         return Err(zfs_tunables::errno::EEXIST);
                     }
-                    match m.check_reserve(total) {
+                    match m.check_reserve(total, o) {
                         Some(e) => Err(e),
                         None => Ok((total, o)),
                     }
@@ -620,6 +710,16 @@ fn run(physmem: Pages, generation: Generation, ops: &[Op]) -> Result<(), TestCas
                 let mut warned = 0;
                 raw.sync_tick(&t, &mut |_| warned += 1);
                 prop_assert_eq!(warned, m.tick().len());
+            }
+            Op::Host(avail, floor, evictable, cached) => {
+                let mem = u64::try_from(m.physmem).unwrap() * 4096;
+                // Page counts, as the kernel keeps them.
+                let pages = |per_mille: u16| mem / 1000 * u64::from(per_mille) / 4096 * 4096;
+                m.host.availrmem = pages(avail);
+                m.host.availrmem_floor = pages(floor);
+                m.host.arc_evictable = m.host.arc_size / 100 * u64::from(evictable);
+                m.host.arc_evicted_cached = cached;
+                set_host(&t, &m.host);
             }
         }
         compare(&t, &vmm, &raw, &m)?;

@@ -286,6 +286,9 @@ pub mod names {
     pub const DBUF_CACHE_MAX_BYTES: &str = "dbuf_cache_max_bytes";
     /// `dbuf_metadata_cache_max_bytes`.
     pub const DBUF_METADATA_CACHE_MAX_BYTES: &str = "dbuf_metadata_cache_max_bytes";
+    /// `zfs_arc_headroom_margin`: the free memory a reservation's start
+    /// must leave (not an ARC limit: the headroom's own tunable).
+    pub const ZFS_ARC_HEADROOM_MARGIN: &str = "zfs_arc_headroom_margin";
 }
 
 /// Computes the limits, refusing any admin value `arc_init()` would

@@ -5,8 +5,8 @@ use crate::arc_limits::{
     ARC_LIMIT_FLOOR, DBUF_CACHE_SHIFT, DBUF_METADATA_CACHE_SHIFT,
 };
 use crate::error::TunableError;
-use crate::headroom::{HeadroomCounters, HeadroomTable, ReleaseOutcome, ReservationId};
-use crate::platform::{Platform, Wake};
+use crate::headroom::{HeadroomCounters, HeadroomTable, HostSupply, ReleaseOutcome, ReservationId};
+use crate::platform::{MemoryFigures, Platform, Wake};
 use crate::published_limits::{LimitsSnapshot, PublishedLimits};
 use crate::registry::{
     Proposal, ProposalContext, Registrant, RegistrantId, RegistryMeta, RegistryValues, TunableDesc,
@@ -19,7 +19,7 @@ use crate::units::{Bytes, Hrtime, PageSize, Pages};
 const ARC_FLAGS: TunableFlags = TunableFlags::DYNAMIC.union(TunableFlags::ZERO_IS_DEFAULT);
 
 /// The ARC's own tunables, registered by [`ArcTunables::new`].
-static ARC_TUNABLES: [TunableDesc; 6] = [
+static ARC_TUNABLES: [TunableDesc; 7] = [
     TunableDesc {
         name: names::ZFS_ARC_MAX,
         description: "ARC size ceiling in bytes (0: MAX(3/4 of memory, all but 1 GiB))",
@@ -80,6 +80,29 @@ static ARC_TUNABLES: [TunableDesc; 6] = [
         default: 0,
         rule: None,
     },
+    // The free memory a reservation's start leaves, in bytes (0: lotsfree
+    // + desfree). Admission refuses a reservation the host cannot give
+    // with this much to spare, and a waiter proceeds only when free
+    // memory covers its pending bytes plus this much. The default is what
+    // the ARC's own FMR_LOTSFREE term keeps free anyway, so a start never
+    // takes free memory below lotsfree, where the page scanner starts
+    // paging processes out. A lower value (down to desfree, the
+    // swapper's threshold) lets a guest fit that would otherwise be
+    // refused on a small or full host, at that risk: once the guest is
+    // in, free memory may sit between desfree and lotsfree, the scanner
+    // runs, and if the ARC cannot shrink further (at c_min, or held by a
+    // busy reader) it pages processes out. Never below desfree: there the
+    // swapper swaps whole processes out.
+    TunableDesc {
+        name: names::ZFS_ARC_HEADROOM_MARGIN,
+        description: "free memory a guest's start leaves, bytes (0: lotsfree + desfree)",
+        unit: Unit::Bytes,
+        flags: ARC_FLAGS,
+        min: 1,
+        max: u64::MAX,
+        default: 0,
+        rule: None,
+    },
 ];
 
 /// The ARC's registrant. Its `validate` hook runs `arc_init()`'s rules
@@ -111,6 +134,7 @@ fn c_max_base(l: &ArcLimits) -> Bytes {
 }
 
 fn validate_arc(p: &Proposal<'_>) -> Result<(), TunableError> {
+    validate_margin(p)?;
     let admin = proposed_admin(p);
     let changed = |n: &str| p.is_changed(n);
     let limits = compute_strict(p.host(), p.generation(), &admin, &changed)?;
@@ -132,6 +156,34 @@ fn validate_arc(p: &Proposal<'_>) -> Result<(), TunableError> {
         });
     }
     Ok(())
+}
+
+/// The headroom margin may be 0 (the default) or between `desfree` and
+/// `allmem`.
+fn validate_margin(p: &Proposal<'_>) -> Result<(), TunableError> {
+    let name = names::ZFS_ARC_HEADROOM_MARGIN;
+    let value = p.get(name).unwrap_or(0);
+    let min = core::cmp::max(p.context().desfree.0, 1);
+    let max = p.host().allmem().0;
+    if value != 0 && (value < min || value > max) {
+        return Err(TunableError::OutOfBounds {
+            name,
+            value,
+            min,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// The margin in force: the tunable's value, or `lotsfree + desfree` for
+/// 0, never below `desfree`.
+fn effective_margin(tunable: u64, lotsfree: Bytes, desfree: Bytes) -> Bytes {
+    if tunable == 0 {
+        lotsfree.saturating_add(desfree)
+    } else {
+        core::cmp::max(Bytes(tunable), desfree)
+    }
 }
 
 /// Everything behind the lock.
@@ -174,6 +226,12 @@ pub struct HeadroomStats {
     pub c_max_base: Bytes,
     /// The ceiling the ARC obeys.
     pub c_max_effective: Bytes,
+    /// The free memory a start leaves (`zfs_arc_headroom_margin` in force).
+    pub margin: Bytes,
+    /// What a new reservation could be given now without paging
+    /// ([`HostSupply::can_give`]); `u64::MAX` bytes on a platform that
+    /// has no view of the host's memory.
+    pub available_now: Bytes,
     /// The event counters.
     pub counters: HeadroomCounters,
 }
@@ -187,6 +245,9 @@ pub struct ArcTunables<P: Platform> {
     /// Pending bytes no consumer is allocating yet (the table's
     /// `unclaimed()`), read by the headroom term without the lock.
     pending: AtomicU64,
+    /// `zfs_arc_headroom_margin` as last stored (0: the default), read by
+    /// the headroom term without the lock.
+    margin: AtomicU64,
     /// The host's page size (immutable; kept out of the locked state so
     /// the headroom term needs no lock).
     page_size: PageSize,
@@ -243,6 +304,7 @@ impl<P: Platform> ArcTunables<P> {
             limits: PublishedLimits::new(),
             values: RegistryValues::new(),
             pending: AtomicU64::new(0),
+            margin: AtomicU64::new(0),
             page_size: host.page_size,
             state: UnsafeCell::new(State {
                 registry: RegistryMeta::new(),
@@ -299,6 +361,7 @@ impl<P: Platform> ArcTunables<P> {
             limits: PublishedLimits::new(),
             values: RegistryValues::new(),
             pending: AtomicU64::new(0),
+            margin: AtomicU64::new(0),
             page_size: host.page_size,
             state: UnsafeCell::new(State {
                 registry: RegistryMeta::new(),
@@ -442,6 +505,8 @@ impl<P: Platform> ArcTunables<P> {
         let (l, _) = compute_lenient(&s.host, s.generation, &admin);
         s.admin = admin;
         s.limits = l;
+        self.margin
+            .store(v(names::ZFS_ARC_HEADROOM_MARGIN), Ordering::Relaxed);
     }
 
     fn write_locked(&self, g: &mut Locked<'_, P>, writes: Writes<'_>) -> Result<(), TunableError> {
@@ -449,6 +514,11 @@ impl<P: Platform> ArcTunables<P> {
             let ctx = ProposalContext {
                 reserved: s.headroom.reserved(),
                 booting: s.booting,
+                desfree: self
+                    .platform
+                    .memory()
+                    .desfree
+                    .saturating_to_bytes(s.host.page_size),
             };
             s.registry
                 .write(&self.values, writes, ctx, &s.host, s.generation)?;
@@ -594,9 +664,10 @@ impl<P: Platform> ArcTunables<P> {
     }
 
     /// The headroom term of `arc_available_memory()`, in bytes:
-    /// `freemem - pending - lotsfree - desfree`, or `i64::MAX` when
+    /// `freemem - pending - margin` (the margin is `lotsfree + desfree`
+    /// unless `zfs_arc_headroom_margin` says otherwise), or `i64::MAX` when
     /// nothing is pending; claimed bytes (see [`claim`](Self::claim)) are
-    /// not pending here. One atomic load and integer arithmetic; no lock.
+    /// not pending here. Two atomic loads and integer arithmetic; no lock.
     ///
     /// It is `FMR_LOTSFREE` (`freemem - lotsfree - needfree - desfree`)
     /// with the pending bytes in the place of `needfree`: the ARC frees
@@ -611,13 +682,47 @@ impl<P: Platform> ArcTunables<P> {
         }
         let ps = i128::from(self.page_size.bytes().0);
         let free = i128::from(freemem.0).saturating_mul(ps);
-        let margin = i128::from(lotsfree.0)
-            .saturating_add(i128::from(desfree.0))
-            .saturating_mul(ps);
+        // The margin in 128 bits, so extreme page counts cannot saturate
+        // it below what they mean.
+        let desfree_b = i128::from(desfree.0).saturating_mul(ps);
+        let margin = match self.margin.load(Ordering::Relaxed) {
+            0 => i128::from(lotsfree.0)
+                .saturating_mul(ps)
+                .saturating_add(desfree_b),
+            v => core::cmp::max(i128::from(v), desfree_b),
+        };
         let n = free
             .saturating_sub(i128::from(pending))
             .saturating_sub(margin);
         i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    /// The margin in force for these page counts, in bytes.
+    fn margin_for(&self, lotsfree: Pages, desfree: Pages) -> Bytes {
+        let ps = self.page_size;
+        effective_margin(
+            self.margin.load(Ordering::Relaxed),
+            lotsfree.saturating_to_bytes(ps),
+            desfree.saturating_to_bytes(ps),
+        )
+    }
+
+    /// What the host can give, from the platform's figures now, or `None`
+    /// if the platform has no view of them.
+    fn host_supply(&self, s: &State) -> Option<HostSupply> {
+        let f = self.platform.admission_figures()?;
+        let mem: MemoryFigures = self.platform.memory();
+        let ps = s.host.page_size;
+        Some(HostSupply {
+            freemem: mem.freemem.saturating_to_bytes(ps),
+            availrmem: f.availrmem.saturating_to_bytes(ps),
+            availrmem_floor: f.availrmem_floor.saturating_to_bytes(ps),
+            arc_size: self.platform.arc_size(),
+            arc_evictable: f.arc_evictable,
+            arc_evicted_cached: f.arc_evicted_cached,
+            c_min: s.limits.c_min,
+            margin: self.margin_for(mem.lotsfree, mem.desfree),
+        })
     }
 
     /// `arc_reap_cb()`'s `to_free`, less what is already on its way to
@@ -650,15 +755,45 @@ impl<P: Platform> ArcTunables<P> {
     // Headroom reservations.
     // ---------------------------------------------------------------
 
-    /// Reserves `bytes` of headroom for `consumer`: refused with
-    /// `ENOMEM` and no side effect when `c_min + reserved + bytes` exceeds
-    /// the base ceiling; otherwise the ARC's effective ceiling drops by
-    /// `bytes` (not below `c_min`), `c` follows, and the evictor is kicked.
+    /// Reserves `bytes` of headroom for `consumer`, all of it to be
+    /// allocated later; see [`reserve_with_allocated`](Self::reserve_with_allocated).
     pub fn reserve(&self, consumer: &str, bytes: Bytes) -> Result<ReservationId, TunableError> {
+        self.reserve_with_allocated(consumer, bytes, Bytes::ZERO)
+    }
+
+    /// Reserves `bytes` of headroom for `consumer`, of which `allocated`
+    /// count as allocated from the start (never waited for; vmm's `page_t`
+    /// term). Refused, with nothing changed but a counter:
+    /// - `ENOMEM` ([`NeverFits`](TunableError::NeverFits)) when `c_min +
+    ///   bytes` exceeds the base ceiling: it can never fit on this host
+    ///   (vmm's ioctl answers `ENOSPC`, so bhyve does not retry);
+    /// - `ENOMEM` ([`NoHeadroom`](TunableError::NoHeadroom)) when `c_min +
+    ///   reserved + bytes` does;
+    /// - `ENOMEM` ([`ShortOfMemory`](TunableError::ShortOfMemory)) when the
+    ///   host cannot give the pending part now without paging
+    ///   ([`HostSupply::can_give`]): a refusal in one call instead of a
+    ///   wait that could only end at its deadline.
+    ///
+    /// Otherwise the ARC's effective ceiling drops by `bytes` (not below
+    /// `c_min`), `c` follows, and the evictor is kicked.
+    pub fn reserve_with_allocated(
+        &self,
+        consumer: &str,
+        bytes: Bytes,
+        allocated: Bytes,
+    ) -> Result<ReservationId, TunableError> {
         let mut g = self.lock();
         let id = g.with(|s| {
             let base = c_max_base(&s.limits);
-            s.headroom.reserve(consumer, bytes, s.limits.c_min, base)
+            let supply = self.host_supply(s);
+            s.headroom.reserve_admitted(
+                consumer,
+                bytes,
+                allocated,
+                s.limits.c_min,
+                base,
+                supply.as_ref(),
+            )
         })?;
         self.republish(&mut g);
         drop(g);
@@ -731,7 +866,7 @@ impl<P: Platform> ArcTunables<P> {
     }
 
     /// Whether free memory covers `id`'s pending bytes, those of every
-    /// older reservation, and `lotsfree + desfree`.
+    /// older reservation, and the margin.
     fn headroom_ready(&self, s: &State, id: ReservationId) -> Result<bool, TunableError> {
         let need = match s.headroom.pending_through(id) {
             Some(n) => n,
@@ -742,12 +877,8 @@ impl<P: Platform> ArcTunables<P> {
             return Ok(true);
         }
         let mem = self.platform.memory();
-        let ps = s.host.page_size;
-        let free = mem.freemem.saturating_to_bytes(ps);
-        let margin = mem
-            .lotsfree
-            .saturating_to_bytes(ps)
-            .saturating_add(mem.desfree.saturating_to_bytes(ps));
+        let free = mem.freemem.saturating_to_bytes(s.host.page_size);
+        let margin = self.margin_for(mem.lotsfree, mem.desfree);
         Ok(free >= need.saturating_add(margin))
     }
 
@@ -840,6 +971,13 @@ impl<P: Platform> ArcTunables<P> {
                 reservations: u64::try_from(s.headroom.iter().count()).unwrap_or(u64::MAX),
                 c_max_base: c_max_base(&s.limits),
                 c_max_effective: s.c_max_eff,
+                margin: {
+                    let mem = self.platform.memory();
+                    self.margin_for(mem.lotsfree, mem.desfree)
+                },
+                available_now: self
+                    .host_supply(s)
+                    .map_or(Bytes(u64::MAX), |h| h.can_give(pending)),
                 counters: s.headroom.counters(),
             }
         })

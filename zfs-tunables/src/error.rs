@@ -96,6 +96,18 @@ pub enum TunableError {
         /// The most this host could ever reserve.
         host_limit: Bytes,
     },
+    /// A reservation whose memory the host cannot give now without paging:
+    /// free memory, what the ARC can shed down to `c_min` and what it has
+    /// evicted already, less earlier reservations' pending bytes and the
+    /// margin, fall short of the request's pending part.
+    ShortOfMemory {
+        /// The bytes the reservation would wait for.
+        requested: Bytes,
+        /// What the host can give now.
+        available: Bytes,
+        /// The free memory a start must leave (`zfs_arc_headroom_margin`).
+        margin: Bytes,
+    },
     /// A size of zero where a positive size is required.
     ZeroSize,
     /// Arithmetic on a caller's value would overflow.
@@ -134,6 +146,7 @@ impl TunableError {
             TunableError::Full => errno::ENOSPC,
             TunableError::NoHeadroom { .. } => errno::ENOMEM,
             TunableError::NeverFits { .. } => errno::ENOMEM,
+            TunableError::ShortOfMemory { .. } => errno::ENOMEM,
             TunableError::ZeroSize => errno::EINVAL,
             TunableError::Overflow => errno::EOVERFLOW,
             TunableError::UnknownReservation => errno::ENOENT,
@@ -209,6 +222,18 @@ impl fmt::Display for TunableError {
                 "cannot reserve {} bytes of ARC headroom: this host can \
                  reserve at most {} bytes above c_min",
                 requested.0, host_limit.0
+            ),
+            TunableError::ShortOfMemory {
+                requested,
+                available,
+                margin,
+            } => write!(
+                f,
+                "cannot reserve {} bytes of ARC headroom now: this host can \
+                 give {} bytes without paging (free memory, what the ARC can \
+                 shed down to c_min and what it has evicted, less earlier \
+                 reservations and a margin of {} bytes)",
+                requested.0, available.0, margin.0
             ),
             TunableError::ZeroSize => write!(f, "a size of zero"),
             TunableError::Overflow => write!(f, "the size overflows 64 bits"),

@@ -26,9 +26,25 @@
 //!
 //! The table is kept in creation order; waiters are served first come,
 //! first served: a waiter proceeds when free memory covers its own pending
-//! bytes *and* those of every older reservation, claimed or not, plus
-//! `lotsfree + desfree`, so two guests starting together cannot both take
-//! the same freed memory.
+//! bytes *and* those of every older reservation, claimed or not, plus the
+//! margin (`lotsfree + desfree` by default), so two guests starting
+//! together cannot both take the same freed memory.
+//!
+//! # Admission
+//!
+//! A reservation is granted only if the host can give its pending part
+//! without paging anything out ([`HostSupply::can_give`]): free memory,
+//! plus what the ARC can still shed (its evictable bytes, down to
+//! `c_min`), plus what it has evicted already and its kmem caches hold,
+//! less the pending bytes of every earlier reservation and the margin.
+//! The same sum is taken against `availrmem` (less the part the ARC keeps
+//! untouched), since a guest's pages must come out of both; the smaller
+//! wins. Memory held by the kernel, by processes (Anon, Exec and libs,
+//! Page cache) or by running guests is not counted: only the page
+//! scanner could free it, and that is what a start must not cause. A
+//! request above the estimate is refused at once
+//! ([`TunableError::ShortOfMemory`], `ENOMEM`): the caller learns in one
+//! call what a wait would have learned only at its deadline.
 
 use heapless::{String, Vec};
 
@@ -77,6 +93,9 @@ pub struct HeadroomCounters {
     pub rejections: u64,
     /// Reservations refused because they could never fit on this host.
     pub rejections_never_fit: u64,
+    /// Reservations refused because the host could not give their memory
+    /// now without paging (see [`HostSupply`]).
+    pub rejections_memory: u64,
     /// Reservations released.
     pub releases: u64,
     /// Waits that had to sleep.
@@ -97,6 +116,68 @@ pub enum ReleaseOutcome {
     },
     /// The reservation had already been released.
     AlreadyReleased,
+}
+
+/// What the host has that a new reservation could be given without
+/// paging, in bytes (the kernel's page counts converted by the caller).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostSupply {
+    /// `freemem`: the free and cache lists.
+    pub freemem: Bytes,
+    /// `availrmem`.
+    pub availrmem: Bytes,
+    /// The part of `availrmem` the ARC keeps untouched
+    /// (`pages_pp_maximum + arc_pages_pp_reserve`).
+    pub availrmem_floor: Bytes,
+    /// The ARC's size.
+    pub arc_size: Bytes,
+    /// The ARC's evictable bytes.
+    pub arc_evictable: Bytes,
+    /// Bytes the ARC evicted that its kmem caches still hold.
+    pub arc_evicted_cached: Bytes,
+    /// The ARC's floor: it never sheds below `c_min`.
+    pub c_min: Bytes,
+    /// Free memory a start must leave (the headroom margin).
+    pub margin: Bytes,
+}
+
+impl HostSupply {
+    /// What the ARC can hand back: its evictable bytes down to `c_min`,
+    /// plus what it evicted already and has not returned yet (saturating
+    /// at `u64::MAX` bytes).
+    #[must_use]
+    pub fn arc_returnable(&self) -> Bytes {
+        Bytes(clamp_u64(self.returnable_wide()))
+    }
+
+    fn returnable_wide(&self) -> u128 {
+        let shed = core::cmp::min(self.arc_evictable, self.arc_size.saturating_sub(self.c_min));
+        u128::from(shed.0).saturating_add(u128::from(self.arc_evicted_cached.0))
+    }
+
+    /// What a new reservation can be given now, when earlier reservations
+    /// still wait for `earlier_pending` bytes: the smaller of
+    /// `freemem + returnable - earlier - margin` and `availrmem +
+    /// returnable - earlier - availrmem_floor`, never below zero. Exact:
+    /// the sums are taken in 128 bits.
+    #[must_use]
+    pub fn can_give(&self, earlier_pending: Bytes) -> Bytes {
+        let back = self.returnable_wide();
+        let side = |have: Bytes, keep: Bytes| {
+            u128::from(have.0)
+                .saturating_add(back)
+                .saturating_sub(u128::from(earlier_pending.0))
+                .saturating_sub(u128::from(keep.0))
+        };
+        let by_free = side(self.freemem, self.margin);
+        let by_avail = side(self.availrmem, self.availrmem_floor);
+        Bytes(clamp_u64(core::cmp::min(by_free, by_avail)))
+    }
+}
+
+/// `v`, or `u64::MAX` if it does not fit.
+fn clamp_u64(v: u128) -> u64 {
+    u64::try_from(v).unwrap_or(u64::MAX)
 }
 
 /// Every live reservation, in creation order.
@@ -128,6 +209,7 @@ impl HeadroomTable {
                 reserves: 0,
                 rejections: 0,
                 rejections_never_fit: 0,
+                rejections_memory: 0,
                 releases: 0,
                 waits: 0,
                 wait_timeouts: 0,
@@ -197,7 +279,9 @@ impl HeadroomTable {
 
     /// Grants `bytes` to `consumer` if `c_min + reserved + bytes <=
     /// c_max_base`; otherwise nothing changes and the refusal says whether
-    /// the request could ever fit.
+    /// the request could ever fit. Admission against what the host can
+    /// give is [`reserve_admitted`](Self::reserve_admitted)'s; this is the
+    /// ceiling rule alone, with nothing allocated up front.
     pub fn reserve(
         &mut self,
         consumer: &str,
@@ -205,9 +289,40 @@ impl HeadroomTable {
         c_min: Bytes,
         c_max_base: Bytes,
     ) -> Result<ReservationId, TunableError> {
+        self.reserve_admitted(consumer, bytes, Bytes::ZERO, c_min, c_max_base, None)
+    }
+
+    /// Grants `bytes` to `consumer`, of which `allocated` are allocated
+    /// from the start (memory the consumer already holds or never
+    /// allocates, such as vmm's `page_t` term: it lowers the ceiling and is
+    /// never waited for), if
+    /// - `c_min + reserved + bytes <= c_max_base` (otherwise
+    ///   [`NeverFits`](TunableError::NeverFits) when even an empty table
+    ///   could not hold it, [`NoHeadroom`](TunableError::NoHeadroom)
+    ///   when the live reservations are in the way), and
+    /// - when `supply` is given, the pending part `bytes - allocated` is at
+    ///   most what the host can give now on top of every earlier pending
+    ///   byte ([`ShortOfMemory`](TunableError::ShortOfMemory)).
+    ///
+    /// A refusal changes nothing but its counter.
+    pub fn reserve_admitted(
+        &mut self,
+        consumer: &str,
+        bytes: Bytes,
+        allocated: Bytes,
+        c_min: Bytes,
+        c_max_base: Bytes,
+        supply: Option<&HostSupply>,
+    ) -> Result<ReservationId, TunableError> {
         if bytes == Bytes::ZERO {
             return Err(TunableError::ZeroSize);
         }
+        let pending_part = bytes
+            .checked_sub(allocated)
+            .ok_or(TunableError::ExceedsPending {
+                requested: allocated,
+                pending: bytes,
+            })?;
         // The most that can ever be reserved on this host.
         let host_limit = c_max_base.saturating_sub(c_min);
         if bytes > host_limit {
@@ -226,6 +341,17 @@ impl HeadroomTable {
                 available,
             });
         }
+        if let Some(supply) = supply {
+            let can_give = supply.can_give(self.pending);
+            if pending_part > can_give {
+                self.counters.rejections_memory = self.counters.rejections_memory.saturating_add(1);
+                return Err(TunableError::ShortOfMemory {
+                    requested: pending_part,
+                    available: can_give,
+                    margin: supply.margin,
+                });
+            }
+        }
         if self.table.is_full() {
             return Err(TunableError::Full);
         }
@@ -235,7 +361,7 @@ impl HeadroomTable {
             .ok_or(TunableError::Overflow)?;
         let pending = self
             .pending
-            .checked_add(bytes)
+            .checked_add(pending_part)
             .ok_or(TunableError::Overflow)?;
         let id = ReservationId(self.next_id);
         let next_id = self.next_id.checked_add(1).ok_or(TunableError::Overflow)?;
@@ -250,7 +376,7 @@ impl HeadroomTable {
                 id,
                 consumer: name,
                 reserved: bytes,
-                pending: bytes,
+                pending: pending_part,
                 claimed: Bytes::ZERO,
             })
             .map_err(|_| TunableError::Full)?;

@@ -31,10 +31,16 @@
 //!    and reported, as illumos does.
 //! 3. **Headroom reservations** ([`headroom`], [`ArcTunables::reserve`]):
 //!    any kernel consumer may reserve bytes the ARC must leave free.
-//!    A reservation lowers the ARC's effective ceiling
+//!    A reservation is *admitted* only if the host can give its pending
+//!    part without paging: free memory, plus what the ARC can shed down to
+//!    `c_min`, plus what it has evicted already, less earlier
+//!    reservations' pending bytes and the margin
+//!    ([`HostSupply::can_give`]); otherwise it is refused at once
+//!    (`ENOMEM`, with the figures in the message). An admitted reservation
+//!    lowers the ARC's effective ceiling
 //!    `c_max_eff = MAX(c_min, MIN(c_max, c_max_base - reserved))`, and its
 //!    *pending* part (promised, not yet allocated) enters
-//!    `arc_available_memory()` as `freemem - pending - lotsfree - desfree`,
+//!    `arc_available_memory()` as `freemem - pending - margin`,
 //!    so the ARC frees exactly what is missing. A consumer waits for the memory with a
 //!    deadline, woken by eviction progress, claims it once the wait
 //!    succeeds (claimed bytes leave the term, since the consumer is taking
@@ -82,7 +88,7 @@
 //!
 //! All atomics come from [`sync`], which loom replaces under `--cfg loom`.
 //!
-//! ## Where this departs from the baseline design, and why
+//! ## Design decisions
 //!
 //! - **`c_max_base` is `MAX(default c_max, zfs_arc_max)`**, not the
 //!   default alone: an admin may legally raise `zfs_arc_max` above the
@@ -97,22 +103,41 @@
 //!   [`published_limits`]).
 //! - **Waiters are first come, first served**: a waiter proceeds when free
 //!   memory covers its pending bytes and those of every older reservation,
-//!   claimed or not, plus `lotsfree + desfree`, so two guests starting at once cannot both
-//!   claim the same freed memory, and a start never pushes free memory
-//!   below the page scanner's threshold (let alone the swapper's).
-//! - **The margin is `lotsfree + desfree`, not `desfree`**: the brief's
-//!   term, `freemem - pending - desfree`, lets a guest's allocation take
-//!   free memory below `lotsfree`, where the page scanner starts paging
-//!   processes out (fault injection showed it when a host is filled to
-//!   the brim), and the ARC's own `FMR_LOTSFREE` term then reclaims the
-//!   difference anyway. With `lotsfree + desfree` the term is exactly
-//!   `FMR_LOTSFREE` with the pending bytes as `needfree`: the ARC ends
-//!   where it would have ended, the start needs no second reclaim, and
-//!   nothing is paged.
-//! - **Two refusals for reservations**: "no headroom now" and "never fits
-//!   on this host" are distinct errors with distinct messages and kstat
-//!   counters; both are `ENOMEM` to the caller, because both mean "not
-//!   enough memory" and vmm's callers already handle exactly that errno.
+//!   claimed or not, plus the margin, so two guests starting at once
+//!   cannot both claim the same freed memory, and a start never pushes
+//!   free memory below the page scanner's threshold (let alone the
+//!   swapper's).
+//! - **The margin is `lotsfree + desfree` by default, not `desfree`**: the
+//!   brief's term, `freemem - pending - desfree`, lets a guest's
+//!   allocation take free memory below `lotsfree`, where the page scanner
+//!   starts paging processes out, and the ARC's own `FMR_LOTSFREE` term
+//!   then reclaims the difference anyway. With `lotsfree + desfree` the
+//!   term is exactly `FMR_LOTSFREE` with the pending bytes as `needfree`:
+//!   the ARC ends where it would have ended, the start needs no second
+//!   reclaim, and nothing is paged. The margin is the tunable
+//!   `zfs_arc_headroom_margin` (never below `desfree`), so an operator of
+//!   a small host can let a guest fit at the risk of the scanner running;
+//!   admission, the waiter and the term all use the same margin, so an
+//!   admitted guest is never left waiting for memory the margin forbids.
+//! - **Admission counts only memory that leaves without paging**: free
+//!   memory, the ARC's evictable bytes down to `c_min` (the dbuf caches'
+//!   buffers are referenced, so not evictable) and the evicted bytes in
+//!   its kmem caches. Kernel memory, processes and running guests are
+//!   not counted: only the page scanner could free them. The estimate is
+//!   taken against `availrmem` too (less `pages_pp_maximum +
+//!   arc_pages_pp_reserve`, which the ARC keeps anyway), since a guest's
+//!   pages must come out of both. Earlier reservations' pending bytes are
+//!   subtracted whole, claimed ones included: a claimed segment is being
+//!   taken from free memory at that moment, and counting it once too many
+//!   can only refuse a request a second early (bhyve retries `ENOMEM`
+//!   every second), never admit one that does not fit.
+//! - **Three refusals for reservations**: "no headroom now" (the ceiling
+//!   rule, next to live reservations), "not the memory now" (admission)
+//!   and "never fits on this host" are distinct errors with distinct
+//!   messages and kstat counters; all are `ENOMEM` to the caller, because
+//!   all mean "not enough memory" and vmm's callers already handle
+//!   exactly that errno (vmm's ioctl turns "never fits" into `ENOSPC`, so
+//!   bhyve does not retry it forever).
 //! - **Handles are never reused**, so a second release of the same handle
 //!   is recognised and harmless, and a handle never issued is an error.
 //! - **The `arc_available_memory()` term is silent with nothing pending**
@@ -174,8 +199,8 @@ pub mod units;
 pub use arc_limits::{AdminValues, ArcLimits, Generation, HostMemory};
 pub use arc_tunables::{ArcTunables, HeadroomStats, WaitTicket};
 pub use error::TunableError;
-pub use headroom::{HeadroomCounters, ReleaseOutcome, ReservationId};
-pub use platform::{MemoryFigures, Platform, Wake};
+pub use headroom::{HeadroomCounters, HostSupply, ReleaseOutcome, ReservationId};
+pub use platform::{AdmissionFigures, MemoryFigures, Platform, Wake};
 pub use published_limits::LimitsSnapshot;
 pub use registry::{
     Proposal, Registrant, RegistrantId, TunableDesc, TunableEntry, TunableFlags, TunableHandle,

@@ -11,6 +11,7 @@
 //! | `broadcast`       | `cv_broadcast` on that condition variable       |
 //! | `now`             | `gethrtime()`                                   |
 //! | `memory`          | `freemem`, `lotsfree`, `desfree`                |
+//! | `admission_figures` | `availrmem`, `pages_pp_maximum`, the ARC's evictable bytes and its kmem caches' full magazines, through an ARC hook |
 //! | `arc_size`        | `aggsum_value(&arc_size)`, through an ARC hook  |
 //! | `kick_evictor`    | `zthr_wakeup()` of the ARC's adjust/reap zthrs  |
 //! | `enter_write_section`/`exit_write_section` | `kpreempt_disable()`/`kpreempt_enable()` |
@@ -45,6 +46,31 @@ pub struct MemoryFigures {
     /// margin; together the margin is what `arc_available_memory()`'s
     /// `FMR_LOTSFREE` term keeps free anyway.
     pub desfree: Pages,
+}
+
+/// The figures a reservation's admission needs besides [`MemoryFigures`]:
+/// what the host could hand over without paging anything out.
+///
+/// Every figure is a reading taken without the kernel's locks, as
+/// `freemem` itself is; the estimate built on them is a judgement made
+/// once per reservation, not an invariant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdmissionFigures {
+    /// `availrmem`: pages not locked down (segkmem and `page_resv()`
+    /// take from it; a guest's memory must come out of it too).
+    pub availrmem: Pages,
+    /// The part of `availrmem` the ARC keeps untouched:
+    /// `pages_pp_maximum + arc_pages_pp_reserve`, below which
+    /// `arc_available_memory()`'s `FMR_PAGES_PP_MAXIMUM` term shrinks the
+    /// ARC and `page_pp_lock()` refuses to lock user pages.
+    pub availrmem_floor: Pages,
+    /// Bytes of the ARC that eviction could free now: the evictable data
+    /// and metadata of the MRU and MFU lists. Buffers the dbuf caches hold
+    /// are referenced, so they are not among them.
+    pub arc_evictable: Bytes,
+    /// Bytes the ARC has already evicted that wait in its kmem caches'
+    /// full magazines: the next reap of those caches returns them.
+    pub arc_evicted_cached: Bytes,
 }
 
 /// The kernel services the core uses.
@@ -92,6 +118,13 @@ pub unsafe trait Platform: Sync {
 
     /// The current free-memory figures.
     fn memory(&self) -> MemoryFigures;
+
+    /// The figures a reservation's admission needs besides
+    /// [`memory`](Platform::memory) and [`arc_size`](Platform::arc_size).
+    /// `None` from a platform with no view of the host's memory (a unit
+    /// test's): reservations are then admitted by the ceiling rule alone.
+    /// The kernel and the simulator always answer.
+    fn admission_figures(&self) -> Option<AdmissionFigures>;
 
     /// The ARC's current size (all buffers, evictable or not).
     fn arc_size(&self) -> Bytes;

@@ -148,6 +148,9 @@ pub struct ProposalContext {
     pub reserved: Bytes,
     /// Whether boot (`/etc/system` processing) is still under way.
     pub booting: bool,
+    /// `desfree` in bytes, as the platform reports it now (the headroom
+    /// margin may not go below it).
+    pub desfree: Bytes,
 }
 
 /// The state a write would produce, shown to `validate` and `apply` hooks.

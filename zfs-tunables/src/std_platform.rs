@@ -10,7 +10,7 @@
 //!
 //! [`sleepers`]: StdPlatform::sleepers
 
-use crate::platform::{MemoryFigures, Platform, Wake};
+use crate::platform::{AdmissionFigures, MemoryFigures, Platform, Wake};
 use crate::sync::{AtomicU64, Condvar, Mutex, MutexGuard, Ordering};
 use crate::units::{Bytes, Hrtime, Pages};
 
@@ -33,6 +33,10 @@ struct CondState {
     signals: u64,
     /// Threads inside `wait`.
     sleepers: u64,
+    /// Times a thread has gone to sleep on the condition variable: a
+    /// waiter woken by anything (a broadcast, a clock advance) that sleeps
+    /// again counts once more, which `sleepers` cannot show.
+    sleeps_begun: u64,
 }
 
 /// A [`FlagLock`]'s state.
@@ -129,6 +133,7 @@ pub struct StdPlatform {
     lotsfree: AtomicU64,
     desfree: AtomicU64,
     arc_size: AtomicU64,
+    admission: Mutex<Option<AdmissionFigures>>,
     kicks: AtomicU64,
 }
 
@@ -151,6 +156,7 @@ impl StdPlatform {
             lotsfree: AtomicU64::new(0),
             desfree: AtomicU64::new(0),
             arc_size: AtomicU64::new(0),
+            admission: Mutex::new(None),
             kicks: AtomicU64::new(0),
         }
     }
@@ -196,6 +202,14 @@ impl StdPlatform {
         relock(self.cond.lock()).sleepers
     }
 
+    /// How many times any thread has gone to sleep in `wait` so far (a
+    /// waiter woken by a broadcast or a clock advance that sleeps again
+    /// counts once more).
+    #[must_use]
+    pub fn sleeps_begun(&self) -> u64 {
+        relock(self.cond.lock()).sleeps_begun
+    }
+
     /// Sets `freemem`.
     pub fn set_freemem(&self, pages: Pages) {
         self.freemem.store(pages.0, Ordering::SeqCst);
@@ -214,6 +228,12 @@ impl StdPlatform {
     /// Sets the ARC's size.
     pub fn set_arc_size(&self, bytes: Bytes) {
         self.arc_size.store(bytes.0, Ordering::SeqCst);
+    }
+
+    /// Sets the figures reservations are admitted by; `None` (the
+    /// default) admits by the ceiling rule alone.
+    pub fn set_admission(&self, figures: Option<AdmissionFigures>) {
+        *relock(self.admission.lock()) = figures;
     }
 
     /// How many times the evictor was kicked.
@@ -259,6 +279,7 @@ unsafe impl Platform for StdPlatform {
             if now >= deadline {
                 break Wake::TimedOut;
             }
+            c.sleeps_begun = c.sleeps_begun.saturating_add(1);
             c = match &self.clock {
                 Clock::Manual(_) => relock(self.cond_cv.wait(c)),
                 #[cfg(not(loom))]
@@ -303,6 +324,10 @@ unsafe impl Platform for StdPlatform {
             lotsfree: Pages(self.lotsfree.load(Ordering::SeqCst)),
             desfree: Pages(self.desfree.load(Ordering::SeqCst)),
         }
+    }
+
+    fn admission_figures(&self) -> Option<AdmissionFigures> {
+        *relock(self.admission.lock())
     }
 
     fn arc_size(&self) -> Bytes {

@@ -201,6 +201,23 @@ fn until_sleeping(t: &ArcTunables<StdPlatform>, n: u64) {
     }
 }
 
+/// Waits (without sleeping) until threads have gone to sleep in `wait`
+/// `begun` times in all and one is asleep now, or the waiter `w` has
+/// returned: a woken waiter that checks and sleeps again is seen, which
+/// [`until_sleeping`] alone cannot tell from one that never woke.
+fn until_asleep_again(
+    t: &ArcTunables<StdPlatform>,
+    begun: u64,
+    w: &thread::JoinHandle<Result<(), TunableError>>,
+) {
+    while !(t.platform().sleeps_begun() >= begun && t.platform().sleepers() == 1) {
+        if w.is_finished() {
+            return;
+        }
+        thread::yield_now();
+    }
+}
+
 #[test]
 fn a_waiter_is_woken_by_eviction_progress() {
     let t = shared(16);
@@ -210,9 +227,17 @@ fn a_waiter_is_woken_by_eviction_progress() {
         thread::spawn(move || t.wait(id, Hrtime::from_secs(60)))
     };
     until_sleeping(&t, 1);
-    // Not enough yet: a progress report wakes it, it checks and sleeps.
+    assert_eq!(t.platform().sleeps_begun(), 1);
+    // Not enough yet: a progress report wakes it, it checks and sleeps
+    // again (a waiter that proceeded here would have returned).
     t.platform().set_freemem(Pages(50_000));
     t.notify_progress();
+    until_asleep_again(&t, 2, &w);
+    assert!(
+        !w.is_finished(),
+        "the waiter left with only 50000 pages free"
+    );
+    assert_eq!(t.platform().sleeps_begun(), 2);
     // Enough: pending (100000) + desfree (1000).
     t.platform().set_freemem(Pages(101_000));
     t.notify_progress();
@@ -233,8 +258,18 @@ fn a_waiter_times_out_at_its_deadline() {
         thread::spawn(move || t.wait(id, Hrtime::from_secs(60)))
     };
     until_sleeping(&t, 1);
+    // One second short of the deadline: it wakes, sees the time, and
+    // sleeps again (a deadline that fired early would have returned).
     t.platform().advance(Hrtime::from_secs(59));
-    until_sleeping(&t, 1);
+    until_asleep_again(&t, 2, &w);
+    assert!(!w.is_finished(), "the wait ended a second early");
+    // Woken by progress that is not enough, still before the deadline: it
+    // checks the time itself, and sleeps again.
+    t.platform().set_freemem(Pages(50_000));
+    t.notify_progress();
+    until_asleep_again(&t, 3, &w);
+    assert!(!w.is_finished(), "the wait ended a second early");
+    assert_eq!(t.headroom_stats().counters.wait_timeouts, 0);
     t.platform().advance(Hrtime::from_secs(1));
     let e = w.join().unwrap().unwrap_err();
     assert_eq!(e.to_errno(), ETIME);

@@ -9,7 +9,9 @@ mod common;
 use common::host_gib;
 use zfs_tunables::std_platform::StdPlatform;
 use zfs_tunables::sync::{AtomicU64, Ordering};
-use zfs_tunables::{ArcTunables, Bytes, Generation, Hrtime, MemoryFigures, Platform, Wake, GIB};
+use zfs_tunables::{
+    AdmissionFigures, ArcTunables, Bytes, Generation, Hrtime, MemoryFigures, Platform, Wake, GIB,
+};
 
 /// `StdPlatform` that counts write sections and records any other platform
 /// call made while one is open, or any section that nests or does not
@@ -85,6 +87,11 @@ unsafe impl Platform for SectionPlatform {
     fn memory(&self) -> MemoryFigures {
         self.outside_a_section();
         self.inner.memory()
+    }
+
+    fn admission_figures(&self) -> Option<AdmissionFigures> {
+        self.outside_a_section();
+        self.inner.admission_figures()
     }
 
     fn arc_size(&self) -> Bytes {

@@ -68,7 +68,7 @@ pub static BOOT_ONLY_REGISTRANT: Registrant = Registrant {
 };
 
 /// vmm's `arc_resv` statistics, with vmm-client's names in its order.
-pub fn arc_resv_fields(instances: u64, reserved: u64, overhead: u64) -> [(&'static str, u64); 12] {
+pub fn arc_resv_fields(instances: u64, reserved: u64, overhead: u64) -> [(&'static str, u64); 13] {
     [
         ("instances", instances),
         ("reserved_bytes", reserved),
@@ -77,6 +77,7 @@ pub fn arc_resv_fields(instances: u64, reserved: u64, overhead: u64) -> [(&'stat
         ("destroys", 1),
         ("fail_no_headroom", 1),
         ("fail_never_fits", 0),
+        ("fail_no_memory", 0),
         ("fail_timeout", 0),
         ("fail_interrupted", 0),
         ("fail_alloc", 0),

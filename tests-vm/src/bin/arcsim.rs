@@ -33,7 +33,11 @@ fn load(arg: &str) -> Result<Scenario, String> {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or(arg);
-    scenario::parse_scenario(&text, stem).map_err(|e| format!("{arg}: {e}"))
+    let loaded = scenario::load_scenario(&text, stem).map_err(|e| format!("{arg}: {e}"))?;
+    for w in &loaded.warnings {
+        eprintln!("arcsim: {arg}: warning: {w}");
+    }
+    Ok(loaded.scenario)
 }
 
 fn run(args: &[String]) -> Result<(), String> {

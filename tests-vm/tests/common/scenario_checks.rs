@@ -12,18 +12,26 @@ use tests_vm::scenario::{parse_scenario, EventKind, Scenario, ScenarioError};
 pub const DEFAULT_NAME: &str = "unnamed";
 
 /// Parses `bytes` (as UTF-8, invalid sequences replaced) as a scenario
-/// file: an error names a line of the file, if any, and says what is
-/// wrong; a scenario has a host an illumos kernel boots on, a positive
-/// duration, rates of at least a page a second, events in time order,
-/// guests with names and memory, trimmed, non-empty admin commands, and
-/// faults that name a guest and fire;
-/// and the same text always gives the same result. Returns the result.
+/// file: an error names a line of the file (unless the file has no
+/// `[host]`) and says what is wrong; a scenario has a host an illumos
+/// kernel boots on, whose `::memstat` categories and ARC fit in
+/// `physmem`, a positive duration, rates of at least a page a second,
+/// events in time order and within the run, named guests, trimmed,
+/// non-empty admin commands, and faults that name a guest the file
+/// creates and fire; and the same text always gives the same result.
+/// Returns the result.
 pub fn check_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
     let text = String::from_utf8_lossy(bytes);
     let result = parse_scenario(&text, DEFAULT_NAME);
     match &result {
         Err(e) => {
             let lines = text.matches('\n').count() + 1;
+            // Every error names its line, however the file is written,
+            // except an absent [host] table: no line is at fault.
+            assert!(
+                e.line.is_some() || e.message == "missing [host] table",
+                "{e} names no line"
+            );
             if let Some(line) = e.line {
                 assert!(
                     line >= 1 && line <= lines,
@@ -38,7 +46,19 @@ pub fn check_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
         }
         Ok(s) => {
             assert!(s.host.physmem >= 64 * MIB, "{:?}", s.host);
+            let h = &s.host;
+            let pages = |b: u64| u128::from(b.div_ceil(PAGESIZE));
+            let used = [h.kernel, h.boot, h.anon, h.exec, h.page_cache, s.arc_size]
+                .into_iter()
+                .map(pages)
+                .sum::<u128>();
+            assert!(used <= pages(h.physmem), "{h:?}, ARC {}", s.arc_size);
             assert!(s.duration > 0);
+            assert!(
+                s.events.iter().all(|e| e.at <= s.duration),
+                "{:?}",
+                s.events
+            );
             for rate in [s.evict_rate, s.alloc_rate].into_iter().flatten() {
                 assert!(rate >= PAGESIZE, "a rate of {rate} bytes/s");
             }
@@ -49,9 +69,10 @@ pub fn check_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
             );
             for e in &s.events {
                 match &e.kind {
-                    EventKind::VmCreate { name, ram } => {
+                    // Any size of guest loads (0 bytes too): the driver
+                    // judges it during the run, as on a host.
+                    EventKind::VmCreate { name, .. } => {
                         assert!(!name.is_empty() && name.len() <= 64, "{name:?}");
-                        assert!(*ram > 0);
                     }
                     EventKind::VmDestroy(c)
                     | EventKind::KstatWrite(c)
@@ -61,6 +82,13 @@ pub fn check_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
                     }
                     EventKind::AllocFault { vm, times, .. } => {
                         assert!(!vm.is_empty() && vm.len() <= 64, "{vm:?}");
+                        assert!(
+                            s.events.iter().any(|c| matches!(
+                                &c.kind,
+                                EventKind::VmCreate { name, .. } if name == vm
+                            )),
+                            "a fault for {vm:?}, whom no event creates"
+                        );
                         assert!(*times >= 1, "a fault that never fires");
                     }
                     EventKind::EvictorStall(ticks) => assert!(*ticks > 0),

@@ -23,5 +23,6 @@ typedef unsigned long	ulong_t;
 typedef ulong_t		pgcnt_t;
 typedef int64_t		hrtime_t;
 typedef int		kid_t;
+typedef enum { B_FALSE = 0, B_TRUE = 1 } boolean_t;
 
 #endif	/* _FAKEKERNEL_SYS_TYPES_H */
