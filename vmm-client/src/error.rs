@@ -292,7 +292,10 @@ mod tests {
             }),
         ] {
             let m = e.to_string();
-            assert!(!m.is_empty() && !m.contains('{') && !m.contains("Error"), "{m}");
+            assert!(
+                !m.is_empty() && !m.contains('{') && !m.contains("Error"),
+                "{m}"
+            );
         }
     }
 }
