@@ -161,7 +161,7 @@ impl TunableError {
 impl fmt::Display for TunableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            TunableError::UnknownTunable => write!(f, "no such tunable"),
+            TunableError::UnknownTunable => write!(f, "no runtime tunable has this name"),
             TunableError::OutOfBounds {
                 name,
                 value,
@@ -235,9 +235,13 @@ impl fmt::Display for TunableError {
                  reservations and a margin of {} bytes)",
                 requested.0, available.0, margin.0
             ),
-            TunableError::ZeroSize => write!(f, "a size of zero"),
+            TunableError::ZeroSize => {
+                write!(f, "a size of zero bytes is refused: it must be positive")
+            }
             TunableError::Overflow => write!(f, "the size overflows 64 bits"),
-            TunableError::UnknownReservation => write!(f, "no such reservation"),
+            TunableError::UnknownReservation => {
+                write!(f, "no live headroom reservation has this handle")
+            }
             TunableError::ExceedsPending { requested, pending } => write!(
                 f,
                 "cannot mark {} bytes allocated: only {} bytes are pending",
