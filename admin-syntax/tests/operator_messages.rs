@@ -364,7 +364,7 @@ fn kstat_writes_of_every_kind_are_refused_in_sentences() {
     let error = write_assignments(
         &mut ks,
         &mut src,
-        &[a.clone()],
+        std::slice::from_ref(&a),
         Credential::Unprivileged,
         common::T0,
     )
