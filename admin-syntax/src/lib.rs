@@ -70,15 +70,15 @@
 //! - **A refused value is quoted with the bounds in force on this host,
 //!   the same on every path.** `zfs_arc_max`'s descriptor has the static
 //!   bounds 67108865 to 18446744073709551615, but `arc_init()` accepts
-//!   only values below `allmem` (137170518015 bytes on a 128 GiB host),
-//!   and which check caught a value used to decide which range the
-//!   message quoted. An admin acts on the range: it must be one the
-//!   kernel enforces, and an `mdb -kw` write, a kstat write and an
-//!   `/etc/system` line with the same value must agree. So the range is
-//!   settled where the value is refused, in `zfs-tunables` (its registry
-//!   narrows a descriptor's bounds by the registrant's rules): the
-//!   kernel's console warning, this crate's messages and the errno all
-//!   come from that one refusal, and no path recomputes bounds of its own.
+//!   only values below `allmem`: on a 16 GiB host every path quotes
+//!   67108865 to 16911433727 (`tests/operator_messages.rs`). An admin acts on the range, so it is the one the kernel enforces, and
+//!   an `mdb -kw` write, a kstat write and an `/etc/system` line with the
+//!   same value quote it alike, whichever check refuses the value. The
+//!   range is settled where the value is refused, in `zfs-tunables` (its
+//!   registry narrows a descriptor's bounds by the registrant's rules):
+//!   the kernel's console warning, this crate's messages and the errno
+//!   all come from that one refusal, and no path computes bounds of its
+//!   own.
 //! - **`/etc/system` is stricter than krtld** about junk after a value,
 //!   values over 64 bits and `0x` without digits (krtld applies or wraps
 //!   them); see [`etc_system`].
