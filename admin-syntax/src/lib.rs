@@ -71,8 +71,9 @@
 //!   the same on every path.** `zfs_arc_max`'s descriptor has the static
 //!   bounds 67108865 to 18446744073709551615, but `arc_init()` accepts
 //!   only values below `allmem`: on a 16 GiB host every path quotes
-//!   67108865 to 16911433727 (`tests/operator_messages.rs`). An admin acts on the range, so it is the one the kernel enforces, and
-//!   an `mdb -kw` write, a kstat write and an `/etc/system` line with the
+//!   67108865 to 16911433727 (`tests/operator_messages.rs`). An admin
+//!   acts on the range, so it is the one the kernel enforces, and an
+//!   `mdb -kw` write, a kstat write and an `/etc/system` line with the
 //!   same value quote it alike, whichever check refuses the value. The
 //!   range is settled where the value is refused, in `zfs-tunables` (its
 //!   registry narrows a descriptor's bounds by the registrant's rules):
