@@ -2,8 +2,8 @@
 //! figures; one the kernel would refuse during the run is not (the run's
 //! events carry the kernel's answer, as on a host).
 
-use tests_vm::machine::Policy;
 use tests_vm::params::Params;
+use tests_vm::policy::Policy;
 use tests_vm::scenario::{load_scenario, parse_scenario, EventKind, ScenarioError};
 use tests_vm::sim;
 
@@ -206,7 +206,12 @@ fn a_guest_the_driver_refuses_is_the_runs_to_report() {
     )
     .expect("a guest the driver would refuse is not a load error");
     let r = sim::run(&s, Policy::Tunables, &Params::default());
-    let refusals: Vec<Option<i32>> = r.events.iter().filter(|e| !e.ok).map(|e| e.errno).collect();
+    let refusals: Vec<Option<i32>> = r
+        .events
+        .iter()
+        .filter(|e| !e.ok())
+        .map(|e| e.errno())
+        .collect();
     assert_eq!(
         refusals,
         [
