@@ -178,17 +178,3 @@ pub use error::KmodError;
 fn panic_handler(info: &core::panic::PanicInfo<'_>) -> ! {
     messages::panic(info)
 }
-
-// The errno values this crate returns through the C ABI come from
-// zfs-tunables (the team's one source); they must be the kernel's.
-const _: () = {
-    use illumos_ddi as ddi;
-    use zfs_tunables::errno as e;
-    assert!(ddi::EPERM == e::EPERM && ddi::ENOENT == e::ENOENT && ddi::EINTR == e::EINTR);
-    assert!(ddi::EIO == e::EIO && ddi::EAGAIN == e::EAGAIN && ddi::ENOMEM == e::ENOMEM);
-    assert!(ddi::EACCES == e::EACCES && ddi::EFAULT == e::EFAULT && ddi::EBUSY == e::EBUSY);
-    assert!(ddi::EEXIST == e::EEXIST && ddi::EINVAL == e::EINVAL && ddi::ENOSPC == e::ENOSPC);
-    assert!(ddi::ERANGE == e::ERANGE && ddi::ENOTSUP == e::ENOTSUP && ddi::ETIME == e::ETIME);
-    assert!(ddi::ENAMETOOLONG == e::ENAMETOOLONG && ddi::EOVERFLOW == e::EOVERFLOW);
-    assert!(ddi::EALREADY == e::EALREADY);
-};

@@ -1,6 +1,7 @@
 //! The admin's paths: `/etc/system` at boot, `kstat -p` reads, kstat
 //! writes, `mdb -kw` writes and the periodic sync that picks raw writes
-//! up, all through the `kstat-export` crate.
+//! up, through the `kstat-export` crate (the kernel side) and the
+//! `admin-syntax` crate (what the admin types and reads).
 //!
 //! Under `tunables` the project's kernel has the four kstats
 //! (`zfs:0:arcstats`, the writable `zfs:0:tunables`, `zfs:0:arc_headroom`,
@@ -15,9 +16,10 @@
 
 use std::collections::BTreeMap;
 
-use kstat_export::etc_system::{SetValue, SystemLine};
-use kstat_export::{
-    parse_mdb_write, parse_selector, parse_system_line, render_kstat_p, KstatSnapshot, StatValue,
+use admin_syntax::etc_system::{SetValue, SystemLine};
+use admin_syntax::{
+    parse_assignment, parse_mdb_write, parse_selector, parse_system_line, render_kstat_p,
+    BootFinding, KstatSelector, KstatSnapshot, OperatorMessage, StatValue,
 };
 use zfs_tunables::arc_limits::AdminValues;
 use zfs_tunables::errno;
@@ -76,7 +78,7 @@ pub fn read_etc_system(lines: &[String]) -> (AdminValues, Vec<EventRecord>) {
                         0,
                         ev,
                         errno::EINVAL,
-                        format!("{var}: not a number"),
+                        format!("{var} takes a number, not a string; line ignored"),
                     ));
                     continue;
                 };
@@ -109,7 +111,12 @@ pub fn read_etc_system(lines: &[String]) -> (AdminValues, Vec<EventRecord>) {
                 0,
                 ev,
                 errno::EINVAL,
-                format!("{e:?}; line ignored"),
+                BootFinding::malformed(
+                    u32::try_from(n + 1).unwrap_or(u32::MAX),
+                    line.as_bytes(),
+                    e,
+                )
+                .to_string(),
             )),
         }
     }
@@ -161,9 +168,14 @@ pub fn kstat_lines(text: &str, sel: &str) -> Result<Vec<String>, (i32, String)> 
 }
 
 /// The selector the admin typed, or why it is not one.
-pub fn selector(sel: &str) -> Result<kstat_export::KstatSelector, (i32, String)> {
-    parse_selector(sel.as_bytes())
-        .map_err(|e| (errno::EINVAL, format!("kstat: bad selector {sel}: {e:?}")))
+pub fn selector(sel: &str) -> Result<KstatSelector, (i32, String)> {
+    parse_selector(sel.as_bytes()).map_err(|error| {
+        let message = OperatorMessage::BadSelector {
+            operand: sel.as_bytes(),
+            error,
+        };
+        (errno::EINVAL, format!("kstat: {message}"))
+    })
 }
 
 impl AdminPaths for StockAdmin {
@@ -176,15 +188,14 @@ impl AdminPaths for StockAdmin {
         let ev = Event::KstatWrite {
             assignment: w.to_string(),
         };
-        let a = match kstat_export::parse_assignment(w.as_bytes()) {
+        let a = match parse_assignment(w.as_bytes()) {
             Ok(a) => a,
-            Err(e) => {
-                return EventRecord::refused(
-                    m.now,
-                    ev,
-                    errno::EINVAL,
-                    format!("kstat: cannot parse {w}: {e:?}"),
-                )
+            Err(error) => {
+                let message = OperatorMessage::BadWriteRequest {
+                    request: w.as_bytes(),
+                    error,
+                };
+                return EventRecord::refused(m.now, ev, errno::EINVAL, format!("kstat: {message}"));
             }
         };
         if a.module.as_str() == "zfs" && a.instance == 0 && a.name.as_str() == "arcstats" {
@@ -192,7 +203,11 @@ impl AdminPaths for StockAdmin {
                 m.now,
                 ev,
                 errno::EACCES,
-                "kstat: write failed: zfs:0:arcstats is not writable".into(),
+                format!(
+                    "kstat: cannot set zfs:0:arcstats:{} to {}: zfs:0:arcstats is not writable",
+                    a.statistic.as_str(),
+                    a.value
+                ),
             )
         } else {
             EventRecord::refused(
@@ -215,13 +230,12 @@ impl AdminPaths for StockAdmin {
         };
         let parsed = match parse_mdb_write(w.as_bytes()) {
             Ok(p) => p,
-            Err(e) => {
-                return EventRecord::refused(
-                    m.now,
-                    ev,
-                    errno::EINVAL,
-                    format!("mdb: syntax error: {e:?}"),
-                )
+            Err(error) => {
+                let message = OperatorMessage::MdbSyntax {
+                    command: w.as_bytes(),
+                    error,
+                };
+                return EventRecord::refused(m.now, ev, errno::EINVAL, format!("mdb: {message}"));
             }
         };
         let var = parsed.symbol.as_str();

@@ -14,10 +14,10 @@ use crate::outcome::{RunResult, Sample};
 use crate::params::{GIB, HZ};
 use crate::scenario::Scenario;
 
-const W: f64 = 1000.0;
+const W: f64 = 1040.0;
 const PANEL_H: f64 = 240.0;
 const LEFT: f64 = 70.0;
-const RIGHT: f64 = 210.0;
+const RIGHT: f64 = 250.0;
 const TOP: f64 = 28.0;
 const BOTTOM: f64 = 44.0;
 
@@ -193,9 +193,9 @@ fn panel(o: &mut String, r: &RunResult, y0: f64, axes: &Axes) {
         let yy = y(gib(total.saturating_sub(bytes)));
         let _ = writeln!(
             o,
-            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#d62728" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" fill="#d62728" font-size="10">{label} {}</text>"##,
+            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#d62728" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" fill="#d62728" font-size="10" text-anchor="end">{label} {}</text>"##,
             LEFT + pw,
-            LEFT + 4.0,
+            LEFT + pw - 4.0,
             yy + dy,
             crate::report::human(bytes)
         );

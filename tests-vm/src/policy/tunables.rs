@@ -1,5 +1,6 @@
 //! The project's kernel: the `zfs-tunables` component under the ARC,
-//! `vmm-client` under bhyve, and `kstat-export` for every admin path.
+//! `vmm-client` under bhyve, and `kstat-export` (the kernel side) with
+//! `admin-syntax` (what the admin types and reads) for every admin path.
 //!
 //! Guest memory is the project's vmm client step by step:
 //! `begin_create()` reserves guest RAM plus `page_t` overhead for both
@@ -19,14 +20,17 @@
 //! The admin has the four kstats (`zfs:0:arcstats`, the writable
 //! `zfs:0:tunables`, `zfs:0:arc_headroom`, `vmm:0:arc_resv`) and the raw
 //! variables with their sync tick, exactly as `kstat-export` implements
-//! them over the component.
+//! them over the component; `admin-syntax` parses what the admin types.
 
 use std::rc::Rc;
 use std::sync::Arc;
 
-use kstat_export::{
-    parse_assignment, parse_mdb_write, render_kstat_p, Credential, KstatSet, RawVariables, Sources,
+use admin_syntax::kstat_p::snapshots;
+use admin_syntax::{
+    parse_assignment, parse_mdb_write, perform_mdb_write, render_kstat_p, write_assignments,
+    OperatorMessage,
 };
+use kstat_export::{Credential, KstatSet, RawVariables, Sources};
 use vmm_client::ioctl_commands::ioctl_errno;
 use vmm_client::table_lock::StdTableLock;
 use vmm_client::{
@@ -264,7 +268,7 @@ pub fn apply_etc_system(component: &Component, lines: &[String]) -> Vec<EventRec
         return out;
     }
     let text = lines.join("\n");
-    let report = kstat_export::apply_etc_system(component.as_ref(), text.as_bytes());
+    let report = admin_syntax::apply_etc_system(component.as_ref(), text.as_bytes());
     for (name, value, line) in &report.applied {
         out.push(EventRecord::done(
             0,
@@ -322,9 +326,7 @@ impl AdminPaths for TunablesAdmin {
             arc_resv: fields.as_ref().map(|f| &f[..]),
             raw: None,
         };
-        let snaps = self
-            .kstats
-            .snapshots(&mut src, hrtime(m.now))
+        let snaps = snapshots(&mut self.kstats, &mut src, hrtime(m.now))
             .map_err(|e| (e.to_errno(), format!("kstat: {e}")))?;
         kstat_lines(&render_kstat_p(&snaps, &[selector]), sel)
     }
@@ -335,13 +337,12 @@ impl AdminPaths for TunablesAdmin {
         };
         let a = match parse_assignment(w.as_bytes()) {
             Ok(a) => a,
-            Err(e) => {
-                return EventRecord::refused(
-                    m.now,
-                    ev,
-                    errno::EINVAL,
-                    format!("kstat: cannot parse {w}: {e:?}"),
-                )
+            Err(error) => {
+                let message = OperatorMessage::BadWriteRequest {
+                    request: w.as_bytes(),
+                    error,
+                };
+                return EventRecord::refused(m.now, ev, errno::EINVAL, format!("kstat: {message}"));
             }
         };
         let fields = self.arc_resv_fields();
@@ -350,16 +351,18 @@ impl AdminPaths for TunablesAdmin {
             arc_resv: fields.as_ref().map(|f| &f[..]),
             raw: Some(&mut self.raw as &mut dyn kstat_export::RecordApplied),
         };
-        let r = self
-            .kstats
-            .write_assignments(
-                &mut src,
-                std::slice::from_ref(&a),
-                Credential::SysConfig,
-                hrtime(m.now),
-            )
-            .map(|()| format!("{} = {}", a.statistic.as_str(), a.value))
-            .map_err(|e| (e.to_errno(), format!("kstat: write failed: {e}")));
+        let r = write_assignments(
+            &mut self.kstats,
+            &mut src,
+            std::slice::from_ref(&a),
+            Credential::SysConfig,
+            hrtime(m.now),
+        )
+        .map(|()| format!("{} = {}", a.statistic.as_str(), a.value))
+        .map_err(|error| {
+            let message = OperatorMessage::KstatWriteRefused { request: &a, error };
+            (error.to_errno(), format!("kstat: {message}"))
+        });
         EventRecord::of(m.now, ev, r)
     }
 
@@ -369,25 +372,28 @@ impl AdminPaths for TunablesAdmin {
         };
         let parsed = match parse_mdb_write(w.as_bytes()) {
             Ok(p) => p,
-            Err(e) => {
-                return EventRecord::refused(
-                    m.now,
-                    ev,
-                    errno::EINVAL,
-                    format!("mdb: syntax error: {e:?}"),
-                )
+            Err(error) => {
+                let message = OperatorMessage::MdbSyntax {
+                    command: w.as_bytes(),
+                    error,
+                };
+                return EventRecord::refused(m.now, ev, errno::EINVAL, format!("mdb: {message}"));
             }
         };
-        let r = self
-            .raw
-            .mdb_write(&parsed)
+        let r = perform_mdb_write(&self.raw, &parsed)
             .map(|o| {
                 format!(
                     "{}: 0x{:x} = 0x{:x} (the sync tick picks it up)",
                     o.name, o.old, o.new
                 )
             })
-            .map_err(|e| (e.to_errno(), format!("mdb: {e}")));
+            .map_err(|error| {
+                let message = OperatorMessage::MdbWriteRefused {
+                    write: &parsed,
+                    error,
+                };
+                (error.to_errno(), format!("mdb: {message}"))
+            });
         EventRecord::of(m.now, ev, r)
     }
 
