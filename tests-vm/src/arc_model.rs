@@ -76,6 +76,18 @@ pub struct ArcModel {
     /// Fault (`evictor_stall`): the adjust thread evicts nothing before
     /// this tick.
     pub stalled_until: u64,
+    /// The stretches, `[from, to)` in ticks, during which
+    /// `arc_is_overflowing()` held and the adjust zthr had bytes to evict:
+    /// any ZFS reader or writer that needed a buffer then slept on
+    /// `arc_adjust_waiters_cv` until eviction caught up (the host-wide ZFS
+    /// stall a start can cause).
+    pub zfs_blocked: Vec<(u64, u64)>,
+    /// Since when `arc_is_overflowing()` holds, if it does.
+    blocked_since: Option<u64>,
+    /// The adjust zthr's current pass, when it paces a cut
+    /// ([`ArcLimits::paced_cut`]): the size it evicts down to in this
+    /// pass, `MAX(c, size - step)`, with `step` one tick's eviction.
+    pub pass_target: Option<u64>,
 }
 
 fn pages_i(n: u64) -> i64 {
@@ -101,6 +113,9 @@ impl ArcModel {
             evicted_total: 0,
             last_free_memory: 0,
             stalled_until: 0,
+            zfs_blocked: Vec::new(),
+            blocked_since: None,
+            pass_target: None,
         }
     }
 
@@ -208,6 +223,37 @@ impl ArcModel {
             .reduce_target(to_free, mem.arc_size, p.arc_shrink_shift);
         if mem.arc_size > self.c() {
             self.adjust_needed = true;
+            self.start_pass(mem);
+        }
+    }
+
+    /// `arc_tunables_evict()` (the project's patch), on a kick: when the
+    /// headroom term shows a deficit beyond what is already on its way to
+    /// `freemem` (`size - c` for the adjust zthr, evicted bytes in kmem
+    /// magazines), `c` is lowered by the rest at once, as the reaper would
+    /// lower it after its next check and its one-second sleep. The guest's
+    /// memory then comes out of `c`, not out of the overflow band a reader
+    /// may be filling.
+    fn cut_for_headroom(&mut self, mem: &Memory, thr: &Thresholds, p: &Params) {
+        let term = self.limits.headroom_term(mem, thr);
+        if term >= 0 {
+            return;
+        }
+        let in_flight = mem
+            .arc_size
+            .saturating_sub(self.c())
+            .saturating_add(mem.arc_depot);
+        let deficit = term.unsigned_abs().saturating_sub(in_flight);
+        if deficit > 0 {
+            self.reduce_target_size(deficit, mem, p);
+        }
+    }
+
+    /// `c` dropped below the size: under a paced cut the first pass starts
+    /// where the ARC is, so no reader waits before eviction begins.
+    fn start_pass(&mut self, mem: &Memory) {
+        if self.limits.paced_cut() && self.pass_target.is_none() {
+            self.pass_target = Some(mem.arc_size);
         }
     }
 
@@ -233,8 +279,20 @@ impl ArcModel {
     /// guest was promised (the project's patch of `arc_is_overflowing()`).
     #[must_use]
     pub fn is_overflowing(&self, mem: &Memory, thr: &Thresholds, p: &Params) -> bool {
-        let c = self.c();
-        let waiting = self.limits.headroom_term(mem, thr) != i64::MAX;
+        // A paced cut: readers compare with the pass's target.
+        let c = match self.pass_target {
+            Some(t) if self.adjust_needed => self.c().max(t),
+            _ => self.c(),
+        };
+        // Paced, the band closes only while the deficit is real (the
+        // headroom term is negative): a reader then takes no free memory a
+        // guest was promised; otherwise it keeps the stock band.
+        let term = self.limits.headroom_term(mem, thr);
+        let waiting = if self.limits.paced_cut() {
+            term < 0
+        } else {
+            term != i64::MAX
+        };
         let band = if waiting {
             0
         } else {
@@ -346,8 +404,10 @@ impl ArcModel {
         // zthr's lock held); the reaper sees the new headroom term at its
         // next check, and a request to reap once eviction is done.
         if self.limits.take_kicks() > 0 {
+            self.cut_for_headroom(mem, thr, p);
             if mem.arc_size > self.c() {
                 self.adjust_needed = true;
+                self.start_pass(mem);
             }
             self.tunables_reap_wanted = true;
         }
@@ -358,9 +418,18 @@ impl ArcModel {
         // needed.
         if self.adjust_needed && now >= self.stalled_until {
             let c_now = self.c();
+            let step = per_tick(p.evict_rate);
+            let paced = self.limits.paced_cut();
+            // A paced cut: this pass evicts down to MAX(c, size - step),
+            // and readers compare with that target, not with c.
+            let target = if paced {
+                c_now.max(mem.arc_size.saturating_sub(step))
+            } else {
+                c_now
+            };
             let evictable = mem.arc_size.saturating_sub(self.pinned(mem));
-            let want = mem.arc_size.saturating_sub(c_now).min(evictable);
-            let x = want.min(per_tick(p.evict_rate));
+            let want = mem.arc_size.saturating_sub(target).min(evictable);
+            let x = want.min(step);
             mem.arc_size -= x;
             self.evicted_total += x;
             Kmem::free_to_depot(mem, x);
@@ -368,6 +437,12 @@ impl ArcModel {
                 // arc_adjust_cb(): nothing more to do; wake the waiters.
                 self.adjust_needed = false;
                 self.reader_blocked = false;
+                self.pass_target = None;
+            } else if paced {
+                // The pass is done: its waiters wake, the next pass's
+                // target is where this one ended.
+                self.reader_blocked = false;
+                self.pass_target = Some(mem.arc_size);
             }
             if x > 0 {
                 // Eviction progress wakes headroom waiters.
@@ -412,6 +487,13 @@ impl ArcModel {
             } else if !self.no_grow {
                 self.grow(want, mem, p);
             }
+            // Paced, a reader that finds the ARC above c with no pass
+            // running starts one where the ARC is: it waits only if it
+            // outruns the passes, not for the whole way down to c.
+            if self.limits.paced_cut() && self.pass_target.is_none() && mem.arc_size > self.c() {
+                self.adjust_needed = true;
+                self.start_pass(mem);
+            }
             if self.is_overflowing(mem, thr, p) {
                 self.adjust_needed = true;
                 self.reader_blocked = true;
@@ -427,6 +509,36 @@ impl ArcModel {
                 mem.arc_size += from_depot + got_pages * PAGESIZE;
             }
         }
+        self.note_blocking(now, mem, thr, p);
+    }
+
+    /// Records whether an allocation made now would wait for eviction:
+    /// the ARC overflows and the adjust zthr has something to evict (with
+    /// nothing evictable above `c`, `arc_adjust_cb()` wakes the waiters at
+    /// once).
+    fn note_blocking(&mut self, now: u64, mem: &Memory, thr: &Thresholds, p: &Params) {
+        let evictable = mem.arc_size.saturating_sub(self.pinned(mem));
+        let to_evict = mem.arc_size.saturating_sub(self.c()).min(evictable);
+        let over = to_evict > 0 && self.is_overflowing(mem, thr, p);
+        match (over, self.blocked_since) {
+            (true, None) => self.blocked_since = Some(now),
+            (false, Some(from)) => {
+                self.zfs_blocked.push((from, now));
+                self.blocked_since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// The stretches during which ZFS allocations waited for eviction, up
+    /// to tick `now` (an open one ends at `now`).
+    #[must_use]
+    pub fn zfs_blocked_until(&self, now: u64) -> Vec<(u64, u64)> {
+        let mut v = self.zfs_blocked.clone();
+        if let Some(from) = self.blocked_since {
+            v.push((from, now));
+        }
+        v
     }
 
     /// The `evictor_stall` fault: the adjust thread evicts nothing for

@@ -7,6 +7,7 @@ pub mod event;
 pub mod fleet;
 pub mod guest;
 pub mod host;
+pub mod ideal;
 pub mod log;
 pub mod machine;
 pub mod outcome;

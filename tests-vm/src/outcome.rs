@@ -9,6 +9,7 @@
 use crate::event::{Event, EventRecord};
 use crate::fleet::{Fleet, VmOutcome};
 use crate::host::memstat::Memstat;
+use crate::ideal::{ideal, HostBefore};
 use crate::log::Log;
 use crate::machine::Machine;
 use crate::params::{HZ, PAGESIZE};
@@ -65,11 +66,21 @@ pub struct RunResult {
     pub arc_before_bytes: u64,
     /// ARC size after, bytes.
     pub arc_after_bytes: u64,
-    /// The largest ARC leaving room for every started guest above
-    /// `desfree` (see the crate documentation).
+    /// The scenario's ideal ARC afterwards, the same for every policy
+    /// ([`crate::ideal`]).
     pub arc_ideal_after_bytes: u64,
-    /// Eviction plus allocation time of the bytes that had to move.
+    /// The scenario's shortest start: eviction plus allocation time of
+    /// the guests the host can hold ([`crate::ideal`]).
     pub start_lower_bound_s: f64,
+    /// The host before, as the ideal reads it.
+    pub host_before: HostBefore,
+    /// Seconds during which any ZFS allocation waited for eviction
+    /// (`arc_is_overflowing()`), in the whole run.
+    pub zfs_blocked_s: f64,
+    /// Of those, the seconds inside some guest's start (from bhyve's start
+    /// to its memory set up, or the end of the run), for guests created
+    /// after boot.
+    pub zfs_blocked_in_starts_s: f64,
     /// `::memstat` before.
     pub memstat_before: Memstat,
     /// `::memstat` after.
@@ -114,6 +125,23 @@ pub struct Owed {
     pub vm_arc_reserved_pages: u64,
 }
 
+/// Ticks in seconds.
+fn ticks_s(t: u64) -> f64 {
+    t as f64 / HZ as f64
+}
+
+/// Ticks of `blocked` (disjoint stretches) inside the union of `windows`.
+fn overlap(blocked: &[(u64, u64)], windows: &[(u64, u64)]) -> u64 {
+    blocked
+        .iter()
+        .map(|&(a, b)| {
+            (a..b)
+                .filter(|t| windows.iter().any(|&(w0, w1)| (w0..w1).contains(t)))
+                .count() as u64
+        })
+        .sum()
+}
+
 /// How often the plot's series is sampled, ticks.
 const SAMPLE_EVERY: u64 = HZ;
 
@@ -122,7 +150,7 @@ const SAMPLE_EVERY: u64 = HZ;
 struct Before {
     memstat: Memstat,
     arc_bytes: u64,
-    freemem: u64,
+    host: HostBefore,
 }
 
 impl Before {
@@ -130,7 +158,16 @@ impl Before {
         Before {
             memstat: Memstat::of(&m.mem),
             arc_bytes: m.mem.arc_size,
-            freemem: m.mem.freemem(),
+            host: HostBefore {
+                freemem: m.mem.freemem_bytes(),
+                arc: m.mem.arc_size,
+                arc_depot: m.mem.arc_depot,
+                c_min: m.arc.c_min(),
+                c_max: m.arc.c_max(),
+                keep_free: (m.thr.lotsfree + m.thr.desfree) * PAGESIZE,
+                availrmem: m.mem.availrmem() * PAGESIZE,
+                availrmem_floor: (m.thr.pages_pp_maximum + m.p.arc_pages_pp_reserve) * PAGESIZE,
+            },
         }
     }
 }
@@ -250,26 +287,36 @@ impl Recorder {
         log: Log,
     ) -> RunResult {
         let before = self.before.unwrap_or_else(|| Before::of(m));
-        // The ideal: what "before" leaves for the ARC once every guest that
-        // started after it (and still runs) is in memory, keeping desfree
-        // free.
-        let late_started = fleet.started_since(self.first_late_create);
+        // The run's own host before; the run loop replaces both with the
+        // scenario's ideal (`crate::sim::run`).
+        let ideal = ideal(s, self.first_late_create, before.host, &m.p);
         let desfree_b = m.thr.desfree * PAGESIZE;
-        let room = (before.freemem * PAGESIZE).saturating_sub(desfree_b);
-        let must_evict = late_started.saturating_sub(room).min(before.arc_bytes);
-        let arc_ideal = before.arc_bytes - must_evict;
-        let lower_bound = must_evict as f64 / m.p.evict_rate.max(1) as f64
-            + late_started as f64 / m.p.alloc_rate.max(1) as f64;
+        let vms = fleet.outcomes();
+        let blocked = m.arc.zfs_blocked_until(m.now);
+        let starts: Vec<(u64, u64)> = vms
+            .iter()
+            .filter(|v| v.created_at_s > 0.0)
+            .map(|v| {
+                let from = (v.created_at_s * HZ as f64).round() as u64;
+                let to = v
+                    .start_latency_s
+                    .map_or(m.now, |l| from + (l * HZ as f64).round() as u64);
+                (from, to)
+            })
+            .collect();
         RunResult {
             policy,
-            vms: fleet.outcomes(),
+            zfs_blocked_s: ticks_s(blocked.iter().map(|(a, b)| b - a).sum()),
+            zfs_blocked_in_starts_s: ticks_s(overlap(&blocked, &starts)),
+            vms,
             lwps_swapped: m.swapper.lwps_swapped,
             pages_paged_out: m.pageout.pages_paged_out,
             min_freemem_bytes: m.min_freemem * PAGESIZE,
             arc_before_bytes: before.arc_bytes,
             arc_after_bytes: m.mem.arc_size,
-            arc_ideal_after_bytes: arc_ideal,
-            start_lower_bound_s: lower_bound,
+            arc_ideal_after_bytes: ideal.arc_after_bytes,
+            start_lower_bound_s: ideal.start_lower_bound_s,
+            host_before: before.host,
             memstat_before: before.memstat,
             memstat_after: Memstat::of(&m.mem),
             memstats: self.memstats,

@@ -93,7 +93,11 @@ pub fn boot(policy: Policy, p: Params, s: &Scenario) -> Booted {
     if policy == Policy::Tunables {
         let gen = tunables_generation(s.host.generation);
         let component = Arc::new(ArcTunables::new(SimPlatform::new(), host, gen));
-        let limits = Box::new(TunablesLimits::new(Arc::clone(&component)));
+        let limits = Box::new(TunablesLimits::new(
+            Arc::clone(&component),
+            p.arc_pages_pp_reserve,
+            p.paced_cut,
+        ));
         let mut machine = Machine::new(p, s, ArcModel::new(limits, s.arcfill));
         // vmm loads before /etc/system is read, so its tunable can be set
         // there.

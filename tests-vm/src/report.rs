@@ -271,6 +271,8 @@ struct JsonRun<'a> {
     arc_after_bytes: u64,
     arc_ideal_after_bytes: u64,
     start_lower_bound_s: f64,
+    zfs_blocked_s: f64,
+    zfs_blocked_in_starts_s: f64,
     memstat_before: MemstatBytes<'a>,
     memstat_after: MemstatBytes<'a>,
     events: Vec<JsonEvent<'a>>,
@@ -331,6 +333,8 @@ impl<'a> JsonRun<'a> {
             arc_after_bytes: r.arc_after_bytes,
             arc_ideal_after_bytes: r.arc_ideal_after_bytes,
             start_lower_bound_s: r.start_lower_bound_s,
+            zfs_blocked_s: r.zfs_blocked_s,
+            zfs_blocked_in_starts_s: r.zfs_blocked_in_starts_s,
             memstat_before: MemstatBytes(&r.memstat_before),
             memstat_after: MemstatBytes(&r.memstat_after),
             events: r

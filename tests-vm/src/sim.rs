@@ -10,6 +10,7 @@
 //! [`Machine`](crate::machine::Machine) for the host's threads.
 
 use crate::fleet::Fleet;
+use crate::ideal::ideal;
 use crate::log::Log;
 use crate::outcome::Recorder;
 use crate::params::{Params, HZ};
@@ -20,9 +21,37 @@ pub use crate::fleet::VmOutcome;
 pub use crate::host::memstat::Memstat;
 pub use crate::outcome::{KstatRead, Owed, RunResult, Sample};
 
-/// Runs `s` under `policy`.
+/// Runs `s` under `policy`, with the scenario's ideal ([`ideal`]): the
+/// same for every policy, from the host before as `legacy` has it.
 #[must_use]
 pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
+    let mut r = run_policy(s, policy, base);
+    let first = first_late_create(s);
+    let before = match first {
+        Some(at) if policy != Policy::Legacy => {
+            let mut upto = s.clone();
+            upto.duration = at;
+            run_policy(&upto, Policy::Legacy, base).host_before
+        }
+        _ => r.host_before,
+    };
+    let p = rates(s, base);
+    let i = ideal(s, first, before, &p);
+    r.arc_ideal_after_bytes = i.arc_after_bytes;
+    r.start_lower_bound_s = i.start_lower_bound_s;
+    r
+}
+
+/// The tick of the first guest created after boot.
+fn first_late_create(s: &Scenario) -> Option<u64> {
+    s.events
+        .iter()
+        .find(|e| e.at > 0 && matches!(e.kind, EventKind::VmCreate { .. }))
+        .map(|e| e.at)
+}
+
+/// The parameters with the scenario's rates.
+fn rates(s: &Scenario, base: &Params) -> Params {
     let mut p = base.clone();
     if let Some(r) = s.evict_rate {
         p.evict_rate = r;
@@ -30,6 +59,12 @@ pub fn run(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
     if let Some(r) = s.alloc_rate {
         p.alloc_rate = r;
     }
+    p
+}
+
+/// Runs `s` under `policy`, the ideal from its own host before.
+fn run_policy(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
+    let p = rates(s, base);
     let policy::Booted {
         machine: mut m,
         guests: mut kernel,

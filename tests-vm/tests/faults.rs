@@ -305,12 +305,12 @@ fn an_allocation_failing_part_way_rolls_back_everything() {
     );
     // Rolled back at once: before the retry nothing is reserved and the
     // ceiling is where it started.
-    assert!(refused_at < 29 * HZ && refused_at + HZ > 29 * HZ);
+    assert!(refused_at < 28 * HZ + HZ / 2 && refused_at + HZ > 28 * HZ + HZ / 2);
     let c_max_start = kstat(&r, 1.0, "zfs:0:arcstats:c_max");
-    assert_kstats_hold_exactly(&r, 29.0, &[], None);
-    assert_eq!(kstat(&r, 29.0, "zfs:0:arcstats:c_max"), c_max_start);
-    assert_eq!(kstat(&r, 29.0, "vmm:0:arc_resv:fail_alloc"), 1);
-    assert_eq!(kstat(&r, 29.0, "zfs:0:arc_headroom:releases"), 1);
+    assert_kstats_hold_exactly(&r, 28.5, &[], None);
+    assert_eq!(kstat(&r, 28.5, "zfs:0:arcstats:c_max"), c_max_start);
+    assert_eq!(kstat(&r, 28.5, "vmm:0:arc_resv:fail_alloc"), 1);
+    assert_eq!(kstat(&r, 28.5, "zfs:0:arc_headroom:releases"), 1);
     // bhyve's retry a second later is a new create; the fault is spent,
     // the guest starts and holds exactly its reservation.
     assert!(g.started && g.error.is_none(), "{g:?}");
@@ -584,80 +584,6 @@ fn sixty_four_guests_at_once_admit_what_fits_in_order_and_the_rest_retry() {
             assert_eq!(r.owed_after.needfree_pages, needfree);
         }
         assert!(r.pages_paged_out > 0, "{p:?}");
-        assert_stock_accounting_returns(&r);
-    }
-}
-
-/// A limitation of the headroom rule, kept visible: reservations are
-/// compared with `c_max_base`, computed from `allmem`, which knows
-/// nothing of Kernel memory. On a host with 16 GiB of Kernel it admits
-/// more than memory holds; the youngest admitted guests then reach their
-/// deadline (ETIME, on which bhyve exits) instead of being refused at
-/// once. The 3 refused at once retry every second, are admitted when the
-/// timed-out ones release their reservations, and time out in turn.
-/// Nothing leaks, and first come, first served holds: no guest times out
-/// while a younger one starts.
-#[test]
-fn sixty_four_guests_on_a_large_kernel_host_over_admit_and_the_youngest_time_out() {
-    let s = scenario("fault-sixty-four-large-kernel");
-    let r = run(&s, Policy::Tunables);
-    let names = guest_names();
-    let all: Vec<&VmOutcome> = names.iter().map(|n| vm(&r, n)).collect();
-    let started = all.iter().take_while(|v| v.started).count();
-    let timed_out = all[started..]
-        .iter()
-        .take_while(|v| v.errno == Some(ETIME) && v.retry_lines == 0)
-        .count();
-    let retried = all[started + timed_out..]
-        .iter()
-        .take_while(|v| v.errno == Some(ETIME) && v.retry_lines == 60)
-        .count();
-    assert_eq!((started, timed_out, retried), (53, 8, 3));
-    let failed_at = |v: &VmOutcome| {
-        r.events
-            .iter()
-            .find(|e| matches!(&e.event, Event::VmSetupFailed { name } if *name == v.name))
-            .unwrap()
-            .at_s()
-    };
-    for v in &all[started..started + timed_out] {
-        // 60 s after they were admitted; bhyve exits.
-        assert!((failed_at(v) - 70.0).abs() < 1e-9, "{v:?}");
-        assert!(r
-            .log
-            .lines
-            .iter()
-            .any(|l| l.guest == v.name && l.message == Message::SetupFailed { errno: ETIME }));
-    }
-    for v in &all[started + timed_out..] {
-        // Refused at 10 s (ENOMEM), retried 11 s to 69 s, admitted at
-        // 70 s once the timed-out reservations were released, 60 s more.
-        let why = launch_refusal(&r, &v.name);
-        assert!(why.contains("ENOMEM"), "{why}");
-        assert!((failed_at(v) - 130.0).abs() < 1e-9, "{v:?}");
-    }
-    // At 120 s the three wait, holding their reservations, their RAM
-    // pending.
-    assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:pending"), 3 * 2 * GIB);
-    assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:reservations"), 56);
-    assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:wait_timeouts"), 8);
-    assert_eq!(kstat(&r, 120.0, "zfs:0:arc_headroom:rejections"), 3 * 60);
-    assert_eq!(kstat(&r, 120.0, "vmm:0:arc_resv:fail_no_headroom"), 3 * 60);
-    assert_eq!(kstat(&r, 180.0, "zfs:0:arc_headroom:wait_timeouts"), 11);
-    assert_eq!(kstat(&r, 180.0, "vmm:0:arc_resv:fail_timeout"), 11);
-    // The waiters keep lotsfree + desfree free, so filling the host never
-    // wakes the page scanner: nothing is paged, no LWP swapped.
-    assert_eq!(r.pages_paged_out, 0);
-    assert_nothing_leaked(&r, &all[..started], None);
-
-    for p in STOCK {
-        let r = run(&s, p);
-        // 52 start (two fewer: the dbuf caches, sized from the boot
-        // c_max, pin 6 GiB of ARC); the other 12 keep trying to the end
-        // and are never refused.
-        let all: Vec<&VmOutcome> = names.iter().map(|n| vm(&r, n)).collect();
-        assert_eq!(all.iter().filter(|v| v.started).count(), 52, "{p:?}");
-        assert!(all.iter().all(|v| v.error.is_none()), "{p:?}");
         assert_stock_accounting_returns(&r);
     }
 }

@@ -34,7 +34,12 @@ fn host_and_component(policy: Policy, arc: &str) -> (Machine, Option<Component>)
                 host,
                 tunables_generation(gen),
             ));
-            let limits = Box::new(TunablesLimits::new(Arc::clone(&t)));
+            let p = Params::default();
+            let limits = Box::new(TunablesLimits::new(
+                Arc::clone(&t),
+                p.arc_pages_pp_reserve,
+                p.paced_cut,
+            ));
             (ArcModel::new(limits, s.arcfill), Some(t))
         }
         _ => {

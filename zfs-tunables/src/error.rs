@@ -229,11 +229,14 @@ impl fmt::Display for TunableError {
                 margin,
             } => write!(
                 f,
-                "cannot reserve {} bytes of ARC headroom now: this host can \
-                 give {} bytes without paging (free memory, what the ARC can \
-                 shed down to c_min and what it has evicted, less earlier \
-                 reservations and a margin of {} bytes)",
-                requested.0, available.0, margin.0
+                "cannot reserve {} bytes of ARC headroom now: {} bytes short; \
+                 this host can give {} bytes without paging (free memory, what \
+                 the ARC can shed down to c_min and what it has evicted, less \
+                 earlier reservations and a margin of {} bytes)",
+                requested.0,
+                requested.0.saturating_sub(available.0),
+                available.0,
+                margin.0
             ),
             TunableError::ZeroSize => {
                 write!(f, "a size of zero bytes is refused: it must be positive")

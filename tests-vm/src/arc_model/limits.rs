@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use zfs_tunables::arc_limits::{compute_lenient, AdminValues};
 use zfs_tunables::{
-    ArcTunables, Bytes, Generation as TGen, HostMemory, Hrtime, MemoryFigures, PageSize, Pages,
+    AdmissionFigures, ArcTunables, Bytes, Generation as TGen, HostMemory, Hrtime, MemoryFigures,
+    PageSize, Pages,
 };
 
 use crate::host::memory::{Memory, Thresholds};
@@ -86,6 +87,12 @@ pub trait ArcLimits {
     /// Copies the clock (tick `now`) and the memory figures to where the
     /// limits' owner reads them.
     fn sync(&self, now: u64, mem: &Memory, thr: &Thresholds);
+    /// Whether the adjust zthr evicts a cut of `c` in passes, readers
+    /// waiting only for the pass (the project's `arc.c`); the stock
+    /// kernels make every reader wait for the whole cut.
+    fn paced_cut(&self) -> bool {
+        false
+    }
 }
 
 /// The stock kernels' limits: `arc_c`, `arc_c_min`, `arc_c_max`, `arc_p`
@@ -203,13 +210,28 @@ impl ArcLimits for StockLimits {
 /// component's published limits.
 pub struct TunablesLimits {
     component: Arc<ArcTunables<SimPlatform>>,
+    /// `arc_pages_pp_reserve`, pages: with `pages_pp_maximum`, the part of
+    /// `availrmem` the ARC keeps untouched.
+    pages_pp_reserve: u64,
+    /// Whether the kernel's `arc.c` paces a cut ([`ArcLimits::paced_cut`]).
+    paced: bool,
 }
 
 impl TunablesLimits {
-    /// The ARC's view of `component`.
+    /// The ARC's view of `component`, on a kernel whose ARC keeps
+    /// `pages_pp_reserve` pages of `availrmem` above `pages_pp_maximum`
+    /// and paces a cut of `c` if `paced`.
     #[must_use]
-    pub fn new(component: Arc<ArcTunables<SimPlatform>>) -> TunablesLimits {
-        TunablesLimits { component }
+    pub fn new(
+        component: Arc<ArcTunables<SimPlatform>>,
+        pages_pp_reserve: u64,
+        paced: bool,
+    ) -> TunablesLimits {
+        TunablesLimits {
+            component,
+            pages_pp_reserve,
+            paced,
+        }
     }
 }
 
@@ -286,6 +308,10 @@ impl ArcLimits for TunablesLimits {
         self.component.notify_progress();
     }
 
+    fn paced_cut(&self) -> bool {
+        self.paced
+    }
+
     fn sync(&self, now: u64, mem: &Memory, thr: &Thresholds) {
         let ns = now.saturating_mul(1_000_000_000 / HZ);
         let figures = MemoryFigures {
@@ -293,8 +319,16 @@ impl ArcLimits for TunablesLimits {
             lotsfree: Pages(thr.lotsfree),
             desfree: Pages(thr.desfree),
         };
-        self.component
-            .platform()
-            .set(Hrtime(ns), figures, Bytes(mem.arc_size));
+        let platform = self.component.platform();
+        platform.set(Hrtime(ns), figures, Bytes(mem.arc_size));
+        // What the module's ARC hook reads for admission: the dbuf caches'
+        // buffers are referenced, so never evictable.
+        let pinned = self.dbuf_pin_max().min(mem.arc_size);
+        platform.set_admission(AdmissionFigures {
+            availrmem: Pages(mem.availrmem()),
+            availrmem_floor: Pages(thr.pages_pp_maximum.saturating_add(self.pages_pp_reserve)),
+            arc_evictable: Bytes(mem.arc_size - pinned),
+            arc_evicted_cached: Bytes(mem.arc_depot),
+        });
     }
 }
