@@ -37,6 +37,8 @@ static pthread_cond_t fk_cv = PTHREAD_COND_INITIALIZER;
  */
 pgcnt_t physmem;
 pgcnt_t freemem;
+pgcnt_t availrmem;
+pgcnt_t pages_pp_maximum;
 pgcnt_t lotsfree;
 pgcnt_t desfree;
 pgcnt_t swapfs_minfree;
@@ -67,6 +69,12 @@ fake_host(uint64_t physmem_bytes, pgcnt_t free_pages, uint64_t heap_bytes)
 		lotsfree = 2048ULL * 1024 * 1024 / 4096;
 	desfree = lotsfree / 2;
 	freemem = free_pages;
+	/*
+	 * availrmem: all but the kernel's own (a sixteenth, here);
+	 * pages_pp_maximum: a tenth of it, as init_pages_pp_maximum() sets.
+	 */
+	availrmem = physmem - physmem / 16;
+	pages_pp_maximum = availrmem / 10;
 	fk_heap_bytes = heap_bytes;
 }
 

@@ -106,9 +106,11 @@ extern void cv_broadcast(kcondvar_t *);
 /* uts/common/sys/time.h */
 extern hrtime_t gethrtime(void);
 
-/* uts/common/sys/systm.h, vmsystm.h, fs/swapnode.h */
+/* uts/common/sys/systm.h, vmsystm.h, vm/page.h, fs/swapnode.h */
 extern pgcnt_t physmem;
 extern pgcnt_t freemem;
+extern pgcnt_t availrmem;
+extern pgcnt_t pages_pp_maximum;
 extern pgcnt_t lotsfree;
 extern pgcnt_t desfree;
 extern pgcnt_t swapfs_minfree;

@@ -14,16 +14,20 @@
 use illumos_ddi::{c_int, pgcnt_t, uint_t};
 use zfs_tunables::{Bytes, LimitsSnapshot, Pages};
 
-use crate::kernel_platform::ArcCallbacks;
+use crate::kernel_platform::{self, arctun_admission_t, ArcCallbacks};
 use crate::preempt::NoPreempt;
 use crate::raw_vars::{self, arctun_var_t};
 use crate::state::{self, component, Component, VarOwner};
 use crate::{kstats, KmodError};
 
-/// `ARCTUN_ARC_OPS_VERSION`.
-pub const ARCTUN_ARC_OPS_VERSION: uint_t = 1;
+/// `ARCTUN_ARC_OPS_VERSION_1`: `aao_size` to `aao_nvars`.
+pub const ARCTUN_ARC_OPS_VERSION_1: uint_t = 1;
+/// `ARCTUN_ARC_OPS_VERSION_2`: and `aao_admission`.
+pub const ARCTUN_ARC_OPS_VERSION_2: uint_t = 2;
+/// `ARCTUN_ARC_OPS_VERSION`: the newest.
+pub const ARCTUN_ARC_OPS_VERSION: uint_t = ARCTUN_ARC_OPS_VERSION_2;
 
-/// `arctun_arc_ops_t`.
+/// `arctun_arc_ops_t`, version 2.
 #[repr(C)]
 #[derive(Debug)]
 pub struct arctun_arc_ops_t {
@@ -37,6 +41,21 @@ pub struct arctun_arc_ops_t {
     pub aao_vars: *const arctun_var_t,
     /// How many.
     pub aao_nvars: uint_t,
+    /// Version 2: the ARC's admission figures (may be NULL).
+    pub aao_admission: Option<unsafe extern "C" fn(*mut arctun_admission_t)>,
+}
+
+/// `arctun_arc_ops_t` as a caller built against version 1 of the header
+/// lays it out: the version 2 structure without its last field. Only
+/// this much of a caller's vector is read until its version says there
+/// is more.
+#[repr(C)]
+struct ArcOpsV1 {
+    aao_version: uint_t,
+    aao_size: Option<unsafe extern "C" fn() -> u64>,
+    aao_evict: Option<unsafe extern "C" fn()>,
+    aao_vars: *const arctun_var_t,
+    aao_nvars: uint_t,
 }
 
 /// `arctun_limits_t`.
@@ -93,22 +112,30 @@ unsafe fn arc_register(ops: *const arctun_arc_ops_t) -> Result<(), KmodError> {
     if ops.is_null() {
         return Err(KmodError::NullPointer);
     }
-    // SAFETY: non-NULL, and the caller vouches for a readable ops vector.
-    let ops = unsafe { &*ops };
-    if ops.aao_version != ARCTUN_ARC_OPS_VERSION {
-        return Err(KmodError::UnsupportedVersion {
-            version: ops.aao_version,
-        });
-    }
-    let (Some(size), Some(evict)) = (ops.aao_size, ops.aao_evict) else {
+    // SAFETY: non-NULL, and the caller vouches for a readable ops vector
+    // of the version it names; every version starts with version 1's
+    // fields, and version 1's structure is the shortest.
+    let v1 = unsafe { &*ops.cast::<ArcOpsV1>() };
+    let admission = match v1.aao_version {
+        ARCTUN_ARC_OPS_VERSION_1 => None,
+        // SAFETY: as above; the vector says it is version 2, which the
+        // caller vouches it has the whole of.
+        ARCTUN_ARC_OPS_VERSION_2 => unsafe { (*ops).aao_admission },
+        version => return Err(KmodError::UnsupportedVersion { version }),
+    };
+    let (Some(size), Some(evict)) = (v1.aao_size, v1.aao_evict) else {
         return Err(KmodError::NullPointer);
     };
-    let n = usize::try_from(ops.aao_nvars).map_err(|_| KmodError::TooManyVariables)?;
+    let n = usize::try_from(v1.aao_nvars).map_err(|_| KmodError::TooManyVariables)?;
     // The callbacks go in first, so that eviction can start as soon as a
     // boot value lowers the ceiling.
-    let registration = state::begin_arc_registration(ArcCallbacks { size, evict })?;
+    let registration = state::begin_arc_registration(ArcCallbacks {
+        size,
+        evict,
+        admission,
+    })?;
     // SAFETY: the caller vouches for aao_vars (see arctun_arc_register).
-    if let Err(e) = unsafe { raw_vars::register(VarOwner::Arc, c, ops.aao_vars, n) } {
+    if let Err(e) = unsafe { raw_vars::register(VarOwner::Arc, c, v1.aao_vars, n) } {
         registration.abandon();
         return Err(e);
     }
@@ -122,7 +149,8 @@ unsafe fn arc_register(ops: *const arctun_arc_ops_t) -> Result<(), KmodError> {
 ///
 /// # Safety
 ///
-/// `ops` is NULL or points to a readable `arctun_arc_ops_t` whose
+/// `ops` is NULL or points to a readable `arctun_arc_ops_t` of the version
+/// its `aao_version` names (version 1's is one field shorter) whose
 /// callbacks and variables stay valid until `arctun_arc_unregister()`,
 /// and whose `aao_vars` points to `aao_nvars` readable entries, each name
 /// NUL-terminated (or at least 31 readable bytes).
@@ -297,10 +325,17 @@ fn anything_pending(c: &Component) -> bool {
     c.headroom_term(Pages(0), Pages(0), Pages(0)) != i64::MAX
 }
 
-/// `void arctun_arc_tick(void);`
+/// `int arctun_arc_tick(void);`
+///
+/// Does its work at most once a second of `gethrtime()`
+/// ([`state::claim_tick`]), however often it is called, and returns 1 when
+/// it did, so that the ARC syncs its own statistics in the same rhythm.
 #[unsafe(no_mangle)]
-pub extern "C" fn arctun_arc_tick() {
-    with_component((), |c| {
+pub extern "C" fn arctun_arc_tick() -> c_int {
+    with_component(0, |c| {
+        if !state::claim_tick(kernel_platform::now()) {
+            return 0;
+        }
         raw_vars::tick(c);
         if anything_pending(c) {
             // Free memory may have grown for reasons other than the ARC
@@ -308,7 +343,8 @@ pub extern "C" fn arctun_arc_tick() {
             // re-check once a second too.
             c.notify_progress();
         }
-    });
+        1
+    })
 }
 
 /// `void arctun_arc_progress(void);`
@@ -322,7 +358,10 @@ pub extern "C" fn arctun_arc_progress() {
 }
 
 // The C structures, as the header lays them out (LP64).
-const _: () = assert!(core::mem::size_of::<arctun_arc_ops_t>() == 40);
+const _: () = assert!(core::mem::size_of::<ArcOpsV1>() == 40);
+const _: () = assert!(core::mem::size_of::<arctun_arc_ops_t>() == 48);
+const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_admission) == 40);
+const _: () = assert!(core::mem::offset_of!(ArcOpsV1, aao_nvars) == 32);
 const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_size) == 8);
 const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_evict) == 16);
 const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_vars) == 24);

@@ -14,6 +14,7 @@
 //! | `broadcast`     | `cv_broadcast`                                      |
 //! | `now`           | [`now`]: `gethrtime()`                              |
 //! | `memory`        | [`memory`]: volatile loads of `freemem`, `lotsfree`, `desfree` |
+//! | `admission_figures` | the ARC's `aao_admission` callback (`None` without one), and [`admission_figures`]: `availrmem`, `pages_pp_maximum` |
 //! | `arc_size`      | the ARC's `aao_size` callback (0 before it registers)|
 //! | `kick_evictor`  | the ARC's `aao_evict` callback (nothing before)     |
 //! | `enter_write_section`/`exit_write_section` | `kpreempt_disable()`/`kpreempt_enable()` ([`preempt`](crate::preempt)) |
@@ -22,10 +23,13 @@ use core::ptr::{self, addr_of};
 
 use illumos_ddi::hrtime_t;
 use illumos_ddi::kernel::{
-    desfree, freemem, gethrtime, heap_arena, lotsfree, physmem, swapfs_minfree, vmem_size,
+    availrmem, desfree, freemem, gethrtime, heap_arena, lotsfree, pages_pp_maximum, physmem,
+    swapfs_minfree, vmem_size,
 };
 use illumos_ddi::{VMEM_ALLOC, VMEM_FREE};
-use zfs_tunables::{Bytes, Generation, HostMemory, Hrtime, MemoryFigures, PageSize, Pages};
+use zfs_tunables::{
+    AdmissionFigures, Bytes, Generation, HostMemory, Hrtime, MemoryFigures, PageSize, Pages,
+};
 
 /// Which `arc_init()` this module reproduces, for the trees the series is
 /// for: today's illumos-gate and illumos-joyent both compute
@@ -39,13 +43,31 @@ pub const ARC_GENERATION: Generation = Generation::Current;
 /// amd64's `PAGESIZE`. bhyve, and so this module, exists only there.
 pub const PAGE_SIZE: PageSize = PageSize::AMD64;
 
-/// The ARC's callbacks (`aao_size`, `aao_evict`).
+/// `arctun_admission_t`: the ARC's figures for a reservation's admission.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct arctun_admission_t {
+    /// Bytes eviction could free now (the MRU's and MFU's `arcs_esize`).
+    pub aad_evictable: u64,
+    /// Bytes evicted that wait in the ARC's kmem caches' depots.
+    pub aad_evicted_cached: u64,
+    /// Pages of `availrmem` the ARC keeps above `pages_pp_maximum`
+    /// (`arc_pages_pp_reserve`).
+    pub aad_pp_reserve: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<arctun_admission_t>() == 24);
+
+/// The ARC's callbacks (`aao_size`, `aao_evict`, and, from ops version 2
+/// on, `aao_admission` unless it is NULL).
 #[derive(Clone, Copy)]
 pub struct ArcCallbacks {
     /// `aggsum_value(&arc_size)`.
     pub size: unsafe extern "C" fn() -> u64,
     /// Starts eviction now.
     pub evict: unsafe extern "C" fn(),
+    /// Fills in the ARC's admission figures.
+    pub admission: Option<unsafe extern "C" fn(*mut arctun_admission_t)>,
 }
 
 /// Converts an absolute deadline to `cv_timedwait_sig_hrtime()`'s `tim`:
@@ -76,6 +98,26 @@ pub fn memory() -> MemoryFigures {
         freemem: Pages(free),
         lotsfree: Pages(lots),
         desfree: Pages(des),
+    }
+}
+
+/// A reservation's admission figures: the ARC's, with `availrmem` and
+/// `pages_pp_maximum` read here. The floor is `pages_pp_maximum +
+/// arc_pages_pp_reserve`, below which `arc_available_memory()`'s
+/// `FMR_PAGES_PP_MAXIMUM` term shrinks the ARC and page locking fails.
+pub fn admission_figures(arc: arctun_admission_t) -> AdmissionFigures {
+    // SAFETY: as in `memory`.
+    let (avail, pp_max) = unsafe {
+        (
+            ptr::read_volatile(addr_of!(availrmem)),
+            ptr::read_volatile(addr_of!(pages_pp_maximum)),
+        )
+    };
+    AdmissionFigures {
+        availrmem: Pages(avail),
+        availrmem_floor: Pages(pp_max.saturating_add(arc.aad_pp_reserve)),
+        arc_evictable: Bytes(arc.aad_evictable),
+        arc_evicted_cached: Bytes(arc.aad_evicted_cached),
     }
 }
 

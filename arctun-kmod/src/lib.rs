@@ -20,9 +20,10 @@
 //!   assert ([`lock_order`]);
 //! - the kernel [`Platform`](zfs_tunables::Platform)
 //!   ([`state::KernelPlatform`]): one `kmutex_t`, one `kcondvar_t` waited
-//!   on with `cv_timedwait_sig_hrtime()`, the ARC's size and evictor
-//!   through callbacks the ARC registers, and `gethrtime()` and
-//!   `freemem`/`lotsfree`/`desfree` ([`kernel_platform`]), over
+//!   on with `cv_timedwait_sig_hrtime()`, the ARC's size, evictor and
+//!   admission figures through callbacks the ARC registers, and
+//!   `gethrtime()`, `freemem`/`lotsfree`/`desfree` and
+//!   `availrmem`/`pages_pp_maximum` ([`kernel_platform`]), over
 //!   mutex(9F) and condvar(9F) ([`ksync`]);
 //! - the lifecycle entry points ([`mod_entry`]): the component is created
 //!   once by `arctun_mod_init()`;
@@ -100,7 +101,10 @@
 //!   it.
 //! - The sync tick runs from `arc_reap_cb_check()`, not `arc_reap_cb()`:
 //!   the reap zthr runs its check once a second but its callback only when
-//!   memory is short, and raw writes must be picked up either way.
+//!   memory is short, and raw writes must be picked up either way. The
+//!   check also runs at every wakeup of the reap zthr (allocation rate,
+//!   under pressure), so the module keeps the tick's clock itself
+//!   ([`state::claim_tick`]): one tick's work a second, whoever calls.
 //! - The evictor callback wakes only the ARC's adjust zthr: the tick runs
 //!   with the reap zthr's lock held, so waking the reap zthr from there
 //!   would recurse on that lock. The reap zthr's 1 s timer picks up the new
@@ -110,7 +114,14 @@
 //!   a lowered ceiling frees memory even when none is short.
 //! - A vmm reservation that can never fit on the host is `ENOSPC` at the
 //!   driver's boundary, not vmm-client's `ENOMEM`: bhyve retries `ENOMEM`
-//!   once a second forever ([`vmm_entry`] says more).
+//!   once a second forever ([`vmm_entry`] says more). One the host cannot
+//!   give now without paging is `ENOMEM`, refused at once, and said in
+//!   the system log only (`cmn_err(CE_NOTE, "!...")`), since bhyve's
+//!   retries repeat it every second.
+//! - The ARC's admission figures come through ops version 2's
+//!   `aao_admission`; a version 1 ops vector (or a NULL callback) still
+//!   registers, and its reservations are admitted by the ceiling rule
+//!   alone, as before admission existed.
 //! - The four vmm steps (reserve, wait, mark allocated, release)
 //!   are four entry points, but the driver allocates the memory itself
 //!   (`vm_object_allocate()`), so vmm-client's allocator here only records;
@@ -172,17 +183,3 @@ pub use error::KmodError;
 fn panic_handler(info: &core::panic::PanicInfo<'_>) -> ! {
     messages::panic(info)
 }
-
-// The errno values this crate returns through the C ABI come from
-// zfs-tunables (the team's one source); they must be the kernel's.
-const _: () = {
-    use illumos_ddi as ddi;
-    use zfs_tunables::errno as e;
-    assert!(ddi::EPERM == e::EPERM && ddi::ENOENT == e::ENOENT && ddi::EINTR == e::EINTR);
-    assert!(ddi::EIO == e::EIO && ddi::EAGAIN == e::EAGAIN && ddi::ENOMEM == e::ENOMEM);
-    assert!(ddi::EACCES == e::EACCES && ddi::EFAULT == e::EFAULT && ddi::EBUSY == e::EBUSY);
-    assert!(ddi::EEXIST == e::EEXIST && ddi::EINVAL == e::EINVAL && ddi::ENOSPC == e::ENOSPC);
-    assert!(ddi::ERANGE == e::ERANGE && ddi::ENOTSUP == e::ENOTSUP && ddi::ETIME == e::ETIME);
-    assert!(ddi::ENAMETOOLONG == e::ENAMETOOLONG && ddi::EOVERFLOW == e::EOVERFLOW);
-    assert!(ddi::EALREADY == e::EALREADY);
-};

@@ -8,7 +8,11 @@
 //! each of the module's four mutexes: exact for an adaptive mutex, whose
 //! owner word is `curthread`, and free of any per-thread storage the
 //! kernel does not offer the module. The tests below build it from a
-//! record of what a simulated thread holds, and take locks out of order.
+//! record of what a simulated thread holds, and take locks out of order;
+//! this crate has no test harness of its own (`test = false`), so
+//! `arctun-checks/tests/lock_order.rs` compiles this file in and runs
+//! them, and runs the C tests against a build with debug assertions,
+//! where every lock the module takes is checked.
 
 use core::fmt;
 

@@ -14,12 +14,13 @@
 //! | 1 | admin lock | the raw-variable table (each bound C variable and the value last applied from it) and the variables each client registered; it is `ks_lock` of the module's three kstats, so it also serializes their `ks_update` calls and guards their `ks_data` buffers and handles |
 //! | 2 | instance table lock | vmm-client's instance table: the instances, their segments and the ids of their reservations, and the `vmm:0:arc_resv` counters; the headroom owners' table ([`owners`](crate::owners): the VMM reservoir's committed headroom, its growth in flight, its counters) |
 //! | 3 | component lock | the component's state: the tunables registry, the limits and the headroom reservations. The progress condition variable is waited on with it: a guest's segment sleeps there until free memory covers it |
-//! | 4 | callback lock | the ARC's callbacks (`aao_size`, `aao_evict`), held while one runs, so that `arctun_arc_unregister()` returns only once none runs or will |
+//! | 4 | callback lock | the ARC's callbacks (`aao_size`, `aao_evict`, `aao_admission`), held while one runs, so that `arctun_arc_unregister()` returns only once none runs or will |
 //!
 //! No lock guards the published limits (single atomics and a sequence
 //! lock, whose write sections run with preemption disabled), the
-//! tunables' values (atomics), or the registration flags below
-//! (compare-and-swap): the ARC reads them from any context.
+//! tunables' values (atomics), the registration flags below, or the time
+//! of the next tick (compare-and-swap): the ARC reads them from any
+//! context.
 //!
 //! # Lock order
 //!
@@ -38,8 +39,10 @@
 //!   3  component lock                      with the progress condvar
 //!   4  callback lock
 //!   taken by the ARC's callbacks under ours:
-//!      aao_evict: arc_adjust_lock, then the adjust zthr's zthr_state_lock
-//!      aao_size:  arc_size's aggsum locks
+//!      aao_evict:     arc_adjust_lock, then the adjust zthr's zthr_state_lock
+//!      aao_size:      arc_size's aggsum locks
+//!      aao_admission: each ARC kmem cache's kstat lock, depot lock and
+//!                     CPU cache locks (kmem_cache_stat())
 //! ```
 //!
 //! Each step, and where it is taken:
@@ -70,16 +73,22 @@
 //!   owner's kstat reads the table under `ks_lock`, as `vmm:0:arc_resv`
 //!   does.
 //! - component, then callback: a write that lowers the ceiling reads the
-//!   ARC's size and kicks its evictor with the component lock held. A
-//!   reservation kicks it after releasing the component lock, and the
+//!   ARC's size and kicks its evictor with the component lock held, and a
+//!   reservation's admission (and a `zfs:0:arc_headroom` read, for
+//!   `available_now`) asks the ARC for its size and admission figures
+//!   with it held. A reservation kicks the evictor after releasing the
+//!   component lock, and the
 //!   ARC's registration installs and removes the callbacks, so the
 //!   callback lock is also taken with nothing else held.
 //! - callback, then the ARC's locks: `arc_tunables_evict()` takes
 //!   `arc_adjust_lock`, sets its flags and then wakes the adjust zthr
 //!   (`zthr_wakeup()`, its `zthr_state_lock`; not the request lock), and
 //!   `arc_tunables_size()` is `aggsum_value(&arc_size)`, which takes the
-//!   aggsum's lock and its buckets'. Neither calls back into the module:
-//!   every entry point that is not lock-free would take lock 3 or 4 again.
+//!   aggsum's lock and its buckets'; `arc_tunables_admission()` reads the
+//!   lists' evictable sizes (atomic counters) and asks `kmem_cache_stat()`
+//!   about each ARC cache's depot, which takes kmem's locks of that cache.
+//!   None calls back into the module: every entry point that is not
+//!   lock-free would take lock 3 or 4 again.
 //!
 //! The locks above ours are never held together on the module's paths,
 //! and none is ever taken under one of ours. The ARC takes
@@ -94,7 +103,7 @@
 //! | 1 admin | never | the reap zthr's check (the tick) | vmm's registration and unregistration (`VMM_CREATE_VM` of the first VM, destroy of the last) | always held: it is `ks_lock` | the ARC's registration and unregistration (`arc_init()`, `arc_fini()`) |
 //! | 2 instance table | never | never | VM create and destroy; `VM_ALLOC_MEMSEG`'s reserve, mark allocated and release, never across its wait; vmm's (un)registration | `vmm:0:arc_resv` | never |
 //! | 3 component | never | the tick; `arctun_arc_progress()` from the adjust and reap zthrs' callbacks | all of the above, and the wait, which sleeps on the progress condvar holding only this lock | `zfs:0:tunables` (read and write), `zfs:0:arc_headroom` | the ARC's registration; `arctun_mod_busy()` |
-//! | 4 callback | never | the tick, when it lowers the ceiling | a reservation (the evictor), a release (the ARC's size) | a `zfs:0:tunables` write that lowers the ceiling | the ARC's registration and unregistration |
+//! | 4 callback | never | the tick, when it lowers the ceiling | a reservation (its admission, the evictor), a release (the ARC's size) | a `zfs:0:tunables` write that lowers the ceiling; `zfs:0:arc_headroom` (`available_now`) | the ARC's registration and unregistration |
 //!
 //! No entry point that takes a lock may be called from interrupt
 //! context; the ones the ARC may call from any context take none.
@@ -393,10 +402,22 @@ unsafe impl Platform for KernelPlatform {
     }
 
     fn admission_figures(&self) -> Option<zfs_tunables::AdmissionFigures> {
-        // Not wired yet: the ARC's ops vector has no admission callback
-        // (ops version 2 adds it). Until then reservations are admitted by
-        // the ceiling rule alone, as before.
-        None
+        // Without the ARC's figures (no ARC registered yet, or one whose
+        // ops vector is version 1 or has no aao_admission), reservations
+        // are admitted by the ceiling rule alone.
+        let arc = with_callbacks(|c| {
+            c.admission.map(|fill| {
+                let mut arc = kernel_platform::arctun_admission_t::default();
+                // SAFETY: the ARC registered this callback, which fills in
+                // the structure it is given and may be called in any
+                // context the module calls from; CALLBACK_LOCK keeps it
+                // registered while it runs.
+                unsafe { fill(&mut arc) };
+                arc
+            })
+        })
+        .flatten()?;
+        Some(kernel_platform::admission_figures(arc))
     }
 
     fn arc_size(&self) -> Bytes {
@@ -693,6 +714,38 @@ impl VmmTeardown {
         unsafe { (*CLIENT.client.get()).assume_init_drop() };
         CLIENT.registered.store(false, Ordering::Release);
     }
+}
+
+// ---------------------------------------------------------------------
+// The tick's clock.
+// ---------------------------------------------------------------------
+
+/// The least time between two ticks that do their work.
+pub const TICK_INTERVAL: Hrtime = Hrtime::SECOND;
+
+/// The `gethrtime()` from which the next `arctun_arc_tick()` does its
+/// work; 0 until the first.
+static NEXT_TICK: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a tick at `now` does its work: the first tick whose time is
+/// [`TICK_INTERVAL`] or more after the last one that did. Of ticks racing
+/// at the same time, one wins (compare-and-swap). `arc_reap_cb_check()`
+/// runs on the reap zthr's one-second timer and again at every wakeup of
+/// that zthr, which `arc_adapt()` asks for on each allocation while memory
+/// is short: the module, not each caller, keeps the tick to once a second.
+pub fn claim_tick(now: Hrtime) -> bool {
+    let next = NEXT_TICK.load(Ordering::Acquire);
+    if now.0 < next {
+        return false;
+    }
+    NEXT_TICK
+        .compare_exchange(
+            next,
+            now.saturating_add(TICK_INTERVAL).0,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_ok()
 }
 
 // ---------------------------------------------------------------------

@@ -137,11 +137,32 @@ unsafe fn vm_name<'a>(p: *const c_char) -> Result<&'a [u8], VmmError> {
     Ok(unsafe { core::slice::from_raw_parts(p.cast::<u8>(), len) })
 }
 
+/// Says why a segment was refused, where bhyve's `errno` alone does not:
+/// one that can never fit on the console (bhyve exits), one the host
+/// cannot give now without paging in the system log (bhyve retries
+/// `ENOMEM` every second, so this may repeat as often). The second
+/// message names the bytes the segment waits for, what the host can give
+/// now, the shortfall and the free memory a start keeps (the margin),
+/// and fits in `cmn_err`'s `LOG_MSGSIZE` (200) even with every figure at
+/// its widest (197 bytes with `arctun: `).
 fn report_refusal(e: VmmError, len: u64) {
-    if let VmmError::Arc(TunableError::NeverFits { .. }) = e {
-        messages::warn(format_args!(
+    match e {
+        VmmError::Arc(TunableError::NeverFits { .. }) => messages::warn(format_args!(
             "vmm: a guest memory segment of {len} bytes cannot start on this host: {e}"
-        ));
+        )),
+        VmmError::Arc(TunableError::ShortOfMemory {
+            requested,
+            available,
+            margin,
+        }) => messages::note_to_log(format_args!(
+            "vmm: guest segment of {} bytes refused now (ENOMEM), {} short: \
+             host can give {} bytes without paging, keeping {} free",
+            requested.0,
+            requested.0.saturating_sub(available.0),
+            available.0,
+            margin.0
+        )),
+        _ => {}
     }
 }
 
