@@ -179,3 +179,22 @@ fn the_arc_resize_keeps_os8638s_refusals_all_or_nothing() {
         100,
     );
 }
+
+/// The module's default limits are those of today's `arc_init()`
+/// (`c_min = MIN(MAX(allmem/64, 64 MiB), 1 GiB)`), the trees the series is
+/// for, and not the 2021 tree's: on a 16 GiB host, where the two formulas
+/// differ, `c_min` is `allmem/64` in the module and in `zfscache(8)`'s
+/// reply (issue 17, finding 6).
+#[test]
+#[cfg_attr(
+    not(arctun_gcc),
+    ignore = "gcc is not installed; the C tests need it (.ci/run installs it, and under CI=true a missing gcc fails)"
+)]
+fn the_default_limits_follow_todays_arc_init() {
+    compile_and_run(
+        "arc_formula_test",
+        &[c_dir().join("arc_formula_test.c")],
+        &[],
+        10,
+    );
+}

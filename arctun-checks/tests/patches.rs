@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
+use arctun_checks::arc_init;
 use arctun_checks::c_decls::header_prototypes;
 use arctun_checks::patches::{
     calls, declarations, definitions, file_diffs, hunks, module_c_definitions, new_file as created,
@@ -183,6 +184,46 @@ fn the_series_applies_in_order_to_the_given_tree() {
 )]
 fn the_changed_c_files_compile_against_the_given_tree() {
     run_script("check-compile.sh");
+}
+
+/// The module computes `arc_init()`'s defaults with the formula of the
+/// tree it is built for: the tree's own `arc_init()` computes the formula
+/// the module's `ARC_GENERATION` names (issue 17, finding 6). The C test
+/// `arc_formula_test.c` shows the module computes that formula.
+#[test]
+#[cfg_attr(
+    not(arctun_illumos_src),
+    ignore = "needs an illumos-gate tree in ILLUMOS_SRC (patches/gate-tree.sh builds one; CI has none)"
+)]
+fn the_module_computes_the_limits_as_the_given_trees_arc_init() {
+    let tree = PathBuf::from(std::env::var_os("ILLUMOS_SRC").unwrap());
+    let arc_c = std::fs::read_to_string(tree.join(arc_init::ARC_C))
+        .unwrap_or_else(|e| panic!("{}: {e}", tree.join(arc_init::ARC_C).display()));
+    let in_tree =
+        arc_init::tree_formula(&arc_c).unwrap_or_else(|e| panic!("{}: {e}", arc_init::ARC_C));
+    let module = arc_init::module_formula(
+        &std::fs::read_to_string(repo_root().join(arc_init::KERNEL_PLATFORM_RS)).unwrap(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        module,
+        in_tree,
+        "the module computes {}, the tree's arc_init() {}",
+        module.describe(),
+        in_tree.describe()
+    );
+}
+
+/// The trees the series is for (today's illumos-gate and illumos-joyent)
+/// compute today's formula; the module must too, whether or not a tree is
+/// at hand.
+#[test]
+fn the_module_computes_todays_formula() {
+    let module = arc_init::module_formula(
+        &std::fs::read_to_string(repo_root().join(arc_init::KERNEL_PLATFORM_RS)).unwrap(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(module, arc_init::Formula::Current, "{}", module.describe());
 }
 
 /// check-compile.sh compares gcc's diagnostics through this filter; one
