@@ -357,8 +357,9 @@ const MAKEFILE_IN_TREE: &str = "usr/src/uts/intel/arctun/Makefile";
 
 /// A stand-in for the uts build around the module's Makefile: the
 /// Makefile itself at uts/intel/arctun, and Makefile.intel and
-/// Makefile.targ defining only what it uses, as the real ones name it.
-/// Returns the directory to run make in.
+/// Makefile.targ defining only what it uses, as the real ones name it;
+/// the arctun tree with its real build script, and a stand-in toolchain
+/// in `toolchain/bin`. Returns the directory to run make in.
 fn makefile_sandbox(root: &std::path::Path) -> PathBuf {
     let uts = root.join("uts");
     let dir = uts.join("intel/arctun");
@@ -379,18 +380,50 @@ fn makefile_sandbox(root: &std::path::Path) -> PathBuf {
          $(OBJS_DIR)/arctun.o:\n\t@mkdir -p $(OBJS_DIR) && touch $@\nFRC:\n",
     )
     .unwrap();
-    // The arctun tree's build script, as it is called: it says what it
-    // was given and prints the library's and the object's paths last.
-    let script = root.join("arctun/arctun-kmod/build-kernel-target.sh");
-    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
-    std::fs::write(
-        &script,
-        "set -eu\necho \"CARGO=$CARGO RUSTC=$RUSTC TARGET=$CARGO_TARGET_DIR\" >&2\n\
-         out=$CARGO_TARGET_DIR/x86_64-unknown-illumos-kernel/release\nmkdir -p \"$out\"\n\
-         echo lib >\"$out/libarctun.a\"\necho the-rust-object >\"$out/arctun.o\"\n\
-         echo \"$out/libarctun.a\"\necho \"$out/arctun.o\"\n",
+    // The arctun tree's own build script, as the Makefile finds it under
+    // ARCTUN_RUST_SRC, run with a stand-in toolchain: a rustc whose
+    // sysroot has the library source, a cargo that says what it was given
+    // and leaves a library in the target directory it was told, an ld
+    // that says what it links and writes the object.
+    let kmod = root.join("arctun/arctun-kmod");
+    std::fs::create_dir_all(&kmod).unwrap();
+    std::fs::copy(
+        repo_root().join("arctun-kmod/build-kernel-target.sh"),
+        kmod.join("build-kernel-target.sh"),
     )
     .unwrap();
+    let bin = root.join("toolchain/bin");
+    let sysroot = root.join("toolchain");
+    std::fs::create_dir_all(bin.clone()).unwrap();
+    std::fs::create_dir_all(sysroot.join("lib/rustlib/src/rust/library/core")).unwrap();
+    let tools = [
+        (
+            "rustc",
+            format!(
+                "#!/bin/sh\n[ \"$1\" = --print ] && echo '{}'\n",
+                sysroot.display()
+            ),
+        ),
+        (
+            "cargo",
+            "#!/bin/sh\necho \"cargo CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-unset} RUSTC=$RUSTC $*\" >&2\n\
+             while [ $# -gt 0 ]; do [ \"$1\" = --target-dir ] && dir=$2; shift; done\n\
+             out=$dir/x86_64-unknown-illumos-kernel/release\nmkdir -p \"$out\"\n\
+             echo lib >\"$out/libarctun.a\"\n"
+                .to_owned(),
+        ),
+        (
+            "ld",
+            "#!/bin/sh\necho \"ld $*\" >&2\necho the-rust-object >\"$3\"\n".to_owned(),
+        ),
+    ];
+    for (name, text) in tools {
+        let path = bin.join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&path, perms).unwrap();
+    }
     dir
 }
 
@@ -411,8 +444,10 @@ fn make(dir: &std::path::Path, args: &[&str], env: &[(&str, String)]) -> std::pr
 /// Issue 17, finding 7: under nightly(1), which sets PATH itself, the
 /// module's Makefile takes the arctun tree, cargo and rustc from the
 /// build's environment file (nothing from PATH, no `cargo +nightly`), runs
-/// the arctun tree's build script with them, and copies the object it
-/// names; without them it stops with a sentence saying what to set. The
+/// the arctun tree's own build script with them under `/bin/sh` (a
+/// stand-in toolchain below it), which builds in the module's object
+/// directory, and copies the object it names; without them it stops with
+/// a sentence saying what to set. `make -n` shows the rule's command. The
 /// same with `make -e` (nightly's) as without (bldenv's), since the
 /// Makefile assigns none of them. GNU make stands in for dmake here; the
 /// Makefile keeps to what both accept.
@@ -425,10 +460,15 @@ fn the_module_makefile_takes_its_toolchain_from_the_environment() {
     let root = target_root().join("makefile-sandbox");
     let _ = std::fs::remove_dir_all(&root);
     let dir = makefile_sandbox(&root);
+    let bin = root.join("toolchain/bin");
+    let (cargo, rustc) = (bin.join("cargo"), bin.join("rustc"));
     let env = [
         ("ARCTUN_RUST_SRC", root.join("arctun").display().to_string()),
-        ("ARCTUN_CARGO", "/opt/rust/bin/cargo".to_owned()),
-        ("ARCTUN_RUSTC", "/opt/rust/bin/rustc".to_owned()),
+        ("ARCTUN_CARGO", cargo.display().to_string()),
+        ("ARCTUN_RUSTC", rustc.display().to_string()),
+        // The link editor comes from the build's PATH on illumos; here,
+        // the stand-in's.
+        ("LD", bin.join("ld").display().to_string()),
     ];
 
     let text = new_file(MAKEFILE_IN_TREE);
@@ -462,7 +502,12 @@ fn the_module_makefile_takes_its_toolchain_from_the_environment() {
         "{}",
         String::from_utf8_lossy(&dry.stderr)
     );
-    assert!(dry_out.contains("CARGO=/opt/rust/bin/cargo RUSTC=/opt/rust/bin/rustc"));
+    assert!(dry_out.contains(&format!(
+        "CARGO={} RUSTC={}",
+        cargo.display(),
+        rustc.display()
+    )));
+    assert!(dry_out.contains("ARCTUN_TARGET_DIR=`pwd`/debug64/rust"));
     assert!(dry_out.contains("arctun-kmod/build-kernel-target.sh"));
 
     for args in [&["all"][..], &["-e", "all"][..]] {
@@ -470,13 +515,28 @@ fn the_module_makefile_takes_its_toolchain_from_the_environment() {
         let out = make(&dir, args, &env);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "make {args:?}:\n{stderr}");
-        let target = dir.join("debug64/rust").display().to_string();
+        // The build script ran the given cargo with the given rustc and
+        // built in the module's object directory, not in the arctun tree.
+        let target = dir.canonicalize().unwrap().join("debug64/rust");
         assert!(
             stderr.contains(&format!(
-                "CARGO=/opt/rust/bin/cargo RUSTC=/opt/rust/bin/rustc TARGET={target}"
+                "cargo CARGO_TARGET_DIR=unset RUSTC={} build --release --locked",
+                rustc.display()
             )),
             "{stderr}"
         );
+        assert!(
+            stderr.contains(&format!("--target-dir {}\n", target.display())),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "ld -r -o {}/x86_64-unknown-illumos-kernel/release/arctun.o",
+                target.display()
+            )),
+            "{stderr}"
+        );
+        assert!(!root.join("arctun/arctun-kmod/target").exists());
         let object = std::fs::read_to_string(dir.join("debug64/arctun_rs.o")).unwrap();
         assert_eq!(object, "the-rust-object\n");
         assert!(String::from_utf8_lossy(&out.stdout).contains("debug64/arctun_rs.o"));
