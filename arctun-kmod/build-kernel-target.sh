@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # Builds the arctun kernel module's Rust half for the illumos kernel target
 # and links it into the one relocatable object the module's C glue links
 # with. The one command for this: CI runs it, and so that an illumos build
@@ -6,6 +6,9 @@
 # can run it too, with ARCTUN_TARGET_DIR set to its object directory.
 #
 #   arctun-kmod/build-kernel-target.sh
+#
+# A POSIX sh script: the Makefile runs it with $(SH), which is ksh93 on
+# illumos and may be dash elsewhere.
 #
 # Environment:
 #   CARGO, RUSTC  the toolchain. It must be able to rebuild `core` for the
@@ -30,7 +33,7 @@
 #   $ARCTUN_TARGET_DIR/x86_64-unknown-illumos-kernel/release/libarctun.a
 # the relocatable object (the library linked with the module's entry
 # points as roots), then, on the last line, the static library.
-set -euo pipefail
+set -eu
 
 kmod=$(cd "$(dirname "$0")" && pwd)
 target=x86_64-unknown-illumos-kernel

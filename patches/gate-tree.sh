@@ -10,12 +10,15 @@
 # check-compile.sh run on: the files gate-tree.txt lists, at the commits it
 # names, each checked against its blob hash.
 #
-#	patches/gate-tree.sh DEST [CLONE]
+#	patches/gate-tree.sh DEST [SOURCE]
 #
-# With CLONE, a git clone of illumos-gate that has the commits (any clone
+# With SOURCE a git clone of illumos-gate that has the commits (any clone
 # of master from 2025-02-03 on), the files come from it (git cat-file);
-# without, from GitHub's raw file service over HTTPS (curl), which needs a
-# network that reaches it.  DEST must not exist yet.  Then:
+# with SOURCE a checkout without its history (an unpacked snapshot of the
+# pinned commit), they are copied from it; without SOURCE, they come from
+# GitHub's raw file service over HTTPS (curl), which needs a network that
+# reaches it.  Each file is checked against its blob hash whatever its
+# source.  DEST must not exist yet.  Then:
 #
 #	ILLUMOS_SRC=DEST cargo test -p arctun-checks --test patches -- --ignored
 #
@@ -29,8 +32,9 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 list=$here/gate-tree.txt
-dest=${1:?usage: $0 DEST [CLONE]}
+dest=${1:?usage: $0 DEST [SOURCE]}
 clone=${2:-}
+checkout=
 
 if [ -e "$dest" ]; then
 	echo "gate-tree: $dest exists; give a new directory" >&2
@@ -41,11 +45,16 @@ command -v git >/dev/null 2>&1 || {
 	exit 2
 }
 if [ -n "$clone" ]; then
-	git -C "$clone" rev-parse --git-dir >/dev/null 2>&1 || {
-		echo "gate-tree: $clone is not a git clone" >&2
-		exit 2
-	}
-else
+	if ! git -C "$clone" rev-parse --git-dir >/dev/null 2>&1; then
+		[ -d "$clone/usr/src/uts" ] || {
+			echo "gate-tree: $clone is neither a git clone nor" \
+			    "an illumos checkout (no usr/src/uts)" >&2
+			exit 2
+		}
+		checkout=$clone
+		clone=
+	fi
+elif [ -z "$checkout" ]; then
 	command -v curl >/dev/null 2>&1 || {
 		echo "gate-tree: without a clone, curl is required" >&2
 		exit 2
@@ -60,6 +69,11 @@ grep -v '^#' "$list" | while read -r commit blob path; do
 		if ! git -C "$clone" cat-file blob "$commit:$path" \
 		    >"$dest/$path" 2>/dev/null; then
 			echo "gate-tree: $clone has no $path at $commit" >&2
+			exit 1
+		fi
+	elif [ -n "$checkout" ]; then
+		if ! cp "$checkout/$path" "$dest/$path" 2>/dev/null; then
+			echo "gate-tree: $checkout has no $path" >&2
 			exit 1
 		fi
 	else

@@ -189,6 +189,27 @@ test_before_init(void)
 	arctun_mod_fini();
 }
 
+/* Before the module is initialized: ENXIO, and nothing happens. */
+static void
+test_owner_and_resize_before_init(void)
+{
+	arctun_owner_grow_t g;
+	arctun_arc_resize_t aar;
+	uint64_t id = 0;
+
+	(void) memset(&g, 0, sizeof (g));
+	(void) memset(&aar, 0, sizeof (aar));
+	CHECK_INT(arctun_owner_register("vmm", "reservoir", &id), ENXIO);
+	CHECK_INT(arctun_owner_unregister(1), ENXIO);
+	CHECK_INT(arctun_owner_grow(1, GIB, &g), ENXIO);
+	CHECK_INT(arctun_owner_wait(&g), ENXIO);
+	CHECK_INT(arctun_owner_commit(&g), ENXIO);
+	arctun_owner_release(&g, EINTR);
+	CHECK_INT(arctun_owner_shrink(1, GIB), ENXIO);
+	CHECK_INT(arctun_arc_resize(&aar, ARCTUN_RESIZE_READ), ENXIO);
+	CHECK_INT(arctun_mod_busy(), 0);
+}
+
 static void
 test_init_and_defaults(void)
 {
@@ -201,8 +222,9 @@ test_init_and_defaults(void)
 	CHECK_INT(arctun_mod_busy(), 0);
 
 	/*
-	 * The 2021 arc_init(): c_max = MAX(3/4 allmem, allmem - 1 GiB);
-	 * c_min = allmem/32, raised to meta_limit/2, clamped to 1 GiB.
+	 * Today's arc_init(): c_max = MAX(3/4 allmem, allmem - 1 GiB);
+	 * c_min = MIN(MAX(allmem/64, 64 MiB), 1 GiB).  (On this host the
+	 * 2021 formula gives the same; arc_resize_test.c tells them apart.)
 	 */
 	CHECK_U64(arctun_arc_c_max(), DEFAULT_C_MAX);
 	CHECK_U64(arctun_arc_c_min(), GIB);
@@ -1315,12 +1337,67 @@ test_unregister_and_fini(void)
 	CHECK_U64(arctun_arc_c(), 0);
 }
 
+/*
+ * The headroom owners' and the ARC resize's entry points, with bad
+ * arguments (their behaviour is reservoir_test.c's and
+ * arc_resize_test.c's): every refusal leaves the ceiling as it was.
+ */
+static void
+test_owner_and_resize_arguments(void)
+{
+	arctun_owner_grow_t g;
+	arctun_arc_resize_t aar;
+	uint64_t ceiling = arctun_arc_c_max();
+	uint64_t id = 0;
+
+	CHECK_INT(arctun_owner_register("vmm", "abi", NULL), EINVAL);
+	CHECK_INT(arctun_owner_register(NULL, "abi", &id), EINVAL);
+	CHECK_INT(arctun_owner_register("vmm", "", &id), EINVAL);
+	CHECK_INT(arctun_owner_register("vmm", "Abi", &id), EINVAL);
+	CHECK_INT(arctun_owner_register("vmm", "sixteen_chars_xx", &id),
+	    EINVAL);
+	CHECK_INT(arctun_owner_register("vmm", "abi", &id), 0);
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv_abi") != NULL);
+	CHECK_INT(arctun_owner_register("vmm", "abi", &id), EEXIST);
+
+	CHECK_INT(arctun_owner_grow(id, 0, &g), EINVAL);
+	CHECK_INT(arctun_owner_grow(id, GIB, NULL), EINVAL);
+	CHECK_INT(arctun_owner_grow(id + 100, GIB, &g), ENOENT);
+	CHECK_INT(arctun_owner_grow(id, UINT64_MAX, &g), EOVERFLOW);
+	(void) memset(&g, 0, sizeof (g));
+	CHECK_INT(arctun_owner_wait(&g), EINVAL);
+	CHECK_INT(arctun_owner_wait(NULL), EINVAL);
+	CHECK_INT(arctun_owner_commit(&g), EINVAL);
+	arctun_owner_release(&g, EINTR);
+	arctun_owner_release(NULL, EINTR);
+	CHECK_INT(arctun_owner_shrink(id, 0), EINVAL);
+	CHECK_INT(arctun_owner_shrink(id, 4096), EINVAL);
+	CHECK_INT(arctun_owner_shrink(id + 100, 4096), ENOENT);
+	CHECK_U64(arctun_arc_c_max(), ceiling);
+	CHECK_U64(fake_kstat_value("vmm", 0, "arc_resv_abi", "reserved"), 0);
+
+	CHECK_INT(arctun_owner_unregister(id), 0);
+	CHECK_INT(arctun_owner_unregister(id), ENOENT);
+	CHECK(fake_kstat_lookup("vmm", 0, "arc_resv_abi") == NULL);
+
+	CHECK_INT(arctun_arc_resize(NULL, ARCTUN_RESIZE_READ), EINVAL);
+	(void) memset(&aar, 0, sizeof (aar));
+	CHECK_INT(arctun_arc_resize(&aar, 7), EINVAL);
+	CHECK_INT(arctun_arc_resize(&aar, ARCTUN_RESIZE_READ), 0);
+	CHECK_U64(aar.aar_c_max, ceiling);
+	CHECK_U64(aar.aar_c_min, arctun_arc_c_min());
+	CHECK_U64(aar.aar_allmem, ALLMEM);
+	CHECK_U64(aar.aar_default_c_max, DEFAULT_C_MAX);
+	CHECK_U64(arctun_arc_c_max(), ceiling);
+}
+
 int
 main(void)
 {
 	fake_host(HOST_BYTES, 16 * GIB / 4096, 1024 * GIB);
 
 	test_before_init();
+	test_owner_and_resize_before_init();
 	test_init_and_defaults();
 	test_bad_registrations();
 	test_register_with_boot_values();
@@ -1336,6 +1413,7 @@ main(void)
 	test_vmm_unregistration();
 	test_vmm_unregistration_racing_another();
 	test_arc_unregistration_racing_another();
+	test_owner_and_resize_arguments();
 	test_unregister_and_fini();
 
 	/*

@@ -147,7 +147,8 @@ pub struct KernelBuild {
 /// prints last: the object, then the library.
 pub fn build_for_kernel_target(toolchain: &KernelToolchain) -> Result<KernelBuild, String> {
     let script = repo_root().join("arctun-kmod/build-kernel-target.sh");
-    let out = Command::new("bash")
+    // `sh`, as the illumos Makefile runs it ($(SH)): the script is POSIX.
+    let out = Command::new("sh")
         .arg(&script)
         .env("CARGO", &toolchain.cargo)
         .env("RUSTC", &toolchain.rustc)

@@ -47,6 +47,11 @@
 //!    series) runs in C against the module; and, given an illumos-gate
 //!    tree (`ILLUMOS_SRC`, built by `patches/gate-tree.sh`), the series
 //!    applies in order and every changed C file compiles.
+//! 5. **The limit formula** ([`arc_init`]): the module computes the ARC's
+//!    default limits with the formula its `ARC_GENERATION` names, which is
+//!    today's (`c/arc_formula_test.c` shows it on a host where the two
+//!    formulas differ), and, given a tree, the one that tree's
+//!    `arc_init()` computes.
 //!
 //! The checks shell out to the tools a C toolchain brings (`gcc`, `as`,
 //! `ld`, `nm`, `objdump`, `readelf`, `make`) and, for the kernel target,
@@ -57,6 +62,7 @@
 //! tool-bound checks, so that a missing tool fails there (`.ci/run`
 //! installs them). Only the illumos tree stays optional under CI.
 
+pub mod arc_init;
 pub mod artifact;
 pub mod c_decls;
 pub mod patches;

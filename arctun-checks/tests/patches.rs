@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
+use arctun_checks::arc_init;
 use arctun_checks::c_decls::header_prototypes;
 use arctun_checks::patches::{
     calls, declarations, definitions, file_diffs, hunks, module_c_definitions, new_file as created,
@@ -185,6 +186,46 @@ fn the_changed_c_files_compile_against_the_given_tree() {
     run_script("check-compile.sh");
 }
 
+/// The module computes `arc_init()`'s defaults with the formula of the
+/// tree it is built for: the tree's own `arc_init()` computes the formula
+/// the module's `ARC_GENERATION` names (issue 17, finding 6). The C test
+/// `arc_formula_test.c` shows the module computes that formula.
+#[test]
+#[cfg_attr(
+    not(arctun_illumos_src),
+    ignore = "needs an illumos-gate tree in ILLUMOS_SRC (patches/gate-tree.sh builds one; CI has none)"
+)]
+fn the_module_computes_the_limits_as_the_given_trees_arc_init() {
+    let tree = PathBuf::from(std::env::var_os("ILLUMOS_SRC").unwrap());
+    let arc_c = std::fs::read_to_string(tree.join(arc_init::ARC_C))
+        .unwrap_or_else(|e| panic!("{}: {e}", tree.join(arc_init::ARC_C).display()));
+    let in_tree =
+        arc_init::tree_formula(&arc_c).unwrap_or_else(|e| panic!("{}: {e}", arc_init::ARC_C));
+    let module = arc_init::module_formula(
+        &std::fs::read_to_string(repo_root().join(arc_init::KERNEL_PLATFORM_RS)).unwrap(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        module,
+        in_tree,
+        "the module computes {}, the tree's arc_init() {}",
+        module.describe(),
+        in_tree.describe()
+    );
+}
+
+/// The trees the series is for (today's illumos-gate and illumos-joyent)
+/// compute today's formula; the module must too, whether or not a tree is
+/// at hand.
+#[test]
+fn the_module_computes_todays_formula() {
+    let module = arc_init::module_formula(
+        &std::fs::read_to_string(repo_root().join(arc_init::KERNEL_PLATFORM_RS)).unwrap(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(module, arc_init::Formula::Current, "{}", module.describe());
+}
+
 /// check-compile.sh compares gcc's diagnostics through this filter; one
 /// that matched nothing would let every new warning through.
 #[test]
@@ -316,8 +357,9 @@ const MAKEFILE_IN_TREE: &str = "usr/src/uts/intel/arctun/Makefile";
 
 /// A stand-in for the uts build around the module's Makefile: the
 /// Makefile itself at uts/intel/arctun, and Makefile.intel and
-/// Makefile.targ defining only what it uses, as the real ones name it.
-/// Returns the directory to run make in.
+/// Makefile.targ defining only what it uses, as the real ones name it;
+/// the arctun tree with its real build script, and a stand-in toolchain
+/// in `toolchain/bin`. Returns the directory to run make in.
 fn makefile_sandbox(root: &std::path::Path) -> PathBuf {
     let uts = root.join("uts");
     let dir = uts.join("intel/arctun");
@@ -338,18 +380,50 @@ fn makefile_sandbox(root: &std::path::Path) -> PathBuf {
          $(OBJS_DIR)/arctun.o:\n\t@mkdir -p $(OBJS_DIR) && touch $@\nFRC:\n",
     )
     .unwrap();
-    // The arctun tree's build script, as it is called: it says what it
-    // was given and prints the library's and the object's paths last.
-    let script = root.join("arctun/arctun-kmod/build-kernel-target.sh");
-    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
-    std::fs::write(
-        &script,
-        "set -eu\necho \"CARGO=$CARGO RUSTC=$RUSTC TARGET=$CARGO_TARGET_DIR\" >&2\n\
-         out=$CARGO_TARGET_DIR/x86_64-unknown-illumos-kernel/release\nmkdir -p \"$out\"\n\
-         echo lib >\"$out/libarctun.a\"\necho the-rust-object >\"$out/arctun.o\"\n\
-         echo \"$out/libarctun.a\"\necho \"$out/arctun.o\"\n",
+    // The arctun tree's own build script, as the Makefile finds it under
+    // ARCTUN_RUST_SRC, run with a stand-in toolchain: a rustc whose
+    // sysroot has the library source, a cargo that says what it was given
+    // and leaves a library in the target directory it was told, an ld
+    // that says what it links and writes the object.
+    let kmod = root.join("arctun/arctun-kmod");
+    std::fs::create_dir_all(&kmod).unwrap();
+    std::fs::copy(
+        repo_root().join("arctun-kmod/build-kernel-target.sh"),
+        kmod.join("build-kernel-target.sh"),
     )
     .unwrap();
+    let bin = root.join("toolchain/bin");
+    let sysroot = root.join("toolchain");
+    std::fs::create_dir_all(bin.clone()).unwrap();
+    std::fs::create_dir_all(sysroot.join("lib/rustlib/src/rust/library/core")).unwrap();
+    let tools = [
+        (
+            "rustc",
+            format!(
+                "#!/bin/sh\n[ \"$1\" = --print ] && echo '{}'\n",
+                sysroot.display()
+            ),
+        ),
+        (
+            "cargo",
+            "#!/bin/sh\necho \"cargo CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-unset} RUSTC=$RUSTC $*\" >&2\n\
+             while [ $# -gt 0 ]; do [ \"$1\" = --target-dir ] && dir=$2; shift; done\n\
+             out=$dir/x86_64-unknown-illumos-kernel/release\nmkdir -p \"$out\"\n\
+             echo lib >\"$out/libarctun.a\"\n"
+                .to_owned(),
+        ),
+        (
+            "ld",
+            "#!/bin/sh\necho \"ld $*\" >&2\necho the-rust-object >\"$3\"\n".to_owned(),
+        ),
+    ];
+    for (name, text) in tools {
+        let path = bin.join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&path, perms).unwrap();
+    }
     dir
 }
 
@@ -370,8 +444,10 @@ fn make(dir: &std::path::Path, args: &[&str], env: &[(&str, String)]) -> std::pr
 /// Issue 17, finding 7: under nightly(1), which sets PATH itself, the
 /// module's Makefile takes the arctun tree, cargo and rustc from the
 /// build's environment file (nothing from PATH, no `cargo +nightly`), runs
-/// the arctun tree's build script with them, and copies the object it
-/// names; without them it stops with a sentence saying what to set. The
+/// the arctun tree's own build script with them under `/bin/sh` (a
+/// stand-in toolchain below it), which builds in the module's object
+/// directory, and copies the object it names; without them it stops with
+/// a sentence saying what to set. `make -n` shows the rule's command. The
 /// same with `make -e` (nightly's) as without (bldenv's), since the
 /// Makefile assigns none of them. GNU make stands in for dmake here; the
 /// Makefile keeps to what both accept.
@@ -384,10 +460,15 @@ fn the_module_makefile_takes_its_toolchain_from_the_environment() {
     let root = target_root().join("makefile-sandbox");
     let _ = std::fs::remove_dir_all(&root);
     let dir = makefile_sandbox(&root);
+    let bin = root.join("toolchain/bin");
+    let (cargo, rustc) = (bin.join("cargo"), bin.join("rustc"));
     let env = [
         ("ARCTUN_RUST_SRC", root.join("arctun").display().to_string()),
-        ("ARCTUN_CARGO", "/opt/rust/bin/cargo".to_owned()),
-        ("ARCTUN_RUSTC", "/opt/rust/bin/rustc".to_owned()),
+        ("ARCTUN_CARGO", cargo.display().to_string()),
+        ("ARCTUN_RUSTC", rustc.display().to_string()),
+        // The link editor comes from the build's PATH on illumos; here,
+        // the stand-in's.
+        ("LD", bin.join("ld").display().to_string()),
     ];
 
     let text = new_file(MAKEFILE_IN_TREE);
@@ -421,7 +502,12 @@ fn the_module_makefile_takes_its_toolchain_from_the_environment() {
         "{}",
         String::from_utf8_lossy(&dry.stderr)
     );
-    assert!(dry_out.contains("CARGO=/opt/rust/bin/cargo RUSTC=/opt/rust/bin/rustc"));
+    assert!(dry_out.contains(&format!(
+        "CARGO={} RUSTC={}",
+        cargo.display(),
+        rustc.display()
+    )));
+    assert!(dry_out.contains("ARCTUN_TARGET_DIR=`pwd`/debug64/rust"));
     assert!(dry_out.contains("arctun-kmod/build-kernel-target.sh"));
 
     for args in [&["all"][..], &["-e", "all"][..]] {
@@ -429,13 +515,28 @@ fn the_module_makefile_takes_its_toolchain_from_the_environment() {
         let out = make(&dir, args, &env);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "make {args:?}:\n{stderr}");
-        let target = dir.join("debug64/rust").display().to_string();
+        // The build script ran the given cargo with the given rustc and
+        // built in the module's object directory, not in the arctun tree.
+        let target = dir.canonicalize().unwrap().join("debug64/rust");
         assert!(
             stderr.contains(&format!(
-                "CARGO=/opt/rust/bin/cargo RUSTC=/opt/rust/bin/rustc TARGET={target}"
+                "cargo CARGO_TARGET_DIR=unset RUSTC={} build --release --locked",
+                rustc.display()
             )),
             "{stderr}"
         );
+        assert!(
+            stderr.contains(&format!("--target-dir {}\n", target.display())),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "ld -r -o {}/x86_64-unknown-illumos-kernel/release/arctun.o",
+                target.display()
+            )),
+            "{stderr}"
+        );
+        assert!(!root.join("arctun/arctun-kmod/target").exists());
         let object = std::fs::read_to_string(dir.join("debug64/arctun_rs.o")).unwrap();
         assert_eq!(object, "the-rust-object\n");
         assert!(String::from_utf8_lossy(&out.stdout).contains("debug64/arctun_rs.o"));
@@ -450,4 +551,78 @@ fn the_module_makefile_takes_its_toolchain_from_the_environment() {
         "{stderr}"
     );
     assert!(!dir.join("debug64/arctun_rs.o").exists());
+}
+
+/// The reservoir's paths call its headroom glue (`vmm_arc_resv_*` in
+/// `vmm_arc.c`, whose steps the C test `reservoir_test.c` drives) where
+/// `vmm_arc.c`'s theory statement says: `vmmr_init()` registers and
+/// `vmmr_fini()` unregisters; `vmmr_add()` of a non-transient addition
+/// reserves and waits before `page_xresv()`, returns the headroom on both
+/// of its failure paths and commits it once the pages are exposed; and
+/// `vmmr_remove()` gives back what it removed, after `page_unresv()`
+/// (issue 14, the reservoir as the headroom's second consumer).
+#[test]
+fn the_vmm_patch_calls_the_reservoir_glue_on_every_path() {
+    const RESV: &str = "usr/src/uts/intel/io/vmm/vmm_reservoir.c";
+
+    let init = added_in(RESV, "vmmr_init");
+    assert!(
+        position(&init, "vmm_arc_resv_register()").is_some(),
+        "{init:#?}"
+    );
+    let fini = added_in(RESV, "vmmr_fini");
+    assert!(
+        position(&fini, "vmm_arc_resv_unregister()").is_some(),
+        "{fini:#?}"
+    );
+
+    let add = added_in(RESV, "vmmr_add");
+    let only_growth = position(&add, "if (!transient)").expect("growths only");
+    let grow = position(&add, "vmm_arc_resv_grow(sz,").expect("vmmr_add() reserves");
+    let wait = position(&add, "vmm_arc_resv_wait(").expect("and waits");
+    let releases: Vec<usize> = add
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("vmm_arc_resv_release("))
+        .map(|(i, _)| i)
+        .collect();
+    let commit = position(&add, "vmm_arc_resv_commit(").expect("and commits");
+    assert!(only_growth < grow && grow < wait, "{add:#?}");
+    assert_eq!(
+        releases.len(),
+        2,
+        "page_xresv() interrupted, pages not created: {add:#?}"
+    );
+    assert!(releases.iter().all(|&r| wait < r && r < commit), "{add:#?}");
+    // Every glue call is guarded by `!transient` (the line before it).
+    for (i, l) in add.iter().enumerate() {
+        let call = l.contains("vmm_arc_resv_") && !l.contains("vmm_arc_resv_grow_t");
+        if call && !l.contains("vmm_arc_resv_wait(") {
+            let guard = i
+                .checked_sub(1)
+                .and_then(|p| add.get(p))
+                .map_or("", String::as_str);
+            assert!(guard.contains("!transient"), "unguarded: {l} after {guard}");
+        }
+    }
+
+    // The addition's own hunk: the wait comes before page_xresv() (which
+    // is context, not added), so the glue's hunk precedes the line.
+    let p = series(&patches_dir())
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name.starts_with("0003-"))
+        .unwrap();
+    let text = p.text;
+    let wait_at = text.find("vmm_arc_resv_wait(&arc_grow)").unwrap();
+    let xresv_at = text[wait_at..]
+        .find("page_xresv(sz >> PAGESHIFT")
+        .map(|i| i + wait_at);
+    assert!(xresv_at.is_some(), "the wait precedes page_xresv()");
+
+    let remove = added_in(RESV, "vmmr_remove");
+    assert!(
+        position(&remove, "vmm_arc_resv_shrink(sz)").is_some(),
+        "vmmr_remove() returns what it removed: {remove:#?}"
+    );
 }

@@ -38,6 +38,57 @@ pub enum KmodError {
     /// A variable names a tunable that can only be set at boot, which has
     /// no runtime value to keep in step.
     NotRuntimeTunable,
+    /// A headroom owner's module or name is empty, too long, or not of
+    /// `[a-z0-9_]`.
+    BadOwnerName,
+    /// A headroom owner of this module and name is registered already.
+    OwnerExists,
+    /// `ARCTUN_MAX_OWNERS` headroom owners are registered.
+    OwnersFull,
+    /// No headroom owner has this id.
+    UnknownOwner,
+    /// The owner holds headroom or has a growth in flight, so it cannot
+    /// be unregistered (or grown again, for a growth in flight).
+    OwnerBusy,
+    /// An owner's buffer holds no growth in flight (never filled, already
+    /// consumed, or not this owner's).
+    NoGrowth,
+    /// A shrink of more than the owner's committed headroom.
+    ShrinkExceedsCommitted {
+        /// Bytes the owner tried to give back.
+        requested: u64,
+        /// Bytes it holds.
+        committed: u64,
+    },
+    /// A reservation that could never fit on this host, whatever else is
+    /// reserved (the core's `NeverFits`): `ENOSPC` at an owner's
+    /// boundary, as for a guest, so that the caller does not retry.
+    NeverFits(TunableError),
+    /// OS-8638's `ZFS_IOC_ARC`: a new minimum below 64 MiB.
+    ResizeMinTooSmall {
+        /// The refused minimum.
+        c_min: u64,
+    },
+    /// OS-8638's `ZFS_IOC_ARC`: a minimum above the maximum, where a limit
+    /// given as 0 counts with the value in force.
+    ResizeMinAboveMax {
+        /// The minimum that would be in force.
+        c_min: u64,
+        /// The maximum that would be in force.
+        c_max: u64,
+    },
+    /// OS-8638's `ZFS_IOC_ARC`: a maximum at or above `allmem`.
+    ResizeMaxTooLarge {
+        /// The refused maximum.
+        c_max: u64,
+        /// `allmem`.
+        allmem: u64,
+    },
+    /// OS-8638's `ZFS_IOC_ARC`: a command this module does not know.
+    ResizeBadCommand {
+        /// The command.
+        cmd: i32,
+    },
     /// The core refused.
     Tunable(TunableError),
     /// kstat-export refused.
@@ -63,6 +114,18 @@ impl KmodError {
             KmodError::DuplicateVariable => errno::EINVAL,
             KmodError::MisalignedVariable => errno::EINVAL,
             KmodError::NotRuntimeTunable => errno::EINVAL,
+            KmodError::BadOwnerName => errno::EINVAL,
+            KmodError::OwnerExists => errno::EEXIST,
+            KmodError::OwnersFull => errno::ENOSPC,
+            KmodError::UnknownOwner => errno::ENOENT,
+            KmodError::OwnerBusy => errno::EBUSY,
+            KmodError::NoGrowth => errno::EINVAL,
+            KmodError::ShrinkExceedsCommitted { .. } => errno::EINVAL,
+            KmodError::NeverFits(_) => errno::ENOSPC,
+            KmodError::ResizeMinTooSmall { .. } => errno::EINVAL,
+            KmodError::ResizeMinAboveMax { .. } => errno::ERANGE,
+            KmodError::ResizeMaxTooLarge { .. } => errno::ENOMEM,
+            KmodError::ResizeBadCommand { .. } => errno::EINVAL,
             KmodError::Tunable(e) => e.to_errno(),
             KmodError::Export(e) => e.to_errno(),
             KmodError::Vmm(e) => e.to_errno(),
@@ -94,6 +157,39 @@ impl fmt::Display for KmodError {
             KmodError::NotRuntimeTunable => {
                 write!(f, "a tunable variable names a boot-only tunable")
             }
+            KmodError::BadOwnerName => write!(
+                f,
+                "a headroom owner's module (1 to 30 characters) and name (1 to 15) \
+                 must be of [a-z0-9_]"
+            ),
+            KmodError::OwnerExists => write!(f, "the headroom owner is registered already"),
+            KmodError::OwnersFull => write!(f, "the headroom owner table is full"),
+            KmodError::UnknownOwner => write!(f, "no such headroom owner"),
+            KmodError::OwnerBusy => write!(
+                f,
+                "the headroom owner holds headroom or has a growth in flight"
+            ),
+            KmodError::NoGrowth => write!(f, "the buffer holds no growth in flight"),
+            KmodError::ShrinkExceedsCommitted {
+                requested,
+                committed,
+            } => write!(
+                f,
+                "cannot give back {requested} bytes of headroom: the owner holds {committed}"
+            ),
+            KmodError::NeverFits(e) => write!(f, "{e}"),
+            KmodError::ResizeMinTooSmall { c_min } => {
+                write!(f, "a minimum ARC size of {c_min} bytes is below 64 MiB")
+            }
+            KmodError::ResizeMinAboveMax { c_min, c_max } => write!(
+                f,
+                "a minimum ARC size of {c_min} bytes is above the maximum of {c_max}"
+            ),
+            KmodError::ResizeMaxTooLarge { c_max, allmem } => write!(
+                f,
+                "a maximum ARC size of {c_max} bytes is not below allmem ({allmem} bytes)"
+            ),
+            KmodError::ResizeBadCommand { cmd } => write!(f, "unknown ARC resize command {cmd}"),
             KmodError::Tunable(e) => write!(f, "{e}"),
             KmodError::Export(e) => write!(f, "{e}"),
             KmodError::Vmm(e) => write!(f, "{e}"),

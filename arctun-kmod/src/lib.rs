@@ -154,6 +154,7 @@
 )]
 
 pub mod arc_entry;
+pub mod arc_resize;
 mod error;
 pub mod kernel_platform;
 pub mod kstats;
@@ -161,8 +162,12 @@ pub mod ksync;
 pub mod lock_order;
 pub mod messages;
 pub mod mod_entry;
+pub mod owner_entry;
+pub mod owner_kstats;
+pub mod owners;
 pub mod preempt;
 pub mod raw_vars;
+pub mod resize_entry;
 pub mod state;
 pub mod vmm_entry;
 

@@ -12,7 +12,7 @@
 //! | # | lock | protects |
 //! |---|------|----------|
 //! | 1 | admin lock | the raw-variable table (each bound C variable and the value last applied from it) and the variables each client registered; it is `ks_lock` of the module's three kstats, so it also serializes their `ks_update` calls and guards their `ks_data` buffers and handles |
-//! | 2 | instance table lock | vmm-client's instance table: the instances, their segments and the ids of their reservations, and the `vmm:0:arc_resv` counters |
+//! | 2 | instance table lock | vmm-client's instance table: the instances, their segments and the ids of their reservations, and the `vmm:0:arc_resv` counters; the headroom owners' table ([`owners`](crate::owners): the VMM reservoir's committed headroom, its growth in flight, its counters) |
 //! | 3 | component lock | the component's state: the tunables registry, the limits and the headroom reservations. The progress condition variable is waited on with it: a guest's segment sleeps there until free memory covers it |
 //! | 4 | callback lock | the ARC's callbacks (`aao_size`, `aao_evict`, `aao_admission`), held while one runs, so that `arctun_arc_unregister()` returns only once none runs or will |
 //!
@@ -67,7 +67,11 @@
 //!   values with the admin lock held; every kstat read takes the
 //!   component's figures.
 //! - instance table, then component: a segment's reservation is made,
-//!   and an instance's returned, with the table lock held.
+//!   and an instance's returned, with the table lock held; an owner's
+//!   growth is reserved, committed or released, and its shrink returned,
+//!   with the table lock held (the growth's wait holds neither). An
+//!   owner's kstat reads the table under `ks_lock`, as `vmm:0:arc_resv`
+//!   does.
 //! - component, then callback: a write that lowers the ceiling reads the
 //!   ARC's size and kicks its evictor with the component lock held, and a
 //!   reservation's admission (and a `zfs:0:arc_headroom` read, for
@@ -135,6 +139,7 @@ use crate::ksync::{KCondvar, KMutex, KMutexGuard};
 use crate::lock_order::Rank;
 #[cfg(debug_assertions)]
 use crate::lock_order::{self, Held};
+use crate::owners::{OwnerTable, MAX_OWNERS};
 use crate::preempt::{arctun_kpreempt_disable, arctun_kpreempt_enable};
 
 // ---------------------------------------------------------------------
@@ -303,7 +308,10 @@ pub fn busy() -> bool {
     let Ok(c) = component() else {
         return false;
     };
-    arc_registered() || vmm_registered() || c.headroom_stats().reservations > 0
+    arc_registered()
+        || vmm_registered()
+        || owners().table().registered() > 0
+        || c.headroom_stats().reservations > 0
 }
 
 /// What [`fini`] did.
@@ -803,6 +811,22 @@ impl<const N: usize> KstatCell<N> {
 }
 
 static TUNABLES_KSTAT: KstatCell<{ TUNABLES.ndata_max }> = KstatCell::new();
+/// One kstat per headroom owner slot, `<module>:0:arc_resv_<name>`.
+static OWNER_KSTATS: [KstatCell<OWNER_NDATA>; MAX_OWNERS] =
+    [const { KstatCell::new() }; MAX_OWNERS];
+
+/// The fields of a headroom owner's kstat (see [`owners`](crate::owners)).
+pub const OWNER_FIELDS: [&str; 7] = [
+    "reserved",
+    "pending",
+    "committed",
+    "grows",
+    "shrinks",
+    "refusals",
+    "failures",
+];
+/// How many `kstat_named_t`s an owner's kstat holds.
+pub const OWNER_NDATA: usize = OWNER_FIELDS.len();
 static HEADROOM_KSTAT: KstatCell<{ ARC_HEADROOM.ndata_max }> = KstatCell::new();
 static RESV_KSTAT: KstatCell<{ ARC_RESV.ndata_max }> = KstatCell::new();
 
@@ -924,6 +948,34 @@ impl Admin<'_> {
         unsafe { core::slice::from_raw_parts_mut(data, len) }
     }
 
+    /// The cell of the handle of the kstat of the owner in `slot`.
+    pub fn owner_kstat_handle(&mut self, slot: usize) -> Option<&mut *mut kstat_t> {
+        let cell = OWNER_KSTATS.get(slot)?;
+        // SAFETY: as for `raw`.
+        Some(unsafe { &mut *cell.ksp.get() })
+    }
+
+    /// The slot whose owner kstat is `ksp`, if any.
+    pub fn owner_kstat_slot(&self, ksp: *const kstat_t) -> Option<usize> {
+        OWNER_KSTATS.iter().position(|cell| {
+            // SAFETY: as for `raw`: a read of a static cell under the lock.
+            let h = unsafe { *cell.ksp.get() };
+            !h.is_null() && core::ptr::eq(h, ksp)
+        })
+    }
+
+    /// The data section of the owner kstat of `slot`, for `ks_data`.
+    pub fn owner_kstat_data_ptr(&self, slot: usize) -> Option<*mut KstatNamed> {
+        OWNER_KSTATS.get(slot).map(|cell| cell.parts().1)
+    }
+
+    /// The data section of the owner kstat of `slot`.
+    pub fn owner_kstat_data(&mut self, slot: usize) -> Option<&mut [KstatNamed]> {
+        let (_, data, len) = OWNER_KSTATS.get(slot)?.parts();
+        // SAFETY: as for `raw`: a static array of `len` elements.
+        Some(unsafe { core::slice::from_raw_parts_mut(data, len) })
+    }
+
     /// `zfs:0:tunables`' data section and the raw-variable table, which a
     /// write records what it applied into.
     pub fn tunables_update_parts(&mut self) -> (&mut [KstatNamed], &mut RawTable) {
@@ -935,5 +987,44 @@ impl Admin<'_> {
                 &mut *RAW_TABLE.0.get(),
             )
         }
+    }
+}
+
+// ---------------------------------------------------------------------
+// The headroom owners (the VMM reservoir), under the instance table lock.
+// ---------------------------------------------------------------------
+
+/// The owners' table, accessed only with lock 2 held.
+struct OwnersCell(UnsafeCell<OwnerTable>);
+
+// SAFETY: the table is only accessed through an Owners guard, which holds
+// TABLE_LOCK for as long as it lives.
+unsafe impl Sync for OwnersCell {}
+
+static OWNERS: OwnersCell = OwnersCell(UnsafeCell::new(OwnerTable::new()));
+
+/// Proof that the calling thread holds the instance table lock, and the
+/// way to the owners' table. Not `Send`: it stands for this thread's hold.
+pub struct Owners {
+    _guard: KMutexGuard<'static>,
+    _thread: PhantomData<*const ()>,
+}
+
+/// Takes the instance table lock (lock 2) for the owners' table; it is
+/// released when the [`Owners`] is dropped.
+#[track_caller]
+pub fn owners() -> Owners {
+    Owners {
+        _guard: enter(Rank::InstanceTable),
+        _thread: PhantomData,
+    }
+}
+
+impl Owners {
+    /// The owners' table.
+    pub fn table(&mut self) -> &mut OwnerTable {
+        // SAFETY: this thread holds TABLE_LOCK (an Owners exists), and the
+        // borrow of `self` keeps this the only reference through it.
+        unsafe { &mut *OWNERS.0.get() }
     }
 }

@@ -251,6 +251,9 @@ pub struct ArcTunables<P: Platform> {
     /// The host's page size (immutable; kept out of the locked state so
     /// the headroom term needs no lock).
     page_size: PageSize,
+    /// The limits `arc_init()` computes for this host with no tunable set
+    /// (immutable once configured, so readable without the lock).
+    defaults: ArcLimits,
     state: UnsafeCell<State>,
 }
 
@@ -306,6 +309,7 @@ impl<P: Platform> ArcTunables<P> {
             pending: AtomicU64::new(0),
             margin: AtomicU64::new(0),
             page_size: host.page_size,
+            defaults: limits,
             state: UnsafeCell::new(State {
                 registry: RegistryMeta::new(),
                 headroom: HeadroomTable::new(),
@@ -363,6 +367,14 @@ impl<P: Platform> ArcTunables<P> {
             pending: AtomicU64::new(0),
             margin: AtomicU64::new(0),
             page_size: host.page_size,
+            defaults: ArcLimits {
+                c_min: Bytes::ZERO,
+                c_max: Bytes::ZERO,
+                meta_limit: Bytes::ZERO,
+                meta_min: Bytes::ZERO,
+                c_max_default: Bytes::ZERO,
+                allmem: Bytes::ZERO,
+            },
             state: UnsafeCell::new(State {
                 registry: RegistryMeta::new(),
                 headroom: HeadroomTable::new(),
@@ -416,6 +428,7 @@ impl<P: Platform> ArcTunables<P> {
             return Err(TunableError::Duplicate);
         }
         self.page_size = host.page_size;
+        self.defaults = limits;
         self.setup();
         Ok(())
     }
@@ -605,6 +618,28 @@ impl<P: Platform> ArcTunables<P> {
         self.write_locked(&mut g, writes)
     }
 
+    /// Like [`set_many`](Self::set_many) (or, with `wait` false,
+    /// [`try_set_many`](Self::try_set_many)), once `check` has accepted
+    /// the limits in force before reservations, all under one hold of the
+    /// lock: a caller whose refusals depend on the values in force (an
+    /// ioctl that keeps a limit when given 0) sees the ones it writes
+    /// over. `check`'s refusal, like the write's, changes nothing.
+    pub fn set_many_checked<E: From<TunableError>>(
+        &self,
+        writes: Writes<'_>,
+        wait: bool,
+        check: impl FnOnce(&ArcLimits) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut g = if wait {
+            self.lock()
+        } else {
+            self.try_lock().ok_or(TunableError::WouldBlock)?
+        };
+        let limits = g.with(|s| s.limits);
+        check(&limits)?;
+        Ok(self.write_locked(&mut g, writes)?)
+    }
+
     /// Puts a tunable back to its default (0 where 0 means default).
     pub fn reset(&self, name: &str) -> Result<(), TunableError> {
         let mut g = self.lock();
@@ -655,6 +690,12 @@ impl<P: Platform> ArcTunables<P> {
     #[inline]
     pub fn published(&self) -> &PublishedLimits {
         &self.limits
+    }
+
+    /// The limits `arc_init()` computes for this host with no tunable set.
+    /// No lock: they are fixed once the component is configured.
+    pub fn default_limits(&self) -> ArcLimits {
+        self.defaults
     }
 
     /// The limits before reservations (`c_max` is the admin's or default).
@@ -863,6 +904,39 @@ impl<P: Platform> ArcTunables<P> {
             self.platform.broadcast();
         }
         Ok(out)
+    }
+
+    /// Folds `from` into `into` once `from`'s memory is all allocated (see
+    /// [`HeadroomTable::merge_allocated`](crate::headroom::HeadroomTable::merge_allocated)):
+    /// an owner that grows in steps keeps one reservation for what it
+    /// holds. The ceiling does not move; waiters behind `from` need less,
+    /// and are woken.
+    pub fn merge_allocated(
+        &self,
+        into: ReservationId,
+        from: ReservationId,
+    ) -> Result<(), TunableError> {
+        let mut g = self.lock();
+        g.with(|s| {
+            s.headroom.merge_allocated(into, from)?;
+            self.pending
+                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
+            Ok::<(), TunableError>(())
+        })?;
+        self.platform.broadcast();
+        Ok(())
+    }
+
+    /// Gives back `bytes` of `id`'s allocated memory: the ceiling rises by
+    /// exactly that much (see
+    /// [`HeadroomTable::shrink`](crate::headroom::HeadroomTable::shrink)),
+    /// and `id` is released when nothing is left. Returns what `id` still
+    /// holds. Never waits for memory.
+    pub fn shrink(&self, id: ReservationId, bytes: Bytes) -> Result<Bytes, TunableError> {
+        let mut g = self.lock();
+        let left = g.with(|s| s.headroom.shrink(id, bytes))?;
+        self.republish(&mut g);
+        Ok(left)
     }
 
     /// Whether free memory covers `id`'s pending bytes, those of every

@@ -20,6 +20,15 @@
 //! they are marked allocated (a younger waiter would otherwise be admitted
 //! on memory the claimer is about to take).
 //!
+//! An owner that holds memory in amounts it changes over time (the VMM
+//! reservoir, grown and shrunk by its administrator) keeps one
+//! reservation for what it holds. Each growth is a reservation of its own,
+//! waited for in its place in the queue like any other, and folded into
+//! the held one once allocated ([`HeadroomTable::merge_allocated`]); a
+//! shrink gives back any part of the allocated bytes
+//! ([`HeadroomTable::shrink`]), so the ceiling rises by exactly what the
+//! owner returned to the system.
+//!
 //! Handles are never reused: ids grow from 1. So releasing a handle twice
 //! is recognisably a repeat (harmless), and a handle that was never issued
 //! is recognisably unknown (an error), without keeping released entries.
@@ -446,6 +455,70 @@ impl HeadroomTable {
         }
     }
 
+    /// Folds `from`, whose memory is now all allocated, into `into`: an
+    /// owner that grows in steps (the VMM reservoir) keeps one reservation
+    /// for what it holds, and each step waits as a reservation of its own,
+    /// in its place in the queue, until it is allocated. `from`'s pending
+    /// bytes, claimed or not, become allocated; `into` gains its size and
+    /// `from` is gone (later calls on it answer
+    /// [`Released`](TunableError::Released)). The total reserved, and so
+    /// the ceiling, do not move; this is not a release.
+    pub fn merge_allocated(
+        &mut self,
+        into: ReservationId,
+        from: ReservationId,
+    ) -> Result<(), TunableError> {
+        if into == from {
+            return Err(TunableError::Duplicate);
+        }
+        // Both must be live before anything changes.
+        let into_reserved = self.live_mut(into)?.reserved;
+        let from_entry = self.live_mut(from)?;
+        let (bytes, pending, claimed) =
+            (from_entry.reserved, from_entry.pending, from_entry.claimed);
+        let merged = into_reserved
+            .checked_add(bytes)
+            .ok_or(TunableError::Overflow)?;
+        let Some(i) = self.table.iter().position(|r| r.id == from) else {
+            return Err(TunableError::Released);
+        };
+        let _ = self.table.remove(i);
+        // Cannot underflow: the totals are the sums of every entry's.
+        self.pending = self.pending.saturating_sub(pending);
+        self.claimed = self.claimed.saturating_sub(claimed);
+        if let Some(r) = self.table.iter_mut().find(|r| r.id == into) {
+            r.reserved = merged;
+        }
+        Ok(())
+    }
+
+    /// Gives back `bytes` of `id`'s allocated part: its owner returned
+    /// that much memory to the system (the VMM reservoir shrinking), so the
+    /// ceiling may rise by exactly `bytes`. Refused with nothing changed
+    /// ([`OutOfBounds`](TunableError::OutOfBounds), `EINVAL`) for more
+    /// than is allocated. Returns what `id` still holds; at zero it is
+    /// released.
+    pub fn shrink(&mut self, id: ReservationId, bytes: Bytes) -> Result<Bytes, TunableError> {
+        let r = self.live_mut(id)?;
+        let allocated = r.allocated();
+        if bytes > allocated {
+            return Err(TunableError::OutOfBounds {
+                name: "headroom returned",
+                value: bytes.0,
+                min: 0,
+                max: allocated.0,
+            });
+        }
+        r.reserved = r.reserved.saturating_sub(bytes);
+        let left = r.reserved;
+        // Cannot underflow: the total is the sum of every entry's.
+        self.reserved = self.reserved.saturating_sub(bytes);
+        if left == Bytes::ZERO {
+            self.release(id)?;
+        }
+        Ok(left)
+    }
+
     /// The pending bytes, claimed or not, of `id` and of every older live
     /// reservation: what free memory must cover before `id`'s owner may
     /// allocate.
@@ -589,5 +662,47 @@ mod tests {
             t.claim(ReservationId(77)),
             Err(TunableError::UnknownReservation)
         );
+    }
+    #[test]
+    fn a_stepwise_owner_merges_its_steps_and_shrinks_exactly() {
+        let mut t = HeadroomTable::new();
+        let held = t
+            .reserve("reservoir", Bytes(2 * GIB), Bytes(GIB), Bytes(16 * GIB))
+            .unwrap();
+        t.mark_allocated(held, Bytes(2 * GIB)).unwrap();
+        let guest = t
+            .reserve("vmm", Bytes(GIB), Bytes(GIB), Bytes(16 * GIB))
+            .unwrap();
+        let step = t
+            .reserve("reservoir", Bytes(3 * GIB), Bytes(GIB), Bytes(16 * GIB))
+            .unwrap();
+        // The step waits behind the guest: first come, first served.
+        assert_eq!(t.pending_through(step), Some(Bytes(4 * GIB)));
+        t.claim(step).unwrap();
+        t.merge_allocated(held, step).unwrap();
+        assert_eq!(t.get(held).unwrap().reserved, Bytes(5 * GIB));
+        assert_eq!(t.get(held).unwrap().pending, Bytes::ZERO);
+        assert_eq!(
+            (t.reserved(), t.pending(), t.unclaimed()),
+            (Bytes(6 * GIB), Bytes(GIB), Bytes(GIB))
+        );
+        assert_eq!(t.merge_allocated(held, step), Err(TunableError::Released));
+        assert_eq!(t.merge_allocated(held, held), Err(TunableError::Duplicate));
+        // Back by any amount, and no more than is allocated.
+        assert_eq!(t.shrink(held, Bytes(GIB + 4096)), Ok(Bytes(4 * GIB - 4096)));
+        assert_eq!(t.reserved(), Bytes(5 * GIB - 4096));
+        assert!(matches!(
+            t.shrink(held, Bytes(4 * GIB)),
+            Err(TunableError::OutOfBounds { .. })
+        ));
+        assert!(matches!(
+            t.shrink(guest, Bytes(1)),
+            Err(TunableError::OutOfBounds { .. })
+        ));
+        assert_eq!(t.reserved(), Bytes(5 * GIB - 4096));
+        assert_eq!(t.shrink(held, Bytes(4 * GIB - 4096)), Ok(Bytes::ZERO));
+        assert_eq!(t.get(held), None);
+        assert_eq!(t.shrink(held, Bytes(1)), Err(TunableError::Released));
+        assert_eq!((t.reserved(), t.pending()), (Bytes(GIB), Bytes(GIB)));
     }
 }

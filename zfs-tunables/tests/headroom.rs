@@ -374,3 +374,36 @@ fn a_rollback_keeps_the_cut_another_pending_reservation_needs() {
     t.release(b).unwrap();
     assert_eq!(t.limits().c, std::cmp::min(size, t.limits().c_max));
 }
+
+/// An owner that grows in steps and shrinks by any amount (the VMM
+/// reservoir): each step waits as a reservation of its own and is folded
+/// into what the owner holds once allocated; a shrink raises the ceiling
+/// by exactly what it returns, and the last one restores it.
+#[test]
+fn a_stepwise_owner_lowers_and_restores_the_ceiling_exactly() {
+    let t = booted(64, Generation::Current);
+    let ceiling = t.limits().c_max;
+    let held = t.reserve("reservoir", Bytes(4 * GIB)).unwrap();
+    t.claim(held).unwrap();
+    t.mark_allocated(held, Bytes(4 * GIB)).unwrap();
+    let step = t.reserve("reservoir", Bytes(2 * GIB)).unwrap();
+    assert_eq!(t.limits().c_max, Bytes(ceiling.0 - 6 * GIB));
+    t.claim(step).unwrap();
+    t.merge_allocated(held, step).unwrap();
+    assert_eq!(t.limits().c_max, Bytes(ceiling.0 - 6 * GIB));
+    assert_eq!(t.reservation(held), Some((Bytes(6 * GIB), Bytes::ZERO)));
+    assert_eq!(t.reservation(step), None);
+    assert_eq!(t.headroom_stats().pending, Bytes::ZERO);
+
+    assert_eq!(t.shrink(held, Bytes(GIB + 8192)), Ok(Bytes(5 * GIB - 8192)));
+    assert_eq!(t.limits().c_max, Bytes(ceiling.0 - 5 * GIB + 8192));
+    let before = t.limits();
+    let e = t.shrink(held, Bytes(6 * GIB)).unwrap_err();
+    assert!(matches!(e, TunableError::OutOfBounds { .. }), "{e}");
+    assert_eq!(t.limits(), before);
+    assert_eq!(t.shrink(held, Bytes(5 * GIB - 8192)), Ok(Bytes::ZERO));
+    assert_eq!(t.limits().c_max, ceiling);
+    assert_eq!(t.headroom_stats().reserved, Bytes::ZERO);
+    assert_eq!(t.headroom_stats().reservations, 0);
+    assert_eq!(t.release(held), Ok(ReleaseOutcome::AlreadyReleased));
+}

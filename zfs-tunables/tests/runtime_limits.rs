@@ -179,3 +179,48 @@ fn boot_values_are_taken_before_boot_ends_and_boot_only_after() {
     assert!(t.boot_set("zfs_arc_max", 2 * GIB).is_err());
     assert_eq!(t.limits().c_max, Bytes(4 * GIB));
 }
+
+/// A checked write sees the limits in force and writes over them under
+/// one hold of the lock; a refusal by the check or by the write changes
+/// nothing. The defaults are `arc_init()`'s whatever was written.
+#[test]
+fn a_checked_write_sees_the_limits_it_writes_over() {
+    let t = booted(16, Generation::Current);
+    let defaults = t.default_limits();
+    assert_eq!(defaults, t.configured_limits());
+    let before = t.limits();
+    let refused: Result<(), zfs_tunables::TunableError> =
+        t.set_many_checked(&[("zfs_arc_max", 8 * GIB)], true, |l| {
+            assert_eq!(l.c_max, defaults.c_max);
+            Err(zfs_tunables::TunableError::WouldBlock)
+        });
+    assert!(refused.is_err());
+    assert_eq!((t.limits(), t.get("zfs_arc_max").unwrap()), (before, 0));
+    t.set_many_checked::<zfs_tunables::TunableError>(
+        &[("zfs_arc_min", 2 * GIB), ("zfs_arc_max", 8 * GIB)],
+        false,
+        |_| Ok(()),
+    )
+    .unwrap();
+    assert_eq!(
+        (t.limits().c_min, t.limits().c_max),
+        (Bytes(2 * GIB), Bytes(8 * GIB))
+    );
+    // All or nothing: a minimum above the maximum refuses both.
+    let e = t
+        .set_many_checked::<zfs_tunables::TunableError>(
+            &[("zfs_arc_min", 4 * GIB), ("zfs_arc_max", 3 * GIB)],
+            true,
+            |l| {
+                assert_eq!((l.c_min, l.c_max), (Bytes(2 * GIB), Bytes(8 * GIB)));
+                Ok(())
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.to_errno(), ERANGE, "{e}");
+    assert_eq!(
+        (t.get("zfs_arc_min").unwrap(), t.get("zfs_arc_max").unwrap()),
+        (2 * GIB, 8 * GIB)
+    );
+    assert_eq!(t.default_limits(), defaults);
+}

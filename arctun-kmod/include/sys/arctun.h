@@ -373,6 +373,125 @@ extern int arctun_vmm_wait(arctun_vmm_create_t *);
 extern int arctun_vmm_mark_allocated(arctun_vmm_create_t *);
 extern void arctun_vmm_release(arctun_vmm_create_t *, int);
 
+/*
+ * Headroom owners other than VMs: the VMM reservoir.
+ *
+ * The reservoir (vmm_reservoir.c) holds guest memory that an administrator
+ * sets aside with rsrvrctl(8), growing and shrinking it by any amount.
+ * Growing it takes pages from the system as a transient guest does, so it
+ * reserves headroom first, waits for the ARC to free the memory, and
+ * commits the headroom once the pages are its own; shrinking it returns
+ * headroom, and the ARC's ceiling rises by exactly what was given back.
+ * An owner is registered once (vmmr_init()) and holds one committed
+ * reservation, which its growths join and its shrinks reduce.
+ *
+ * arctun_owner_register(module, name, &id) registers an owner and creates
+ * its kstat, module:0:arc_resv_name (reserved, pending, committed, grows,
+ * shrinks, refusals, failures); the reservoir is ("vmm", "reservoir"),
+ * vmm:0:arc_resv_reservoir.  module has 1 to 30 and name 1 to 15
+ * characters of [a-z0-9_] (EINVAL otherwise); EEXIST for an owner of that
+ * module and name, ENOSPC when ARCTUN_MAX_OWNERS are registered, ENXIO if
+ * the module is not initialized.  arctun_owner_unregister() removes it:
+ * EBUSY while it holds headroom or has a growth in flight, ENOENT for an
+ * unknown id.
+ *
+ * One growth is in flight per owner at a time (vmmr_set_target() already
+ * refuses a racing resize with EALREADY), in the same steps as a guest's
+ * segment:
+ *
+ *	arctun_owner_grow_t g;
+ *
+ *	if ((err = arctun_owner_grow(id, sz, &g)) != 0)
+ *		return (err);
+ *	if ((err = arctun_owner_wait(&g)) != 0) {
+ *		arctun_owner_release(&g, err);
+ *		return (err);
+ *	}
+ *	if ((err = take_the_pages(sz)) != 0) {
+ *		arctun_owner_release(&g, err);
+ *		return (err);
+ *	}
+ *	(void) arctun_owner_commit(&g);
+ *
+ * arctun_owner_grow() reserves sz bytes (rounded up to pages; no page_t
+ * term: the reservoir's pages have their page_ts from boot like any
+ * other), lowering the ARC's ceiling at once, and never waits or blocks
+ * for long (it may be called with the caller's own mutex held): ENOMEM
+ * when it does not fit next to live reservations, ENOSPC when it could
+ * never fit on this host (reported on the console), EINVAL for zero bytes
+ * or a NULL buffer, EOVERFLOW when the rounding overflows, EBUSY while a
+ * growth is in flight, ENOENT for an unknown owner.  arctun_owner_wait()
+ * is arctun_vmm_wait() for the growth: 0 once free memory covers it (and
+ * older reservations) plus lotsfree and desfree, woken as the ARC frees
+ * memory, ETIME after 60 seconds, EINTR on a signal; the growth is then
+ * claimed (out of the headroom term, as a segment's is).
+ * arctun_owner_commit() joins the growth to the owner's committed
+ * headroom and consumes the buffer; arctun_owner_release() returns the
+ * growth's reservation after a failure (err counts it) and consumes the
+ * buffer.  Both refuse, with EINVAL or by doing nothing, a buffer that
+ * holds no growth.
+ *
+ * arctun_owner_shrink(id, sz) returns sz bytes (rounded up to pages) of
+ * committed headroom, after the pages went back to the system: the
+ * ceiling rises by exactly that much.  EINVAL for zero bytes or more than
+ * is committed (nothing changes), ENOENT for an unknown owner.  It never
+ * waits.
+ */
+#define	ARCTUN_MAX_OWNERS	4
+
+typedef struct arctun_owner_grow {
+	uint64_t	aog_opaque[8];
+} arctun_owner_grow_t;
+
+extern int arctun_owner_register(const char *, const char *, uint64_t *);
+extern int arctun_owner_unregister(uint64_t);
+extern int arctun_owner_grow(uint64_t, uint64_t, arctun_owner_grow_t *);
+extern int arctun_owner_wait(arctun_owner_grow_t *);
+extern int arctun_owner_commit(arctun_owner_grow_t *);
+extern void arctun_owner_release(arctun_owner_grow_t *, int);
+extern int arctun_owner_shrink(uint64_t, uint64_t);
+
+/*
+ * The ARC's limits as one administrative write, for trees with OS-8638's
+ * ZFS_IOC_ARC (arc_dynamic_resize(), used by zfscache(8)).
+ *
+ * arctun_arc_resize(&aar, cmd) with cmd ARCTUN_RESIZE_READ fills the out
+ * fields only.  ARCTUN_RESIZE_WRITE sets zfs_arc_min to aar_c_min and
+ * zfs_arc_max to aar_c_max, where 0 keeps a tunable as it is, in one
+ * validated write: both apply, with everything derived from them
+ * recomputed, c lowered and eviction started if the ceiling drops, or
+ * neither does.  ARCTUN_RESIZE_DEFAULTS puts both back to arc_init()'s
+ * defaults (the tunables to 0).  ARCTUN_RESIZE_NOWAIT, or'd into either
+ * write, refuses with EAGAIN instead of waiting for the module's mutex.
+ *
+ * The refusals are arc_dynamic_resize()'s, in its order: EINVAL for a
+ * minimum below 64 MiB (or at 64 MiB, which arc_init() ignores), ERANGE
+ * for a minimum above the maximum (a kept limit counts with the value in
+ * force), ENOMEM for a maximum at or above allmem; then the module's own:
+ * EINVAL for a limit arc_init() would ignore (64 MiB or less), EBUSY for
+ * a minimum that live headroom reservations leave no room for (c_min plus
+ * what is reserved above the ceiling with nothing reserved).  On
+ * every return but EINVAL for a NULL aar the out fields hold the values
+ * in force: aar_c_min and aar_c_max the ARC's c_min and effective ceiling
+ * (what arcstats shows as c_min and c_max), aar_default_* the defaults
+ * arc_init() computes for this host, aar_allmem its allmem.  Not from
+ * interrupt context.
+ */
+typedef struct arctun_arc_resize {
+	uint64_t	aar_c_min;		/* in: 0 keeps; out: in force */
+	uint64_t	aar_c_max;		/* in: 0 keeps; out: in force */
+	uint64_t	aar_default_c_min;	/* out: arc_init()'s */
+	uint64_t	aar_default_c_max;	/* out: arc_init()'s */
+	uint64_t	aar_allmem;		/* out: arc_init()'s allmem */
+} arctun_arc_resize_t;
+
+#define	ARCTUN_RESIZE_READ	0
+#define	ARCTUN_RESIZE_WRITE	1
+#define	ARCTUN_RESIZE_DEFAULTS	2
+#define	ARCTUN_RESIZE_NOWAIT	0x100
+
+extern int arctun_arc_resize(arctun_arc_resize_t *, int);
+
 #ifdef	__cplusplus
 }
 #endif
