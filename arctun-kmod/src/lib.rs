@@ -90,52 +90,55 @@
 //! with kernel preemption disabled ([`preempt`]), so that nobody spins
 //! behind a writer that was switched off its CPU.
 //!
-//! ## Where this departs from the brief or the issue, and why
+//! ## Design decisions
 //!
-//! - The headroom term the ARC reads is `freemem - pending - lotsfree -
-//!   desfree`, not the brief's `freemem - pending - desfree`, and a vmm
-//!   waiter waits for its pending bytes plus `lotsfree + desfree`: a
-//!   start must never take free memory below `lotsfree`, where the page
-//!   scanner runs (the core's big theory statement says why), so
-//!   `arctun_arc_headroom()` takes `lotsfree` too and the platform reads
-//!   it.
-//! - The sync tick runs from `arc_reap_cb_check()`, not `arc_reap_cb()`:
-//!   the reap zthr runs its check once a second but its callback only when
-//!   memory is short, and raw writes must be picked up either way. The
-//!   check also runs at every wakeup of the reap zthr (allocation rate,
-//!   under pressure), so the module keeps the tick's clock itself
-//!   ([`state::claim_tick`]): one tick's work a second, whoever calls.
-//! - The evictor callback wakes only the ARC's adjust zthr: the tick runs
-//!   with the reap zthr's lock held, so waking the reap zthr from there
-//!   would recurse on that lock. The reap zthr's 1 s timer picks up the new
-//!   headroom term on its own, and the callback leaves it a flag
-//!   (`arc_tunables_reap_wanted` in patch 0002) that its check honours once
-//!   the adjust zthr is done: one reap of the ARC's kmem caches, so that
-//!   a lowered ceiling frees memory even when none is short.
-//! - A vmm reservation that can never fit on the host is `ENOSPC` at the
-//!   driver's boundary, not vmm-client's `ENOMEM`: bhyve retries `ENOMEM`
-//!   once a second forever ([`vmm_entry`] says more). One the host cannot
-//!   give now without paging is `ENOMEM`, refused at once, and said in
-//!   the system log only (`cmn_err(CE_NOTE, "!...")`), since bhyve's
-//!   retries repeat it every second.
-//! - The ARC's admission figures come through ops version 2's
-//!   `aao_admission`; a version 1 ops vector (or a NULL callback) still
+//! - **The headroom term takes `lotsfree` too**: the term the ARC reads is
+//!   `freemem - pending - lotsfree - desfree`, and a vmm waiter waits for
+//!   its pending bytes plus `lotsfree + desfree`. A start never takes free
+//!   memory below `lotsfree`, where the page scanner runs (the core's big
+//!   theory statement says why), so `arctun_arc_headroom()` takes
+//!   `lotsfree` and the platform reads it.
+//! - **The sync tick runs from `arc_reap_cb_check()`**, not
+//!   `arc_reap_cb()`: the reap zthr runs its check once a second but its
+//!   callback only when memory is short, and raw writes are picked up
+//!   either way. The check also runs at every wakeup of the reap zthr
+//!   (allocation rate, under pressure), so the module keeps the tick's
+//!   clock itself ([`state::claim_tick`]): one tick's work a second,
+//!   whoever calls.
+//! - **The evictor callback wakes only the ARC's adjust zthr**: the tick
+//!   runs with the reap zthr's lock held, so waking the reap zthr from
+//!   there would recurse on that lock. The reap zthr's 1 s timer picks up
+//!   the new headroom term on its own, and the callback leaves it a flag
+//!   (`arc_tunables_reap_wanted` in patch 0002) that its check honours
+//!   once the adjust zthr is done: one reap of the ARC's kmem caches, so
+//!   that a lowered ceiling frees memory even when none is short.
+//! - **A vmm reservation that can never fit on the host is `ENOSPC`** at
+//!   the driver's boundary, where vmm-client's API says `ENOMEM`: bhyve
+//!   retries `ENOMEM` once a second forever ([`vmm_entry`] says more).
+//!   One the host cannot give now without paging is `ENOMEM`, refused at
+//!   once, and said in the system log only (`cmn_err(CE_NOTE,
+//!   "!...")`), since bhyve's retries repeat it every second.
+//! - **The ARC's admission figures come through ops version 2's
+//!   `aao_admission`**; a version 1 ops vector (or a NULL callback) still
 //!   registers, and its reservations are admitted by the ceiling rule
-//!   alone, as before admission existed.
-//! - The issue's four vmm steps (reserve, wait, mark allocated, release)
-//!   are four entry points, but the driver allocates the memory itself
-//!   (`vm_object_allocate()`), so vmm-client's allocator here only records;
-//!   the create in flight lives in the caller's buffer, not in a table.
-//! - `ddi_get_lbolt()` and `kstat_named_init()` are not bound: the clock is
-//!   `gethrtime()`, and kstat-export fills `kstat_named_t`s itself.
-//! - `kpreempt_disable()` and `kpreempt_enable()` are not bound in
-//!   illumos-ddi: they are macros of `<sys/disp.h>` with no function form,
-//!   so the module's C half (`arctun.c`) wraps them and this crate
-//!   declares the wrappers ([`preempt`]); they are the module's only
-//!   imports that are not DDI symbols.
-//! - Atomics come from `zfs_tunables::sync` like everywhere else, but
+//!   alone.
+//! - **The vmm steps (reserve, wait, mark allocated, release) are four
+//!   entry points**, but the driver allocates the memory itself
+//!   (`vm_object_allocate()`), so vmm-client's allocator here only
+//!   records; the create in flight lives in the caller's buffer, not in a
+//!   table.
+//! - **`ddi_get_lbolt()` and `kstat_named_init()` are not bound**: the
+//!   clock is `gethrtime()`, and kstat-export fills `kstat_named_t`s
+//!   itself.
+//! - **`kpreempt_disable()` and `kpreempt_enable()` are wrapped in C**:
+//!   they are macros of `<sys/disp.h>` with no function form, so
+//!   illumos-ddi does not bind them; the module's C half (`arctun.c`)
+//!   wraps them and this crate declares the wrappers ([`preempt`]); they
+//!   are the module's only imports that are not DDI symbols.
+//! - **Atomics come from `zfs_tunables::sync`** like everywhere else, but
 //!   storage owned by C (`kmutex_t`, `kcondvar_t`, kstat buffers) sits in
-//!   `core::cell::UnsafeCell`: the kernel module is never built under loom.
+//!   `core::cell::UnsafeCell`: the kernel module is never built under
+//!   loom.
 #![cfg_attr(not(any(test, feature = "std-canary")), no_std)]
 #![deny(missing_docs)]
 #![deny(unused_must_use)]

@@ -4,11 +4,20 @@
 //!
 //! [`Event`] says what happened, typed; its `Display` is the line the
 //! report prints (`vm_create vm1 ram=68719476736`, `sync zfs_arc_max`).
-//! The admin paths and the run loop produce records, the report renders
-//! them, and tests match on the variants, never on the rendered text.
+//! An outcome is the text the report prints, and, where the outcome says
+//! more than its errno, a [`Detail`] it was rendered from: the refusal bhyve
+//! retries, the line a failed create printed, a destruction begun under a
+//! create in flight, the kernel's reason for refusing a write, what the
+//! sync tick applied or wrote back. The admin paths and the run loop
+//! produce records, the report renders them, and tests match on the
+//! variants and the details, never on the rendered text
+//! (`tests/event_matching.rs` keeps it so).
 
 use std::fmt;
 
+use kstat_export::{ExportError, RawSyncWarning};
+
+use crate::log::Message;
 use crate::params::HZ;
 
 /// What an event was.
@@ -125,6 +134,76 @@ impl Event {
     }
 }
 
+/// Where a create was when its guest was destroyed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateStage {
+    /// Waiting for headroom: it holds a reservation and no memory.
+    WaitsForHeadroom,
+    /// Allocating against its reservation.
+    Allocates,
+}
+
+impl fmt::Display for CreateStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CreateStage::WaitsForHeadroom => "waits for headroom",
+            CreateStage::Allocates => "allocates",
+        })
+    }
+}
+
+/// What an outcome says beyond its errno, typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// bhyve started, and its first `vm_setup_memory()` was refused with
+    /// `errno` (`ENOMEM`) for `why`; bhyve retries it every second.
+    Retrying {
+        /// The ioctl's errno.
+        errno: i32,
+        /// The line the kernel printed.
+        why: Message,
+    },
+    /// The guest's create failed for good: the line its kernel (or bhyve)
+    /// printed.
+    SetupFailed(Message),
+    /// The guest's destruction has begun while its create is in flight at
+    /// `stage`; the create rolls back at its next step.
+    DestructionBegun {
+        /// Where the create was.
+        stage: CreateStage,
+    },
+    /// The kernel refused a kstat write.
+    KstatRefused(ExportError),
+    /// The sync tick applied a raw variable's new value.
+    Applied {
+        /// The value now in force.
+        value: u64,
+    },
+    /// The sync tick refused a raw write and wrote back the value kept
+    /// (the kernel's `cmn_err(CE_WARN)`).
+    Restored(RawSyncWarning),
+}
+
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Detail::Retrying { errno, why } => write!(
+                f,
+                "bhyve started; {} ({why}): bhyve retries every second",
+                zfs_tunables::errno::name(*errno)
+            ),
+            Detail::SetupFailed(why) => write!(f, "{why}"),
+            Detail::DestructionBegun { stage } => write!(
+                f,
+                "destruction begun; its create {stage} and rolls back at its next step"
+            ),
+            Detail::KstatRefused(e) => write!(f, "{e}"),
+            Detail::Applied { value } => write!(f, "{value} applied"),
+            Detail::Restored(w) => write!(f, "WARNING: {w}"),
+        }
+    }
+}
+
 /// Why an event failed: the errno the kernel (or the tool) returned, and
 /// the message the admin saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,6 +223,8 @@ pub struct EventRecord {
     pub event: Event,
     /// What it did, or why it failed.
     pub outcome: Result<String, Refusal>,
+    /// What the outcome says beyond its errno, where it says more.
+    pub detail: Option<Detail>,
 }
 
 impl EventRecord {
@@ -154,6 +235,7 @@ impl EventRecord {
             at,
             event,
             outcome: Ok(message),
+            detail: None,
         }
     }
 
@@ -164,6 +246,16 @@ impl EventRecord {
             at,
             event,
             outcome: Err(Refusal { errno, message }),
+            detail: None,
+        }
+    }
+
+    /// The same record, with `detail`.
+    #[must_use]
+    pub fn with_detail(self, detail: Detail) -> EventRecord {
+        EventRecord {
+            detail: Some(detail),
+            ..self
         }
     }
 
@@ -231,6 +323,26 @@ mod tests {
         ];
         for (e, text) in cases {
             assert_eq!(e.to_string(), text);
+        }
+        let details = [
+            (
+                Detail::Retrying {
+                    errno: zfs_tunables::errno::ENOMEM,
+                    why: Message::CouldNotShrinkArc,
+                },
+                "bhyve started; ENOMEM (Could not shrink ARC: Not enough space): \
+                 bhyve retries every second",
+            ),
+            (
+                Detail::DestructionBegun {
+                    stage: CreateStage::WaitsForHeadroom,
+                },
+                "destruction begun; its create waits for headroom and rolls back at its next step",
+            ),
+            (Detail::Applied { value: 4096 }, "4096 applied"),
+        ];
+        for (d, text) in details {
+            assert_eq!(d.to_string(), text);
         }
         let r = EventRecord::refused(250, Event::VmDestroy { name: "a".into() }, 2, "no".into());
         assert_eq!(

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::event::{Event, EventRecord};
+use crate::event::{Detail, Event, EventRecord};
 use crate::guest::{AllocFault, Guest, GuestMemory, Phase};
 use crate::log::Log;
 use crate::machine::Machine;
@@ -90,16 +90,13 @@ impl Fleet {
             name: name.to_string(),
             ram,
         };
-        let record = match (&g.error, &g.last_refusal) {
-            (Some((errno, msg)), _) => EventRecord::refused(at, event, *errno, msg.to_string()),
-            (None, Some((n, why))) => EventRecord::done(
-                at,
-                event,
-                format!(
-                    "bhyve started; {} ({why}): bhyve retries every second",
-                    zfs_tunables::errno::name(*n)
-                ),
-            ),
+        let record = match (g.error, g.last_refusal) {
+            (Some((errno, msg)), _) => EventRecord::refused(at, event, errno, msg.to_string())
+                .with_detail(Detail::SetupFailed(msg)),
+            (None, Some((errno, why))) => {
+                let retrying = Detail::Retrying { errno, why };
+                EventRecord::done(at, event, retrying.to_string()).with_detail(retrying)
+            }
             (None, None) => EventRecord::done(at, event, "bhyve started".to_string()),
         };
         let active = g.active();
@@ -129,7 +126,13 @@ impl Fleet {
             name: name.to_string(),
         };
         match found {
-            Some(g) => EventRecord::done(m.now, event, kernel.destroy(g, m)),
+            Some(g) => match kernel.destroy(g, m) {
+                None => EventRecord::done(m.now, event, "destroyed".to_string()),
+                Some(stage) => {
+                    let begun = Detail::DestructionBegun { stage };
+                    EventRecord::done(m.now, event, begun.to_string()).with_detail(begun)
+                }
+            },
             None => EventRecord::refused(
                 m.now,
                 event,
@@ -191,15 +194,18 @@ impl Fleet {
             if let Some(g) = guests.get_mut(i) {
                 let had_failed = g.error.is_some();
                 g.step(kernel, m, log);
-                if let (false, Some((errno, message))) = (had_failed, &g.error) {
-                    events.push(EventRecord::refused(
-                        m.now,
-                        Event::VmSetupFailed {
-                            name: g.name.clone(),
-                        },
-                        *errno,
-                        message.to_string(),
-                    ));
+                if let (false, Some((errno, message))) = (had_failed, g.error) {
+                    events.push(
+                        EventRecord::refused(
+                            m.now,
+                            Event::VmSetupFailed {
+                                name: g.name.clone(),
+                            },
+                            errno,
+                            message.to_string(),
+                        )
+                        .with_detail(Detail::SetupFailed(message)),
+                    );
                 }
             }
         }

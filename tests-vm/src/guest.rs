@@ -14,6 +14,7 @@
 
 use vmm_client::Creation;
 
+use crate::event::CreateStage;
 use crate::log::{Log, Message};
 use crate::machine::Machine;
 use crate::params::{btopr, ms_to_ticks, ptob, HZ, PAGESIZE};
@@ -26,9 +27,10 @@ pub trait GuestMemory {
     fn launch(&mut self, g: &mut Guest, m: &mut Machine, log: &mut Log);
     /// One transition of the guest's setup.
     fn setup_step(&mut self, g: &mut Guest, m: &mut Machine, log: &mut Log);
-    /// The guest is destroyed; returns what happened, for the run's
-    /// events.
-    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> String;
+    /// The guest is destroyed: `None` when its memory is freed now,
+    /// `Some(stage)` when only its destruction has begun because its
+    /// create is in flight at `stage` (it rolls back at its next step).
+    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> Option<CreateStage>;
 }
 
 /// An injected allocation failure (scenario action `alloc_fault`): the

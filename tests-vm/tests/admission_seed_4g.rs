@@ -6,7 +6,7 @@
 //! fit above `c_min` and the margin (see MODEL.md, "Admission on
 //! seed-4g"), at the default margin and at `desfree`.
 
-use tests_vm::event::Event;
+use tests_vm::event::{Detail, Event};
 use tests_vm::log::Message;
 use tests_vm::params::{Params, HZ};
 use tests_vm::policy::Policy;
@@ -52,7 +52,16 @@ fn seed_4g_every_create_beside_the_reader_is_refused_at_once_and_nothing_pages()
         .find(|e| matches!(e.event, Event::VmCreate { .. }))
         .unwrap();
     assert_eq!(create.at, 10 * HZ);
-    assert!(create.message().contains("ENOMEM"), "{}", create.message());
+    assert!(
+        matches!(
+            create.detail,
+            Some(Detail::Retrying {
+                errno: errno::ENOMEM,
+                ..
+            })
+        ),
+        "{create:?}"
+    );
     let refused = refusals(&r);
     let first = refused.first().expect("a refusal is logged");
     assert_eq!(first.0, 10 * HZ, "refused within the second of its ioctl");

@@ -6,12 +6,12 @@
 //! can shed, so each guest either starts or is refused at once, none
 //! waits out its deadline, and as many start as fit without paging.
 
-use tests_vm::event::Event;
+use tests_vm::event::{Detail, Event};
 use tests_vm::params::Params;
 use tests_vm::policy::Policy;
 use tests_vm::scenario::{self, Scenario};
 use tests_vm::sim::{self, RunResult, VmOutcome};
-use zfs_tunables::errno::ETIME;
+use zfs_tunables::errno::{ENOMEM, ETIME};
 
 const STOCK: [Policy; 3] = [Policy::Legacy, Policy::Os8005, Policy::Reservoir];
 
@@ -52,7 +52,10 @@ fn sixty_four_large_kernel_tunables_starts_or_refuses_at_once_and_never_pages() 
             .iter()
             .find(|e| matches!(&e.event, Event::VmCreate { name, .. } if *name == v.name))
             .unwrap();
-        assert!(ev.message().contains("ENOMEM"), "{}", ev.message());
+        assert!(
+            matches!(ev.detail, Some(Detail::Retrying { errno: ENOMEM, .. })),
+            "{ev:?}"
+        );
         assert!(v.retry_lines > 0, "{v:?}");
     }
     assert_eq!(r.pages_paged_out, 0);

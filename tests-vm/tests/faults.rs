@@ -14,7 +14,8 @@
 //! "Faults"), and checks that the model's own accounting (VMM Memory,
 //! `needfree`, OS-8005's reservation) returns what it took.
 
-use tests_vm::event::Event;
+use kstat_export::ExportError;
+use tests_vm::event::{CreateStage, Detail, Event};
 use tests_vm::log::Message;
 use tests_vm::params::{Params, GIB, HZ, MIB, PAGESIZE};
 use tests_vm::policy::Policy;
@@ -22,6 +23,7 @@ use tests_vm::scenario::{self, Scenario};
 use tests_vm::sim::{self, RunResult, VmOutcome};
 use vmm_client::VmmError;
 use zfs_tunables::errno::{EBUSY, ENOENT, ENOMEM, ETIME};
+use zfs_tunables::{Bytes, TunableError};
 
 /// `sizeof (page_t)` on amd64: vmm's reservation overhead per page.
 const PAGE_T: u64 = 120;
@@ -367,7 +369,12 @@ fn an_evictor_stalled_past_the_deadline_times_out_and_rolls_back() {
         .unwrap();
     assert!(!ev.ok());
     assert_eq!(ev.at, 70 * HZ, "ETIME at {} s", ev.at_s());
-    assert!(ev.message().contains("timed out waiting for the ARC"));
+    assert_eq!(
+        ev.detail,
+        Some(Detail::SetupFailed(Message::Vmm(VmmError::Arc(
+            TunableError::TimedOut
+        ))))
+    );
     let c_max_start = kstat(&r, 1.0, "zfs:0:arcstats:c_max");
     for at in [75.0, 240.0] {
         assert_kstats_hold_exactly(&r, at, &[], None);
@@ -400,21 +407,21 @@ fn an_evictor_stalled_past_the_deadline_times_out_and_rolls_back() {
 // 3. A bhyve process dying mid-create
 // ---------------------------------------------------------------------
 
-fn destroyed_mid_create(name: &str, phase: &str) {
+fn destroyed_mid_create(name: &str, stage: CreateStage) {
     let s = scenario(name);
     let r = run(&s, Policy::Tunables);
     let g = vm(&r, "vm64");
     let (reservation, _) = reservation_of(64 * GIB);
     // Just before the destroy, the create was where the scenario says.
-    match phase {
-        "waits for headroom" => {
+    match stage {
+        CreateStage::WaitsForHeadroom => {
             // Only the page overhead is marked allocated (it is never
             // waited for); the guest's RAM is all pending.
             let overhead = reservation - 64 * GIB;
             assert_eq!(kstat(&r, 30.0, "zfs:0:arc_headroom:allocated"), overhead);
             assert_eq!(kstat(&r, 30.0, "zfs:0:arc_headroom:pending"), 64 * GIB);
         }
-        _ => {
+        CreateStage::Allocates => {
             let allocated = kstat(&r, 30.0, "zfs:0:arc_headroom:allocated");
             assert!(allocated > 0 && allocated < 64 * GIB, "{allocated}");
         }
@@ -424,18 +431,20 @@ fn destroyed_mid_create(name: &str, phase: &str) {
         .iter()
         .find(|e| matches!(&e.event, Event::VmDestroy { name } if name == "vm64"))
         .unwrap();
-    assert!(
-        destroy.ok() && destroy.message().contains(phase),
-        "{destroy:?}"
-    );
+    assert!(destroy.ok(), "{destroy:?}");
+    assert_eq!(destroy.detail, Some(Detail::DestructionBegun { stage }));
     // The create saw the destroy at its next step and rolled back.
     assert_eq!(g.errno, Some(ENOENT));
     assert!(g.destroyed && !g.started);
-    assert!(g
-        .error
-        .as_deref()
-        .unwrap()
-        .contains("destroyed while it was being created"));
+    let failed = r
+        .events
+        .iter()
+        .find(|e| matches!(&e.event, Event::VmSetupFailed { name } if name == "vm64"))
+        .unwrap();
+    assert_eq!(
+        failed.detail,
+        Some(Detail::SetupFailed(Message::Vmm(VmmError::Destroyed)))
+    );
     let c_max_start = kstat(&r, 1.0, "zfs:0:arcstats:c_max");
     for at in [31.0, 180.0] {
         assert_kstats_hold_exactly(&r, at, &[], None);
@@ -461,12 +470,12 @@ fn destroyed_mid_create(name: &str, phase: &str) {
 
 #[test]
 fn a_create_destroyed_while_it_waits_rolls_back() {
-    destroyed_mid_create("fault-destroy-waiting", "waits for headroom");
+    destroyed_mid_create("fault-destroy-waiting", CreateStage::WaitsForHeadroom);
 }
 
 #[test]
 fn a_create_destroyed_while_it_allocates_rolls_back() {
-    destroyed_mid_create("fault-destroy-allocating", "allocates");
+    destroyed_mid_create("fault-destroy-allocating", CreateStage::Allocates);
 }
 
 // ---------------------------------------------------------------------
@@ -479,14 +488,14 @@ fn guest_names() -> Vec<String> {
 
 /// The reason the client gave a guest refused at launch, from its
 /// `vm_create` event (bhyve started, and retries).
-fn launch_refusal<'a>(r: &'a RunResult, name: &str) -> &'a str {
+fn launch_refusal(r: &RunResult, name: &str) -> Option<Detail> {
     let ev = r
         .events
         .iter()
         .find(|e| matches!(&e.event, Event::VmCreate { name: n, .. } if n == name))
         .unwrap();
     assert!(ev.ok(), "{ev:?}");
-    ev.message()
+    ev.detail
 }
 
 #[test]
@@ -509,11 +518,18 @@ fn sixty_four_guests_at_once_admit_what_fits_in_order_and_the_rest_retry() {
     // bhyve prints its retry line and tries again every second, each try
     // refused at once with nothing reserved (59 s: only the 29).
     for v in &all[admitted..] {
+        // ENOMEM, retried every second: the reservation does not fit
+        // above c_min beside the live ones.
         let why = launch_refusal(&r, &v.name);
-        assert!(why.contains("ENOMEM") && why.contains("retries every second"));
         assert!(
-            why.contains("cannot reserve") && why.contains("remain above c_min"),
-            "{why}"
+            matches!(
+                why,
+                Some(Detail::Retrying {
+                    errno: ENOMEM,
+                    why: Message::CannotReserve(VmmError::Arc(TunableError::NoHeadroom { .. })),
+                })
+            ),
+            "{why:?}"
         );
         assert_eq!(v.error, None, "{v:?}");
         let first = r
@@ -617,10 +633,9 @@ fn lowering_arc_max_below_the_reservations_is_accepted_and_keeps_them() {
     assert!(kstat(&r, 50.0, "zfs:0:arcstats:size") <= 8 * GIB);
     assert_eq!(kstat(&r, 50.0, "zfs:0:arc_headroom:reserved"), reservation);
     // The same through mdb, picked up by the sync tick.
-    assert!(r
-        .events
-        .iter()
-        .any(|e| e.event == ARC_MAX_SYNC && e.ok() && e.message().contains("4294967296")));
+    assert!(r.events.iter().any(|e| e.event == ARC_MAX_SYNC
+        && e.ok()
+        && e.detail == Some(Detail::Applied { value: 4 * GIB })));
     assert_kstats_hold_exactly(&r, 62.0, &[g], Some(4 * GIB));
     assert_eq!(kstat(&r, 62.0, "zfs:0:arcstats:c_max"), 4 * GIB);
     // With the guest gone the admin's cap is what remains.
@@ -665,17 +680,23 @@ fn lowering_arc_max_under_a_reservation_that_needs_the_raised_base_is_ebusy() {
     // Refused by kstat, with why.
     let w = r.events.iter().find(|e| e.at == 41 * HZ).unwrap();
     assert_eq!(w.errno(), Some(EBUSY));
-    assert!(w.message().contains("conflicts with"), "{}", w.message());
     assert!(
-        w.message().contains(&reservation.to_string()),
-        "{}",
-        w.message()
+        matches!(
+            w.detail,
+            Some(Detail::KstatRefused(ExportError::Refused(
+                TunableError::ConflictsWithReservations { reserved, .. }
+            ))) if reserved == Bytes(reservation)
+        ),
+        "{w:?}"
     );
     // Refused by the sync tick after an mdb write, which restores the
     // variable with a warning naming the refused value and the one kept.
     let sync = r.events.iter().find(|e| e.event == ARC_MAX_SYNC).unwrap();
     assert_eq!(sync.errno(), Some(EBUSY));
-    assert!(sync.message().contains("WARNING") && sync.message().contains("keeping"));
+    assert!(
+        matches!(sync.detail, Some(Detail::Restored(w)) if w.kept == raised && w.refused != raised),
+        "{sync:?}"
+    );
     // Nothing changed.
     assert_eq!(kstat(&r, 45.0, "zfs:0:tunables:zfs_arc_max"), raised);
     assert_kstats_hold_exactly(&r, 45.0, &[g], None);

@@ -369,143 +369,27 @@ where
             Target::New(n) => Some(checked_name(n)?),
             Target::Existing(_) => None,
         };
-        // Read the tunable once: every segment of this create is sized
-        // with the same value, and the record keeps what was reserved.
-        let overhead_per_page = self.page_overhead();
-        let mut sized: Vec<SegmentRecord, MAX_SEGMENTS> = Vec::new();
-        let mut total = Bytes::ZERO;
-        for seg in segs {
-            // Segment ids are below MAX_SEGMENTS, so a request of more
-            // segments than that repeats one and stops here.
-            if sized.iter().any(|s| s.segid == seg.segid) {
-                return Err(VmmError::BadSegment {
-                    segid: i64::from(seg.segid.get()),
-                });
-            }
-            let size = size_segment(seg.len, overhead_per_page, self.page_size)?;
-            total = total.checked_add(size.total).ok_or(VmmError::Overflow)?;
-            sized
-                .push(SegmentRecord {
-                    segid: seg.segid,
-                    sysmem: seg.sysmem,
-                    guest: size.guest,
-                    overhead: size.overhead,
-                    allocated: Bytes::ZERO,
-                    // Set below, once the reservation exists.
-                    grant: ReservationId(0),
-                    released: false,
-                    committed: false,
-                })
-                .map_err(|_| VmmError::BadSegment {
-                    segid: i64::from(seg.segid.get()),
-                })?;
-        }
-
-        let mut g = self.locked();
-        let (instance, token, grant) = g.with(|t| {
+        let (sized, total) = self.size_segments(segs)?;
+        let (instance, token, grant) = self.locked().with(|t| {
             // Everything that can refuse is checked before the reservation,
             // so a refusal has nothing to undo.
-            let (instance, token) = match (&target, &name) {
-                (Target::New(_), Some(name)) => {
-                    if self.config.names == NameOwner::Client && t.lookup(name.as_slice()).is_some()
-                    {
-                        return Err(VmmError::DuplicateName);
-                    }
-                    if t.records.is_full() {
-                        return Err(VmmError::TableFull);
-                    }
-                    t.next_ids().ok_or(VmmError::Overflow)?
-                }
-                (Target::Existing(id), _) => {
-                    let r = t.get(*id).ok_or(VmmError::UnknownInstance)?;
-                    if r.state == InstanceState::Destroying {
-                        return Err(VmmError::UnknownInstance);
-                    }
-                    if r.create.is_some() {
-                        return Err(VmmError::Busy);
-                    }
-                    for s in sized.iter() {
-                        if let Some(old) = r.segments.iter().find(|o| o.segid == s.segid) {
-                            let segid = s.segid.get();
-                            return Err(if old.guest == s.guest && old.sysmem == s.sysmem {
-                                VmmError::SegmentExists { segid }
-                            } else {
-                                VmmError::SegmentConflict { segid }
-                            });
-                        }
-                    }
-                    (*id, t.next_token().ok_or(VmmError::Overflow)?)
-                }
-                (Target::New(_), None) => return Err(VmmError::BadName),
-            };
-            let grant = if sized.is_empty() {
-                None
-            } else {
-                // The page overhead lowers the ceiling but is never
-                // allocated and never waited for: it counts as allocated
-                // from the start, so admission and the wait see only the
-                // guest's RAM (see page_overhead.rs).
-                let overhead = sized
-                    .iter()
-                    .fold(Bytes::ZERO, |a, s| a.saturating_add(s.overhead));
-                let grant = self.arc.reserve_with_allocated(CONSUMER, total, overhead)?;
-                Some(grant)
-            };
-            for s in sized.iter_mut() {
-                s.grant = grant.unwrap_or(ReservationId(0));
-            }
-            let create = Some(CreateInFlight {
+            let (instance, token) = self.admit_target(t, &target, name.as_ref(), &sized)?;
+            let grant = self.reserve_segments(&sized, total)?;
+            let create = CreateInFlight {
                 token,
                 grant,
                 allocating: false,
                 new_instance: name.is_some(),
-            });
-            let placed = match name {
-                Some(name) => t
-                    .records
-                    .push(InstanceRecord {
-                        id: instance,
-                        name,
-                        state: InstanceState::Creating,
-                        segments: sized,
-                        create,
-                        open: false,
-                        holds: 0,
-                        autodestruct: false,
-                    })
-                    .map_err(|_| VmmError::TableFull),
-                None => match t.get_mut(instance) {
-                    Some(r) => {
-                        let mut placed = Ok(());
-                        for s in sized {
-                            if r.segments.push(s).is_err() {
-                                placed = Err(VmmError::BadSegment {
-                                    segid: i64::from(s.segid.get()),
-                                });
-                            }
-                        }
-                        r.create = create;
-                        placed
-                    }
-                    None => Err(VmmError::UnknownInstance),
-                },
             };
-            if let Err(e) = placed {
+            Self::place(t, instance, name, sized, create, grant).inspect_err(|_| {
                 // Cannot happen (capacity and segment ids were checked
-                // above); undo everything rather than trust that.
-                if let Some(r) = t.get_mut(instance) {
-                    r.segments.retain(|s| s.committed);
-                    r.create = None;
-                }
+                // above); undo the reservation rather than trust that.
                 if let Some(grant) = grant {
                     let _ = self.arc.release(grant);
                 }
-                return Err(e);
-            }
-            Ok((instance, token, grant))
+            })?;
+            Ok::<_, VmmError>((instance, token, grant))
         })?;
-        drop(g);
-
         let deadline = self
             .arc
             .platform()
@@ -519,6 +403,164 @@ where
             ticket: WaitTicket::default(),
             ready: grant.is_none(),
         })
+    }
+
+    /// Sizes every segment of a request with one reading of the page
+    /// overhead (the record keeps what was reserved), and their total.
+    /// `EINVAL` for a segment id given twice or a zero length, `EOVERFLOW`.
+    fn size_segments(
+        &self,
+        segs: &[MemSegRequest],
+    ) -> Result<(Vec<SegmentRecord, MAX_SEGMENTS>, Bytes), VmmError> {
+        let overhead_per_page = self.page_overhead();
+        let mut sized: Vec<SegmentRecord, MAX_SEGMENTS> = Vec::new();
+        let mut total = Bytes::ZERO;
+        for seg in segs {
+            let repeated = VmmError::BadSegment {
+                segid: i64::from(seg.segid.get()),
+            };
+            // Segment ids are below MAX_SEGMENTS, so a request of more
+            // segments than that repeats one and stops here.
+            if sized.iter().any(|s| s.segid == seg.segid) {
+                return Err(repeated);
+            }
+            let size = size_segment(seg.len, overhead_per_page, self.page_size)?;
+            total = total.checked_add(size.total).ok_or(VmmError::Overflow)?;
+            sized
+                .push(SegmentRecord {
+                    segid: seg.segid,
+                    sysmem: seg.sysmem,
+                    guest: size.guest,
+                    overhead: size.overhead,
+                    allocated: Bytes::ZERO,
+                    // Set by `place`, once the reservation exists.
+                    grant: ReservationId(0),
+                    released: false,
+                    committed: false,
+                })
+                .map_err(|_| repeated)?;
+        }
+        Ok((sized, total))
+    }
+
+    /// Under the table lock: whether the create may go ahead, and the
+    /// instance id and create token it gets. A new instance needs a free
+    /// name (when the client owns names) and a free slot; an existing one
+    /// must not be being destroyed, have no create in flight, and not have
+    /// the segments asked for.
+    fn admit_target(
+        &self,
+        t: &mut InstanceTable,
+        target: &Target<'_>,
+        name: Option<&InstanceName>,
+        sized: &[SegmentRecord],
+    ) -> Result<(InstanceId, u64), VmmError> {
+        match (target, name) {
+            (Target::New(_), Some(name)) => {
+                if self.config.names == NameOwner::Client && t.lookup(name.as_slice()).is_some() {
+                    return Err(VmmError::DuplicateName);
+                }
+                if t.records.is_full() {
+                    return Err(VmmError::TableFull);
+                }
+                t.next_ids().ok_or(VmmError::Overflow)
+            }
+            (Target::Existing(id), _) => {
+                let r = t.get(*id).ok_or(VmmError::UnknownInstance)?;
+                if r.state == InstanceState::Destroying {
+                    return Err(VmmError::UnknownInstance);
+                }
+                if r.create.is_some() {
+                    return Err(VmmError::Busy);
+                }
+                for s in sized {
+                    if let Some(old) = r.segments.iter().find(|o| o.segid == s.segid) {
+                        let segid = s.segid.get();
+                        return Err(if old.guest == s.guest && old.sysmem == s.sysmem {
+                            VmmError::SegmentExists { segid }
+                        } else {
+                            VmmError::SegmentConflict { segid }
+                        });
+                    }
+                }
+                Ok((*id, t.next_token().ok_or(VmmError::Overflow)?))
+            }
+            (Target::New(_), None) => Err(VmmError::BadName),
+        }
+    }
+
+    /// Reserves `total` for the segments as one reservation (none for a
+    /// create without memory). The page overhead lowers the ceiling but is
+    /// never allocated and never waited for: it counts as allocated from
+    /// the start, so admission and the wait see only the guest's RAM (see
+    /// page_overhead.rs).
+    fn reserve_segments(
+        &self,
+        sized: &[SegmentRecord],
+        total: Bytes,
+    ) -> Result<Option<ReservationId>, VmmError> {
+        if sized.is_empty() {
+            return Ok(None);
+        }
+        let overhead = sized
+            .iter()
+            .fold(Bytes::ZERO, |a, s| a.saturating_add(s.overhead));
+        Ok(Some(
+            self.arc.reserve_with_allocated(CONSUMER, total, overhead)?,
+        ))
+    }
+
+    /// Records the create in the table: a new instance's record, or the
+    /// new segments and the create in flight on an existing one. On a
+    /// failure nothing of the create stays in the table.
+    fn place(
+        t: &mut InstanceTable,
+        instance: InstanceId,
+        name: Option<InstanceName>,
+        mut sized: Vec<SegmentRecord, MAX_SEGMENTS>,
+        create: CreateInFlight,
+        grant: Option<ReservationId>,
+    ) -> Result<(), VmmError> {
+        for s in sized.iter_mut() {
+            s.grant = grant.unwrap_or(ReservationId(0));
+        }
+        let placed = match name {
+            Some(name) => t
+                .records
+                .push(InstanceRecord {
+                    id: instance,
+                    name,
+                    state: InstanceState::Creating,
+                    segments: sized,
+                    create: Some(create),
+                    open: false,
+                    holds: 0,
+                    autodestruct: false,
+                })
+                .map_err(|_| VmmError::TableFull),
+            None => match t.get_mut(instance) {
+                Some(r) => {
+                    let mut placed = Ok(());
+                    for s in sized {
+                        if r.segments.push(s).is_err() {
+                            placed = Err(VmmError::BadSegment {
+                                segid: i64::from(s.segid.get()),
+                            });
+                        }
+                    }
+                    r.create = Some(create);
+                    placed
+                }
+                None => Err(VmmError::UnknownInstance),
+            },
+        };
+        if placed.is_err() {
+            if let Some(r) = t.get_mut(instance) {
+                r.segments.retain(|s| s.committed);
+                r.create = None;
+            }
+        }
+        placed
     }
 
     /// Step 2, without sleeping (the simulator's discrete time): whether

@@ -117,11 +117,11 @@
 //! finishes when the create has gone, the device is closed and no hold
 //! remains.
 //!
-//! ## Where this departs from the brief, and why
+//! ## Design decisions
 //!
 //! - **One reservation per create, not per instance**: the core's
-//!   reservations do not grow, and a create of several segments must be
-//!   all or nothing.
+//!   reservations do not grow, and a create of several segments is all
+//!   or nothing.
 //! - **The page overhead is reserved but never waited for**: it is marked
 //!   allocated as soon as it is reserved, so it lowers the ARC's ceiling
 //!   without counting against free memory; the margin against competing
@@ -138,14 +138,15 @@
 //! - **In the kernel, names are vmm's to keep unique** ([`NameOwner`]):
 //!   a VM destroyed while its device is held open leaves vmm's list at
 //!   once but destroys its instance here only at the last close, and stock
-//!   vmm lets a VM of the same name be created meanwhile; so must this
+//!   vmm lets a VM of the same name be created meanwhile; so does this
 //!   client. Elsewhere (the ioctl model, the simulator) the client
 //!   refuses a name in use with `EEXIST`.
 //! - **A reservation that can never fit is `ENOMEM` in the client's API
 //!   and `ENOSPC` at the ioctl** ([`ioctl_commands::ioctl_errno`], the one
-//!   place that decides it): the brief asks for `ENOMEM`, and bhyve, which
-//!   the project leaves unchanged, retries `ENOMEM` once a second forever,
-//!   which is right only for a guest that may fit later.
+//!   place that decides it): `ENOMEM` is the errno of a refused
+//!   reservation, and bhyve, which the project leaves unchanged, retries
+//!   `ENOMEM` once a second forever, which is right only for a guest that
+//!   may fit later.
 //! - **Lengths are rounded up, not refused when unaligned**: the driver
 //!   refuses unaligned `VM_ALLOC_MEMSEG` lengths itself; rounding here
 //!   keeps the client correct for any caller.

@@ -8,6 +8,7 @@
 //! bhyve prints its retry line and sleeps 1 s. Pages are taken at once,
 //! then zeroed at the allocation rate.
 
+use crate::event::CreateStage;
 use crate::guest::{AllocFault, Guest, GuestMemory, Phase};
 use crate::log::{Log, Message};
 use crate::machine::Machine;
@@ -24,9 +25,9 @@ impl GuestMemory for Legacy {
         setup_step(g, m, log);
     }
 
-    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> String {
+    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> Option<CreateStage> {
         g.free_all(m);
-        "destroyed".to_string()
+        None
     }
 }
 

@@ -5,6 +5,7 @@
 //!
 //! [`ArcModel::virt_machine_reserve`]: crate::arc_model::ArcModel::virt_machine_reserve
 
+use crate::event::CreateStage;
 use crate::guest::{Guest, GuestMemory};
 use crate::log::{Log, Message};
 use crate::machine::Machine;
@@ -29,12 +30,12 @@ impl GuestMemory for Os8005 {
         legacy::setup_step(g, m, log);
     }
 
-    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> String {
+    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> Option<CreateStage> {
         g.free_all(m);
         if g.arc_resv_pages > 0 {
             m.arc.virt_machine_release(g.arc_resv_pages);
             g.arc_resv_pages = 0;
         }
-        "destroyed".to_string()
+        None
     }
 }

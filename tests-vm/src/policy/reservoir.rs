@@ -7,6 +7,7 @@
 //! pageout_reserve`), zeroing each page; a failure unwinds the segment
 //! and bhyve retries in 1 s.
 
+use crate::event::CreateStage;
 use crate::guest::{AllocFault, Guest, GuestMemory, Phase};
 use crate::log::{Log, Message};
 use crate::machine::Machine;
@@ -23,9 +24,9 @@ impl GuestMemory for Reservoir {
         setup_step(g, m, log);
     }
 
-    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> String {
+    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> Option<CreateStage> {
         g.free_all(m);
-        "destroyed".to_string()
+        None
     }
 }
 

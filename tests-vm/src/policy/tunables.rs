@@ -41,7 +41,7 @@ use zfs_tunables::sync::AtomicU64;
 use zfs_tunables::{errno, ArcTunables, Bytes, Hrtime};
 
 use crate::admin::{hrtime, kstat_lines, selector, AdminPaths};
-use crate::event::{Event, EventRecord};
+use crate::event::{CreateStage, Detail, Event, EventRecord};
 use crate::guest::{AllocFault, Guest, GuestMemory, Phase};
 use crate::log::{Log, Message};
 use crate::machine::Machine;
@@ -92,25 +92,22 @@ impl GuestMemory for TunablesGuests {
         }
     }
 
-    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> String {
+    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> Option<CreateStage> {
         if let Some(client) = &self.client {
             if g.error.is_none() {
                 let r = client.destroy_by_name(g.name.as_bytes());
                 if let (Ok(DestroyOutcome::Deferred), true) = (r, g.creation.is_some()) {
                     g.dying = true;
-                    let what = match g.phase {
-                        Phase::HeadroomWait { .. } => "waits for headroom",
-                        _ => "allocates",
-                    };
-                    return format!(
-                        "destruction begun; its create {what} and rolls back at its next step"
-                    );
+                    return Some(match g.phase {
+                        Phase::HeadroomWait { .. } => CreateStage::WaitsForHeadroom,
+                        _ => CreateStage::Allocates,
+                    });
                 }
             }
             g.creation = None;
         }
         g.free_all(m);
-        "destroyed".to_string()
+        None
     }
 }
 
@@ -351,19 +348,22 @@ impl AdminPaths for TunablesAdmin {
             arc_resv: fields.as_ref().map(|f| &f[..]),
             raw: Some(&mut self.raw as &mut dyn kstat_export::RecordApplied),
         };
-        let r = write_assignments(
+        match write_assignments(
             &mut self.kstats,
             &mut src,
             std::slice::from_ref(&a),
             Credential::SysConfig,
             hrtime(m.now),
-        )
-        .map(|()| format!("{} = {}", a.statistic.as_str(), a.value))
-        .map_err(|error| {
-            let message = OperatorMessage::KstatWriteRefused { request: &a, error };
-            (error.to_errno(), format!("kstat: {message}"))
-        });
-        EventRecord::of(m.now, ev, r)
+        ) {
+            Ok(()) => {
+                EventRecord::done(m.now, ev, format!("{} = {}", a.statistic.as_str(), a.value))
+            }
+            Err(error) => {
+                let message = OperatorMessage::KstatWriteRefused { request: &a, error };
+                EventRecord::refused(m.now, ev, error.to_errno(), format!("kstat: {message}"))
+                    .with_detail(Detail::KstatRefused(error))
+            }
+        }
     }
 
     fn mdb_write(&mut self, m: &Machine, w: &str) -> EventRecord {
@@ -402,26 +402,34 @@ impl AdminPaths for TunablesAdmin {
         let before: Vec<(&'static str, Option<u64>)> =
             raw.names().map(|n| (n, raw.last_applied(n))).collect();
         let mut warnings = Vec::new();
-        raw.sync_tick(self.component.as_ref(), &mut |w| {
-            warnings.push((w.name, w.error.to_errno(), w.to_string()))
-        });
+        raw.sync_tick(self.component.as_ref(), &mut |w| warnings.push(*w));
         let mut out = Vec::new();
-        for (name, e, text) in warnings {
-            out.push(EventRecord::refused(
-                m.now,
-                Event::Sync { variable: name },
-                e,
-                format!("WARNING: {text}"),
-            ));
+        for w in warnings {
+            let restored = Detail::Restored(w);
+            out.push(
+                EventRecord::refused(
+                    m.now,
+                    Event::Sync { variable: w.name },
+                    w.error.to_errno(),
+                    restored.to_string(),
+                )
+                .with_detail(restored),
+            );
         }
         for (name, old) in before {
             let new = raw.last_applied(name);
             if new != old {
-                out.push(EventRecord::done(
-                    m.now,
-                    Event::Sync { variable: name },
-                    format!("{name} = {} applied", new.unwrap_or(0)),
-                ));
+                let applied = Detail::Applied {
+                    value: new.unwrap_or(0),
+                };
+                out.push(
+                    EventRecord::done(
+                        m.now,
+                        Event::Sync { variable: name },
+                        format!("{name} = {applied}"),
+                    )
+                    .with_detail(applied),
+                );
             }
         }
         out
