@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod arc_model;
 pub mod event;
+pub mod figures;
 pub mod fleet;
 pub mod guest;
 pub mod host;

@@ -52,19 +52,7 @@ fn run_all(s: &Scenario) -> Vec<RunResult> {
         .collect()
 }
 
-/// `1234567` as `1,234,567`.
-#[must_use]
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+pub use crate::figures::thousands;
 
 /// Seconds as the documents quote them: whole seconds from 100 s on,
 /// tenths below.
