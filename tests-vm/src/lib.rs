@@ -6,6 +6,7 @@ pub mod arc_model;
 pub mod event;
 pub mod figures;
 pub mod fleet;
+pub mod grid;
 pub mod guest;
 pub mod host;
 pub mod ideal;

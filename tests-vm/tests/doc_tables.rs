@@ -1,4 +1,6 @@
-//! The outcome tables README.md and MODEL.md quote are the runs' output:
+//! The outcome tables README.md and MODEL.md quote (the seed's outcomes,
+//! the admission grid, the seconds of ZFS blocked in starts) are the
+//! runs' output:
 //! each committed block equals what `arcsim tables` generates now, so a
 //! change to the model that moves a figure fails here until the
 //! documents are regenerated (`arcsim tables --write`).
@@ -31,6 +33,29 @@ fn readmes_comparison_table_is_the_runs_output() {
 #[test]
 fn models_outcome_table_is_the_runs_output() {
     assert_current(&tables::model_block().unwrap());
+}
+
+#[test]
+fn models_admission_grid_table_is_the_runs_output() {
+    assert_current(&tables::grid_block().unwrap());
+}
+
+#[test]
+fn models_zfs_stall_table_is_the_runs_output() {
+    assert_current(&tables::stall_block().unwrap());
+}
+
+#[test]
+fn every_generated_block_has_its_own_markers() {
+    // Two blocks of one document with one marker would overwrite each
+    // other.
+    let blocks = tables::blocks().unwrap();
+    for (i, a) in blocks.iter().enumerate() {
+        for b in &blocks[i + 1..] {
+            assert_ne!(a.begin_marker, b.begin_marker);
+        }
+        assert_eq!(committed(a).matches(a.begin_marker).count(), 1);
+    }
 }
 
 #[test]
