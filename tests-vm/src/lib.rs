@@ -4,7 +4,9 @@
 pub mod admin;
 pub mod arc_model;
 pub mod event;
+pub mod figures;
 pub mod fleet;
+pub mod grid;
 pub mod guest;
 pub mod host;
 pub mod ideal;

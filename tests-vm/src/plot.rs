@@ -21,16 +21,57 @@ const RIGHT: f64 = 250.0;
 const TOP: f64 = 28.0;
 const BOTTOM: f64 = 44.0;
 
-/// The stacked layers, bottom first: (label, colour, bytes of a sample).
-type Layer = (&'static str, &'static str, fn(&Sample) -> u64);
+/// One stacked layer of the plot, and the same category in `--json`'s
+/// series.
+pub struct Layer {
+    /// The key of the category in `--json`'s samples.
+    pub key: &'static str,
+    /// The plot's label for it.
+    pub label: &'static str,
+    /// Its colour.
+    pub colour: &'static str,
+    /// Its bytes in a sample.
+    pub bytes: fn(&Sample) -> u64,
+}
 
-const LAYERS: [Layer; 6] = [
-    ("Kernel", "#7f7f7f", |s| s.kernel),
-    ("ZFS File Data: ARC", "#1f77b4", |s| s.arc),
-    ("ZFS File Data: evicted, in kmem", "#9ecae1", |s| s.depot),
-    ("VMM Memory", "#ff7f0e", |s| s.vmm),
-    ("Anon, Exec, Page cache, Boot", "#9467bd", |s| s.other),
-    ("free (freelist + cachelist)", "#2ca02c", |s| s.free),
+/// The stacked layers, bottom first; they add up to `physmem`.
+pub const LAYERS: [Layer; 6] = [
+    Layer {
+        key: "kernel",
+        label: "Kernel",
+        colour: "#7f7f7f",
+        bytes: |s| s.kernel,
+    },
+    Layer {
+        key: "zfs_arc",
+        label: "ZFS File Data: ARC",
+        colour: "#1f77b4",
+        bytes: |s| s.arc,
+    },
+    Layer {
+        key: "zfs_evicted_in_kmem",
+        label: "ZFS File Data: evicted, in kmem",
+        colour: "#9ecae1",
+        bytes: |s| s.depot,
+    },
+    Layer {
+        key: "vmm",
+        label: "VMM Memory",
+        colour: "#ff7f0e",
+        bytes: |s| s.vmm,
+    },
+    Layer {
+        key: "anon_exec_page_cache_boot",
+        label: "Anon, Exec, Page cache, Boot",
+        colour: "#9467bd",
+        bytes: |s| s.other,
+    },
+    Layer {
+        key: "free",
+        label: "free (freelist + cachelist)",
+        colour: "#2ca02c",
+        bytes: |s| s.free,
+    },
 ];
 
 /// A "nice" step for about `n` ticks over `range`.
@@ -115,7 +156,8 @@ fn panel(o: &mut String, r: &RunResult, y0: f64, axes: &Axes) {
     );
     // The stacked layers, as polygons between the running sums.
     let mut below: Vec<u64> = vec![0; r.series.len()];
-    for (k, (label, colour, f)) in LAYERS.iter().enumerate() {
+    for (k, layer) in LAYERS.iter().enumerate() {
+        let (label, colour, f) = (layer.label, layer.colour, layer.bytes);
         let above: Vec<u64> = r
             .series
             .iter()
@@ -197,7 +239,7 @@ fn panel(o: &mut String, r: &RunResult, y0: f64, axes: &Axes) {
             LEFT + pw,
             LEFT + pw - 4.0,
             yy + dy,
-            crate::report::human(bytes)
+            crate::figures::human(bytes)
         );
     }
     // bhyve's retry lines, a tick each under the axis.

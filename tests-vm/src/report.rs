@@ -1,54 +1,516 @@
-//! What `arcsim run` prints: per policy, `::memstat` before and after in
-//! mdb's layout, bhyve's log lines, `kstat -p` reads, admin results and a
-//! summary; then a comparison table. And the `--json` object.
+//! What `arcsim run` prints, and its `--json` object.
+//!
+//! The text report opens with one summary row per policy (guests started,
+//! refused, destroyed, still waiting; time to memory; pages paged out;
+//! LWPs swapped; ARC lost) and a legend for every column. Then, per
+//! policy, what an operator would have seen on the host: `::memstat`
+//! before and after in mdb's layout, bhyve's and the kernel's lines, the
+//! events, `kstat -p` reads, a line saying what `ZFS File Data` holds
+//! besides the ARC, and a table of the guests that matter: the refused,
+//! the destroyed, those still waiting and the slowest few, guests with
+//! identical outcomes folded into one row. [`Detail::AllGuests`]
+//! (`--guests`) lists every guest, every line and every event instead.
+//!
+//! One unit system throughout: binary sizes (KiB, MiB, GiB; mdb's
+//! `::memstat` "MB" column is MiB too), seconds.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
+use serde::ser::SerializeMap as _;
 use serde::Serialize;
 
+use crate::event::{Event, EventRecord};
+use crate::fleet::VmOutcome;
 use crate::host::memstat::Memstat;
-use crate::outcome::RunResult;
-use crate::params::{HZ, MIB, PAGESIZE};
+use crate::log::LogLine;
+use crate::outcome::{RunResult, Sample};
+use crate::params::{HZ, PAGESIZE};
+use crate::plot;
 use crate::scenario::Scenario;
 
-fn mb(bytes: u64) -> u64 {
-    bytes / MIB
-}
-
-/// A byte count for people: `1.0 GiB`, `512 MiB`.
-#[must_use]
-pub fn human(bytes: u64) -> String {
-    if bytes >= 1 << 30 {
-        format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
-    } else {
-        format!("{} MiB", bytes / MIB)
-    }
-}
+pub use crate::figures::{human, thousands};
 
 fn secs(t: u64) -> f64 {
     t as f64 / HZ as f64
 }
 
+/// How much of a run the text report lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// The guests that matter (refused, destroyed, still waiting, the
+    /// slowest few), and at most [`LINES_SHOWN`] log lines and guest
+    /// events of the others.
+    GuestsThatMatter,
+    /// Every guest, every log line, every event (`--guests`).
+    AllGuests,
+}
+
+/// Log lines, and guest events that succeeded, listed per policy before
+/// the rest are counted instead (unless [`Detail::AllGuests`]).
+pub const LINES_SHOWN: usize = 12;
+
+/// The slowest guests set up that the guest table lists besides the
+/// refused, destroyed and waiting ones.
+pub const SLOWEST_SHOWN: usize = 3;
+
+/// Rows of the guest table before the rest are counted instead (unless
+/// [`Detail::AllGuests`]).
+pub const ROWS_SHOWN: usize = 10;
+
+/// What became of a guest by the end of the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuestState {
+    /// Its memory was set up, and it is running.
+    SetUp,
+    /// Its create failed with an errno (and bhyve exited).
+    Refused,
+    /// `vm_destroy` destroyed it (before or after its memory was set up).
+    Destroyed,
+    /// bhyve was still retrying when the run ended.
+    Waiting,
+}
+
+impl GuestState {
+    /// What `v` became.
+    #[must_use]
+    pub fn of(v: &VmOutcome) -> GuestState {
+        if v.destroyed {
+            GuestState::Destroyed
+        } else if v.error.is_some() {
+            GuestState::Refused
+        } else if v.started {
+            GuestState::SetUp
+        } else {
+            GuestState::Waiting
+        }
+    }
+
+    /// The word the text report uses.
+    #[must_use]
+    pub fn word(self) -> &'static str {
+        match self {
+            GuestState::SetUp => "set up",
+            GuestState::Refused => "refused",
+            GuestState::Destroyed => "destroyed",
+            GuestState::Waiting => "waiting",
+        }
+    }
+}
+
+/// The guests a run's summary counts: those bhyve started after boot (the
+/// ones at 0 s are the host as it was before), or every guest if none
+/// was started later.
+#[must_use]
+pub fn counted_guests(r: &RunResult) -> Vec<&VmOutcome> {
+    let late: Vec<&VmOutcome> = r.vms.iter().filter(|v| v.created_at_s > 0.0).collect();
+    if late.is_empty() {
+        r.vms.iter().collect()
+    } else {
+        late
+    }
+}
+
+/// One policy's summary row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// The policy.
+    pub policy: &'static str,
+    /// Guests counted ([`counted_guests`]).
+    pub guests: usize,
+    /// Of those, guests whose memory was set up (some were destroyed
+    /// later).
+    pub set_up: usize,
+    /// Of those, guests whose create failed with an errno.
+    pub refused: usize,
+    /// Of those, guests destroyed.
+    pub destroyed: usize,
+    /// Of those, guests bhyve was still retrying at the end.
+    pub waiting: usize,
+    /// The median time to memory of the guests set up (nearest rank),
+    /// seconds.
+    pub p50_to_memory_s: Option<f64>,
+    /// The longest time to memory of the guests set up, seconds.
+    pub max_to_memory_s: Option<f64>,
+    /// Pages the scanner paged out.
+    pub pages_paged_out: u64,
+    /// LWPs the swapper swapped out.
+    pub lwps_swapped: u64,
+    /// ARC size before the first guest started after boot, bytes.
+    pub arc_before_bytes: u64,
+    /// ARC size at the end, bytes.
+    pub arc_after_bytes: u64,
+    /// `arc_before_bytes - arc_after_bytes` (0 if the ARC grew), bytes.
+    pub arc_lost_bytes: u64,
+    /// How far the ARC ended under the scenario's ideal, bytes.
+    pub arc_under_ideal_bytes: u64,
+}
+
+impl Summary {
+    /// The summary of `r`.
+    #[must_use]
+    pub fn of(r: &RunResult) -> Summary {
+        let guests = counted_guests(r);
+        let count = |s: GuestState| guests.iter().filter(|v| GuestState::of(v) == s).count();
+        let mut latencies: Vec<f64> = guests.iter().filter_map(|v| v.start_latency_s).collect();
+        latencies.sort_by(f64::total_cmp);
+        Summary {
+            policy: r.policy.name(),
+            guests: guests.len(),
+            set_up: guests.iter().filter(|v| v.started).count(),
+            refused: count(GuestState::Refused),
+            destroyed: count(GuestState::Destroyed),
+            waiting: count(GuestState::Waiting),
+            p50_to_memory_s: latencies
+                .get(latencies.len().saturating_sub(1) / 2)
+                .copied(),
+            max_to_memory_s: latencies.last().copied(),
+            pages_paged_out: r.pages_paged_out,
+            lwps_swapped: r.lwps_swapped,
+            arc_before_bytes: r.arc_before_bytes,
+            arc_after_bytes: r.arc_after_bytes,
+            arc_lost_bytes: r.arc_before_bytes.saturating_sub(r.arc_after_bytes),
+            arc_under_ideal_bytes: r.arc_ideal_after_bytes.saturating_sub(r.arc_after_bytes),
+        }
+    }
+}
+
+fn seconds_or_dash(s: Option<f64>) -> String {
+    s.map_or_else(|| "-".to_string(), |s| format!("{s:.2} s"))
+}
+
+/// The legend under the summary, a line per column.
+const SUMMARY_LEGEND: [(&str, &str); 12] = [
+    (
+        "guests",
+        "guests bhyve started after boot (those at 0 s are the host as it was before)",
+    ),
+    ("set up", "of those, guests whose memory was set up"),
+    (
+        "refused",
+        "of those, guests whose create failed with an errno (bhyve exited)",
+    ),
+    ("destroyed", "of those, guests vm_destroy destroyed"),
+    (
+        "waiting",
+        "of those, guests bhyve was still retrying when the run ended",
+    ),
+    (
+        "p50 to mem",
+        "median time from bhyve's start to the guest's memory set up (nearest rank)",
+    ),
+    ("max to mem", "the longest such time"),
+    ("paged out", "pages the page scanner paged out"),
+    ("LWPs swapped", "LWPs the swapper swapped out"),
+    (
+        "ARC lost",
+        "the ARC's size before the first guest started after boot, less its size at the end",
+    ),
+    ("ARC after", "the ARC's size at the end (arcstats size)"),
+    (
+        "under ideal",
+        "how far the ARC ended under the least it had to give up for the guests",
+    ),
+];
+
+/// The summary table that opens the report: a row per policy, then the
+/// legend.
+#[must_use]
+pub fn render_summary(s: &Scenario, runs: &[RunResult]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "==== {}: summary ====", s.name);
+    let _ = writeln!(
+        o,
+        "{:<10} {:>6} {:>6} {:>7} {:>9} {:>7} {:>10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>11}",
+        "policy",
+        "guests",
+        "set up",
+        "refused",
+        "destroyed",
+        "waiting",
+        "p50 to mem",
+        "max to mem",
+        "paged out",
+        "LWPs swapped",
+        "ARC lost",
+        "ARC after",
+        "under ideal"
+    );
+    for r in runs {
+        let m = Summary::of(r);
+        let _ = writeln!(
+            o,
+            "{:<10} {:>6} {:>6} {:>7} {:>9} {:>7} {:>10} {:>10} {:>10} {:>12} {:>9} {:>9} {:>11}",
+            m.policy,
+            m.guests,
+            m.set_up,
+            m.refused,
+            m.destroyed,
+            m.waiting,
+            seconds_or_dash(m.p50_to_memory_s),
+            seconds_or_dash(m.max_to_memory_s),
+            thousands(m.pages_paged_out),
+            m.lwps_swapped,
+            human(m.arc_lost_bytes),
+            human(m.arc_after_bytes),
+            human(m.arc_under_ideal_bytes),
+        );
+    }
+    if let Some(r) = runs.first() {
+        let _ = writeln!(
+            o,
+            "ideal: the ARC ends at {} and the guests' starts take {:.2} s (the bytes to evict at the ARC's eviction throughput, plus allocation), under every policy",
+            human(r.arc_ideal_after_bytes),
+            r.start_lower_bound_s
+        );
+    }
+    o.push('\n');
+    for (column, meaning) in SUMMARY_LEGEND {
+        let _ = writeln!(o, "  {column:<12} {meaning}");
+    }
+    let _ = writeln!(
+        o,
+        "  sizes are binary (KiB, MiB, GiB), as are the MB of mdb's ::memstat"
+    );
+    o
+}
+
+/// A row of the guest table: one guest, or several with the same outcome.
+struct GuestRow<'a> {
+    guests: Vec<&'a VmOutcome>,
+}
+
+impl<'a> GuestRow<'a> {
+    fn first(&self) -> Option<&'a VmOutcome> {
+        self.guests.first().copied()
+    }
+
+    fn label(&self) -> String {
+        match (self.guests.first(), self.guests.last()) {
+            (Some(a), Some(b)) if self.guests.len() > 1 => {
+                format!("{}..{} ({})", a.name, b.name, self.guests.len())
+            }
+            (Some(a), _) => a.name.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Two guests' outcomes read the same in the guest table.
+fn same_row(a: &VmOutcome, b: &VmOutcome) -> bool {
+    GuestState::of(a) == GuestState::of(b)
+        && a.requested_bytes == b.requested_bytes
+        && a.created_at_s == b.created_at_s
+        && a.start_latency_s == b.start_latency_s
+        && a.retry_lines == b.retry_lines
+        && a.errno == b.errno
+        && a.error == b.error
+}
+
+/// The order guests matter in: refused, destroyed, waiting, then set up,
+/// the slowest first; guests that read the same next to each other.
+fn rank(v: &VmOutcome) -> (u8, std::cmp::Reverse<u64>, u64, u64, u64) {
+    let class = match GuestState::of(v) {
+        GuestState::Refused => 0,
+        GuestState::Destroyed => 1,
+        GuestState::Waiting => 2,
+        GuestState::SetUp => 3,
+    };
+    let ms = |s: f64| (s * 1000.0) as u64;
+    (
+        class,
+        std::cmp::Reverse(v.start_latency_s.map_or(0, ms)),
+        ms(v.created_at_s),
+        v.requested_bytes,
+        v.retry_lines,
+    )
+}
+
+/// The rows the guest table lists, and how many guests it leaves out.
+fn guest_rows(r: &RunResult, detail: Detail) -> (Vec<GuestRow<'_>>, usize) {
+    let mut guests = counted_guests(r);
+    let total = guests.len();
+    // Stable: guests that rank the same stay in the order bhyve started
+    // them.
+    guests.sort_by_key(|v| rank(v));
+    let mut rows: Vec<GuestRow<'_>> = Vec::new();
+    for v in guests {
+        match rows.last_mut() {
+            Some(row)
+                if detail == Detail::GuestsThatMatter
+                    && row.first().is_some_and(|f| same_row(f, v)) =>
+            {
+                row.guests.push(v);
+            }
+            _ => rows.push(GuestRow { guests: vec![v] }),
+        }
+    }
+    if detail == Detail::GuestsThatMatter {
+        let mut slowest = 0;
+        rows.retain(|row| {
+            let set_up = row
+                .first()
+                .is_some_and(|v| GuestState::of(v) == GuestState::SetUp);
+            slowest += usize::from(set_up);
+            !set_up || slowest <= SLOWEST_SHOWN
+        });
+        rows.truncate(ROWS_SHOWN);
+    }
+    let shown: usize = rows.iter().map(|row| row.guests.len()).sum();
+    (rows, total - shown)
+}
+
+/// The guest table of one run.
+fn render_guests(o: &mut String, r: &RunResult, detail: Detail) {
+    let (rows, left_out) = guest_rows(r, detail);
+    let _ = writeln!(
+        o,
+        "\nguests{}:",
+        if detail == Detail::AllGuests {
+            ""
+        } else {
+            " that matter (refused, destroyed, waiting, the slowest set up)"
+        }
+    );
+    let _ = writeln!(
+        o,
+        "  {:<16} {:>9} {:>9} {:<10} {:>11} {:>7}  why",
+        "guest", "RAM", "bhyve at", "state", "to memory", "retries"
+    );
+    for row in &rows {
+        let Some(v) = row.first() else { continue };
+        let state = GuestState::of(v);
+        let why = match (&v.error, v.errno) {
+            (Some(e), Some(n)) => format!("{}: {e}", zfs_tunables::errno::name(n)),
+            (Some(e), None) => e.clone(),
+            _ => String::new(),
+        };
+        let line = format!(
+            "  {:<16} {:>9} {:>7.0} s {:<10} {:>11} {:>7}  {why}",
+            row.label(),
+            human(v.requested_bytes),
+            v.created_at_s,
+            state.word(),
+            seconds_or_dash(v.start_latency_s),
+            v.retry_lines,
+        );
+        let _ = writeln!(o, "{}", line.trim_end());
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            o,
+            "  ... {left_out} more guests not listed (--guests lists every guest)"
+        );
+    }
+}
+
+/// The guests the text lists lines and events of, if not all: the first
+/// of each row of the guest table (the others of a folded row print the
+/// same).
+fn guests_shown(r: &RunResult, detail: Detail) -> Option<HashSet<&str>> {
+    match detail {
+        Detail::AllGuests => None,
+        Detail::GuestsThatMatter => {
+            let (rows, _) = guest_rows(r, detail);
+            Some(
+                rows.iter()
+                    .filter_map(|row| row.first().map(|v| v.name.as_str()))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// A guest event that says nothing the guest table does not: a create
+/// or destroy that succeeded.
+fn routine_guest_event(e: &EventRecord) -> Option<&str> {
+    if !e.ok() {
+        return None;
+    }
+    match &e.event {
+        Event::VmCreate { name, .. } | Event::VmDestroy { name } => Some(name),
+        _ => None,
+    }
+}
+
+fn render_log_line(o: &mut String, l: &LogLine) {
+    let _ = write!(o, "[{:>8.2} s] {}: {}", secs(l.at), l.guest, l.message);
+    if l.repeats > 0 {
+        let _ = write!(
+            o,
+            " [repeated {} times, the last at {:.2} s]",
+            l.repeats,
+            secs(l.last_at)
+        );
+    }
+    o.push('\n');
+}
+
+/// What `ZFS File Data` holds besides the ARC, in words.
+fn zfs_file_data_note(m: &Memstat, arc_bytes: u64) -> String {
+    let zfs = m.zfs * PAGESIZE;
+    let evicted = zfs.saturating_sub(arc_bytes);
+    if evicted < PAGESIZE {
+        format!(
+            "ZFS File Data ({}) is the ARC's size ({}).",
+            human(zfs),
+            human(arc_bytes)
+        )
+    } else {
+        format!(
+            "ZFS File Data ({}) is more than the ARC's size ({}): the other {} are buffers the ARC \
+             has evicted that are still in its kmem caches' magazines, counted as ZFS File Data \
+             until a kmem reap returns them to the free lists.",
+            human(zfs),
+            human(arc_bytes),
+            human(evicted)
+        )
+    }
+}
+
 /// The text report of one policy's run.
 #[must_use]
-pub fn render_run(s: &Scenario, r: &RunResult) -> String {
+pub fn render_run(s: &Scenario, r: &RunResult, detail: Detail) -> String {
     let mut o = String::new();
+    // A run with few lines and events prints them all.
+    let routine = r
+        .events
+        .iter()
+        .filter(|e| routine_guest_event(e).is_some())
+        .count();
+    let detail = if r.log.lines.len() <= LINES_SHOWN && routine <= LINES_SHOWN {
+        Detail::AllGuests
+    } else {
+        detail
+    };
+    let shown = guests_shown(r, detail);
+    let listed = |guest: &str| shown.as_ref().is_none_or(|set| set.contains(guest));
     let _ = writeln!(o, "==== {} under {} ====", s.name, r.policy.name());
     let _ = writeln!(o, "\n> ::memstat (before)");
     o.push_str(&r.memstat_before.render());
+    let _ = writeln!(
+        o,
+        "{}",
+        zfs_file_data_note(&r.memstat_before, r.arc_before_bytes)
+    );
     if !r.log.lines.is_empty() {
         let _ = writeln!(o, "\nbhyve and kernel messages:");
+        let mut printed = 0;
+        let mut held_back = 0;
         for l in &r.log.lines {
-            let _ = write!(o, "[{:>8.2} s] {}: {}", secs(l.at), l.guest, l.message);
-            if l.repeats > 0 {
-                let _ = write!(
-                    o,
-                    " [repeated {} times, the last at {:.2} s]",
-                    l.repeats,
-                    secs(l.last_at)
-                );
+            if detail == Detail::AllGuests || (listed(&l.guest) && printed < LINES_SHOWN) {
+                render_log_line(&mut o, l);
+                printed += 1;
+            } else {
+                held_back += 1;
             }
-            o.push('\n');
+        }
+        if held_back > 0 {
+            let _ = writeln!(
+                o,
+                "[...] {held_back} more lines, of guests not listed below or folded into a row with the guest shown (--guests prints them)"
+            );
         }
         if r.log.dropped > 0 {
             let _ = writeln!(o, "[...] {} more lines", r.log.dropped);
@@ -56,7 +518,18 @@ pub fn render_run(s: &Scenario, r: &RunResult) -> String {
     }
     if !r.events.is_empty() {
         let _ = writeln!(o, "\nevents:");
+        let mut routine_printed = 0;
+        let mut held_back = 0;
         for e in &r.events {
+            if let Some(guest) = routine_guest_event(e) {
+                if detail == Detail::GuestsThatMatter
+                    && (!listed(guest) || routine_printed >= LINES_SHOWN)
+                {
+                    held_back += 1;
+                    continue;
+                }
+                routine_printed += 1;
+            }
             let status = match &e.outcome {
                 Ok(_) => "ok".to_string(),
                 Err(r) => format!("{} ({})", zfs_tunables::errno::name(r.errno), r.errno),
@@ -68,6 +541,12 @@ pub fn render_run(s: &Scenario, r: &RunResult) -> String {
                 e.event,
                 status,
                 e.message()
+            );
+        }
+        if held_back > 0 {
+            let _ = writeln!(
+                o,
+                "[...] {held_back} more vm_create and vm_destroy that succeeded (--guests prints them)"
             );
         }
     }
@@ -83,101 +562,30 @@ pub fn render_run(s: &Scenario, r: &RunResult) -> String {
     }
     let _ = writeln!(o, "\n> ::memstat (after, {:.0} s)", r.duration_s);
     o.push_str(&r.memstat_after.render());
-    let _ = writeln!(o, "\nsummary:");
-    for v in &r.vms {
-        let what = match (&v.start_latency_s, &v.error) {
-            (Some(l), _) => format!("memory set up {l:.2} s after bhyve started"),
-            (None, Some(e)) => format!("failed: {e}"),
-            (None, None) => format!("not started after {:.0} s", r.duration_s - v.created_at_s),
-        };
-        let _ = writeln!(
-            o,
-            "  {} ({} MiB, at {:.0} s): {}; {} retry lines",
-            v.name,
-            mb(v.requested_bytes),
-            v.created_at_s,
-            what,
-            v.retry_lines
-        );
-    }
-    let depot = (r.memstat_after.zfs * PAGESIZE).saturating_sub(r.arc_after_bytes);
     let _ = writeln!(
         o,
-        "  ARC {} MiB before, {} MiB after (ideal {} MiB; {} MiB more evicted but still in kmem magazines); c {} MiB, c_min {} MiB, c_max {} MiB",
-        mb(r.arc_before_bytes),
-        mb(r.arc_after_bytes),
-        mb(r.arc_ideal_after_bytes),
-        mb(depot),
-        mb(r.c_bytes),
-        mb(r.c_min_bytes),
-        mb(r.c_max_bytes)
+        "{}",
+        zfs_file_data_note(&r.memstat_after, r.arc_after_bytes)
     );
     let _ = writeln!(
         o,
-        "  LWPs swapped out {}, pages paged out {}, lowest freemem {} MiB, system-wide kmem reaps {}",
+        "\nARC: {} before, {} after (ideal {}); c {}, c_min {}, c_max {}",
+        human(r.arc_before_bytes),
+        human(r.arc_after_bytes),
+        human(r.arc_ideal_after_bytes),
+        human(r.c_bytes),
+        human(r.c_min_bytes),
+        human(r.c_max_bytes)
+    );
+    let _ = writeln!(
+        o,
+        "host: {} LWPs swapped out, {} pages paged out, lowest freemem {}, {} system-wide kmem reaps",
         r.lwps_swapped,
-        r.pages_paged_out,
-        mb(r.min_freemem_bytes),
+        thousands(r.pages_paged_out),
+        human(r.min_freemem_bytes),
         r.kmem_reaps
     );
-    o
-}
-
-/// The closing comparison table.
-#[must_use]
-pub fn render_table(s: &Scenario, runs: &[RunResult]) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "==== {}: comparison ====", s.name);
-    let _ = writeln!(
-        o,
-        "{:<10} {:<10} {:>8} {:>10} {:>8} {:>6} {:>9} {:>9} {:>10} {:>10} {:>10} {:>8}",
-        "policy",
-        "guest",
-        "started",
-        "latency_s",
-        "retries",
-        "LWPs",
-        "paged_out",
-        "minfr_MiB",
-        "ARC_bef",
-        "ARC_aft",
-        "ARC_ideal",
-        "bound_s"
-    );
-    for r in runs {
-        for v in r
-            .vms
-            .iter()
-            .filter(|v| v.created_at_s > 0.0 || r.vms.len() == 1)
-        {
-            let lat = v
-                .start_latency_s
-                .map_or_else(|| "-".to_string(), |l| format!("{l:.2}"));
-            let started = if v.started {
-                "yes".to_string()
-            } else if let Some(n) = v.errno {
-                zfs_tunables::errno::name(n).to_string()
-            } else {
-                "no".to_string()
-            };
-            let _ = writeln!(
-                o,
-                "{:<10} {:<10} {:>8} {:>10} {:>8} {:>6} {:>9} {:>9} {:>10} {:>10} {:>10} {:>8.2}",
-                r.policy.name(),
-                v.name,
-                started,
-                lat,
-                v.retry_lines,
-                r.lwps_swapped,
-                r.pages_paged_out,
-                mb(r.min_freemem_bytes),
-                mb(r.arc_before_bytes),
-                mb(r.arc_after_bytes),
-                mb(r.arc_ideal_after_bytes),
-                r.start_lower_bound_s
-            );
-        }
-    }
+    render_guests(&mut o, r, detail);
     o
 }
 
@@ -263,6 +671,7 @@ struct JsonReport<'a> {
 #[derive(Serialize)]
 struct JsonRun<'a> {
     policy: &'static str,
+    summary: Summary,
     vms: Vec<JsonVm<'a>>,
     lwps_swapped: u64,
     pages_paged_out: u64,
@@ -277,6 +686,59 @@ struct JsonRun<'a> {
     memstat_after: MemstatBytes<'a>,
     events: Vec<JsonEvent<'a>>,
     kstat_reads: Vec<JsonKstatRead<'a>>,
+    log: Vec<JsonLogLine<'a>>,
+    log_lines_dropped: u64,
+    lotsfree_bytes: u64,
+    desfree_bytes: u64,
+    series_categories: SeriesCategories,
+    series: Vec<JsonSample<'a>>,
+}
+
+/// One of bhyve's or the kernel's lines in the `--json` object: when,
+/// whose, the text as printed, and how often it was repeated.
+#[derive(Serialize)]
+struct JsonLogLine<'a> {
+    at_s: f64,
+    guest: &'a str,
+    message: String,
+    repeats: u64,
+    last_at_s: f64,
+}
+
+/// The plot's categories, bottom of the stack first: each sample's key
+/// and the plot's label for it.
+struct SeriesCategories;
+
+/// One of [`SeriesCategories`].
+#[derive(Serialize)]
+struct SeriesCategory {
+    key: &'static str,
+    label: &'static str,
+}
+
+impl Serialize for SeriesCategories {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(plot::LAYERS.iter().map(|l| SeriesCategory {
+            key: l.key,
+            label: l.label,
+        }))
+    }
+}
+
+/// One sample of the plot's series: `t_s`, then bytes per category, the
+/// keys of [`plot::LAYERS`].
+struct JsonSample<'a>(&'a Sample);
+
+impl Serialize for JsonSample<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(plot::LAYERS.len() + 2))?;
+        map.serialize_entry("t_s", &self.0.t)?;
+        for layer in &plot::LAYERS {
+            map.serialize_entry(layer.key, &(layer.bytes)(self.0))?;
+        }
+        map.serialize_entry("physmem", &self.0.total)?;
+        map.end()
+    }
 }
 
 /// One guest in the `--json` object.
@@ -284,6 +746,9 @@ struct JsonRun<'a> {
 struct JsonVm<'a> {
     name: &'a str,
     requested_bytes: u64,
+    created_at_s: f64,
+    state: GuestState,
+    destroyed: bool,
     started: bool,
     start_latency_s: Option<f64>,
     error: Option<&'a str>,
@@ -313,12 +778,16 @@ impl<'a> JsonRun<'a> {
     fn of(r: &'a RunResult) -> JsonRun<'a> {
         JsonRun {
             policy: r.policy.name(),
+            summary: Summary::of(r),
             vms: r
                 .vms
                 .iter()
                 .map(|v| JsonVm {
                     name: &v.name,
                     requested_bytes: v.requested_bytes,
+                    created_at_s: v.created_at_s,
+                    state: GuestState::of(v),
+                    destroyed: v.destroyed,
                     started: v.started,
                     start_latency_s: v.start_latency_s,
                     error: v.error.as_deref(),
@@ -356,6 +825,23 @@ impl<'a> JsonRun<'a> {
                     lines: &k.lines,
                 })
                 .collect(),
+            log: r
+                .log
+                .lines
+                .iter()
+                .map(|l| JsonLogLine {
+                    at_s: secs(l.at),
+                    guest: &l.guest,
+                    message: l.message.to_string(),
+                    repeats: l.repeats,
+                    last_at_s: secs(l.last_at),
+                })
+                .collect(),
+            log_lines_dropped: r.log.dropped,
+            lotsfree_bytes: r.lotsfree_bytes,
+            desfree_bytes: r.desfree_bytes,
+            series_categories: SeriesCategories,
+            series: r.series.iter().map(JsonSample).collect(),
         }
     }
 }

@@ -5,7 +5,9 @@
 //! the cut; the paced cut (passes toward `MAX(c, size - step)`, readers
 //! compared with the pass's target, the band closed only while the
 //! deficit is real) makes `tunables` block ZFS no longer than the best
-//! stock kernel, with its start latency unchanged.
+//! stock kernel, with its start latency unchanged. MODEL.md's table of
+//! the seconds blocked ("The kmem layer") is `arcsim tables`'
+//! (`tests/doc_tables.rs`).
 
 use tests_vm::params::Params;
 use tests_vm::policy::Policy;
@@ -100,30 +102,5 @@ fn zfs_stall_pacing_keeps_the_start_latency() {
             assert!(v.started, "{name}: {}", v.name);
         }
         assert_eq!(paced.pages_paged_out, 0, "{name}");
-    }
-}
-
-/// Prints the per-policy figures MODEL.md quotes ("The ZFS stall at a
-/// start"): `cargo test -p tests-vm --test zfs_stall -- --ignored
-/// --nocapture`.
-#[test]
-#[ignore = "prints MODEL.md's table; run by hand"]
-fn zfs_stall_table() {
-    let p = Params::default();
-    println!(
-        "| scenario | legacy | os8005 | reservoir | tunables, cut at once | tunables, paced |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|");
-    for name in SEEDS {
-        let mut row = format!("| `{name}` |");
-        for k in STOCK {
-            row += &format!(" {:.2} |", run(name, k, &p).zfs_blocked_in_starts_s);
-        }
-        row += &format!(
-            " {:.2} | {:.2} |",
-            run(name, Policy::Tunables, &unpaced()).zfs_blocked_in_starts_s,
-            run(name, Policy::Tunables, &p).zfs_blocked_in_starts_s
-        );
-        println!("{row}");
     }
 }

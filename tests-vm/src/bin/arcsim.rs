@@ -4,9 +4,13 @@
 //! ```text
 //! arcsim list
 //! arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all]
-//!                           [--json] [--plot FILE.svg] [--stats]
+//!                           [--guests] [--json] [--plot FILE.svg] [--stats]
 //! arcsim tables [--write] [--root DIR]
 //! ```
+//!
+//! `run` prints a summary row per policy first, then each policy's run,
+//! listing the guests that matter (refused, destroyed, waiting, the
+//! slowest few); `--guests` lists every guest, log line and event.
 //!
 //! `tables` prints the outcome tables README.md and tests-vm/MODEL.md
 //! quote; `--write` puts them into those documents (under `DIR`, the
@@ -26,7 +30,7 @@ use tests_vm::{plot, report, sim, tables};
 
 const USAGE: &str = "usage:
   arcsim list
-  arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all] [--json] [--plot FILE.svg] [--stats]
+  arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all] [--guests] [--json] [--plot FILE.svg] [--stats]
   arcsim tables [--write] [--root DIR]";
 
 fn load(arg: &str) -> Result<Scenario, String> {
@@ -51,12 +55,14 @@ fn run(args: &[String]) -> Result<(), String> {
     let mut file = None;
     let mut policies: Vec<Policy> = Policy::ALL.to_vec();
     let mut json = false;
+    let mut detail = report::Detail::GuestsThatMatter;
     let mut plot_to = None;
     let mut stats = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => json = true,
+            "--guests" => detail = report::Detail::AllGuests,
             "--stats" => stats = true,
             "--policy" => {
                 let p = it.next().ok_or("--policy needs a value")?;
@@ -85,10 +91,10 @@ fn run(args: &[String]) -> Result<(), String> {
     if json {
         print!("{}", report::render_json(&s, &runs));
     } else {
+        println!("{}", report::render_summary(&s, &runs));
         for r in &runs {
-            println!("{}", report::render_run(&s, r));
+            println!("{}", report::render_run(&s, r, detail));
         }
-        print!("{}", report::render_table(&s, &runs));
     }
     if let Some(path) = plot_to {
         std::fs::write(&path, plot::render_svg(&s, &runs))

@@ -9,27 +9,27 @@ use crate::params::{GIB, HZ, MIB};
 pub const BUILTINS: [(&str, &str, &str); 5] = [
     (
         "seed-4g",
-        "4 GB host, ARC held at c_min by a reader, 1.8 GB guest; the reader is killed after 3 minutes",
+        "4 GiB host, ARC held at c_min by a reader, 1.8 GiB guest; the reader is killed after 3 minutes",
         include_str!("../../scenarios/seed-4g.toml"),
     ),
     (
         "seed-128g-home",
-        "128 GB home system, ARC 28 GB, a 28 GB guest running, a 70 GB guest starts",
+        "128 GiB home system, ARC 27.7 GiB, a 28.0 GiB guest running, a 70 GiB guest starts",
         include_str!("../../scenarios/seed-128g-home.toml"),
     ),
     (
         "seed-128g",
-        "128 GB host (the unpatched run's ::memstat), ARC 66.9 GB, a 20 GB guest running, a 64 GB guest starts",
+        "128 GiB host (the unpatched run's ::memstat), ARC 65.4 GiB, a 20.0 GiB guest running, a 64 GiB guest starts",
         include_str!("../../scenarios/seed-128g.toml"),
     ),
     (
         "seed-128g-fix",
-        "the same host as booted for the OS-8005 test (its own ::memstat): ARC 70.6 GB",
+        "the same host as booted for the OS-8005 test (its own ::memstat): ARC 69.0 GiB",
         include_str!("../../scenarios/seed-128g-fix.toml"),
     ),
     (
         "busy-reader",
-        "128 GiB host, a reader filling the ARC at 500 MB/s while a 32 GiB guest starts",
+        "128 GiB host, a reader filling the ARC at 500 MiB/s while a 32 GiB guest starts",
         include_str!("../../scenarios/busy-reader.toml"),
     ),
 ];
