@@ -100,7 +100,7 @@ impl Machine {
             self.pageout
                 .schedpaging(&self.mem, &self.thr, &mut self.kmem, p);
         }
-        self.pageout.scanner_tick(&mut self.mem, p);
+        self.pageout.scanner_tick(&mut self.mem, &self.thr, p);
         if self.kmem.tick(now, &mut self.mem, p) {
             // hdr_recl(), the ARC header caches' reclaim callback, wakes
             // the reap zthr when they are reaped.

@@ -6,8 +6,9 @@
 //! zoneadmd log gives them; sizes are `::memstat`'s MB (MiB).
 //!
 //! The last tests switch one mechanism off (the system-wide kmem reap's
-//! cost) and assert that the seed's timing is then lost: the timing comes
-//! from that mechanism, not from a figure chosen to match.
+//! cost, the page scanner's rate) and assert that the seed's figure is
+//! then lost: it comes from that mechanism, not from a figure chosen to
+//! match.
 
 use tests_vm::log::Message;
 use tests_vm::params::{Params, MIB, PAGESIZE};
@@ -278,5 +279,28 @@ fn without_the_kmem_reaps_cost_legacy_starts_before_its_second_line() {
     assert!(
         lines.len() < 2,
         "retry lines at {lines:?} s with a free reap"
+    );
+}
+
+/// With the page scanner's measured rate at zero (`fastscan` 0 once it
+/// has sampled itself; its first second at the unsampled `fastscan`
+/// brings the hands only one spread apart), nothing is paged and
+/// `seed_128g_fix_os8005_ends_with_the_seeds_memstat` loses its Anon
+/// figure: the seed's 1075 to 475 MB comes from the scanner's rate and
+/// the time memory stays short.
+#[test]
+fn without_the_scanners_rate_os8005_keeps_all_its_anon() {
+    let no_scan = Params {
+        pageout_scan_rate: 0,
+        ..Params::default()
+    };
+    let r = run_with("seed-128g-fix", Policy::Os8005, &no_scan);
+    assert_eq!(r.pages_paged_out, 0);
+    assert_eq!(
+        r.memstat_after.anon,
+        r.memstat_before.anon,
+        "Anon {} MB after, {} MB before",
+        mb(r.memstat_after.anon),
+        mb(r.memstat_before.anon)
     );
 }

@@ -28,7 +28,8 @@ pub struct Memory {
     /// Page cache.
     pub page_cache: u64,
     /// Pageable pages the scanner never finds unreferenced (the working
-    /// sets of Anon, Exec and libs, Page cache).
+    /// sets of Anon, Exec and libs, Page cache): referenced again before
+    /// the back hand reaches them.
     pub pageable_floor: u64,
     /// Free (cachelist).
     pub cachelist: u64,
@@ -64,7 +65,7 @@ impl Memory {
             anon,
             exec,
             page_cache,
-            pageable_floor: pageable * (100 - p.pageout_reclaimable_pct.min(100)) / 100,
+            pageable_floor: pageable * p.pageable_working_set_pct.min(100) / 100,
             arc_size,
             ..Memory::default()
         };
@@ -164,10 +165,19 @@ pub struct Thresholds {
     pub throttlefree: u64,
     /// `pageout_reserve`.
     pub pageout_reserve: u64,
-    /// `fastscan`.
+    /// `fastscan` before the scanner has sampled itself.
     pub fastscan: u64,
-    /// `slowscan`.
+    /// `slowscan` before the scanner has sampled itself.
     pub slowscan: u64,
+    /// `fastscan` once `pageout()` has measured its rate:
+    /// `MIN(looppages / 2, pageout_rate / 10)`.
+    pub fastscan_sampled: u64,
+    /// `slowscan` then: `MIN(fastscan / 10, 100)`.
+    pub slowscan_sampled: u64,
+    /// `handspreadpages`: the front hand's lead over the back hand.
+    pub handspreadpages: u64,
+    /// `looppages`: the pages the hands go round (all of `physmem`).
+    pub looppages: u64,
     /// `swapfs_minfree`.
     pub swapfs_minfree: u64,
     /// `swapfs_reserve`.
@@ -194,6 +204,9 @@ impl Thresholds {
         // = MIN(fastscan / 10, 100 pages/s).
         let fastscan = (looppages / 2).min(btopr(p.maxhandspread));
         let slowscan = (fastscan / 10).min(100);
+        let fastscan_sampled = (looppages / 2).min(p.pageout_scan_rate / 10);
+        let slowscan_sampled = (fastscan_sampled / 10).min(100);
+        let handspreadpages = btopr(p.maxhandspread).min(looppages.saturating_sub(1));
         // swapfs_reserve = MIN(128 MiB, MAX(4 MiB, physmem / 128)).
         let swapfs_reserve = (physmem / 128).clamp(btopr(4 * MIB), btopr(128 * MIB));
         // pages_pp_maximum = availrmem_initial / 25 + 4 MiB (vm_page.c).
@@ -206,6 +219,10 @@ impl Thresholds {
             pageout_reserve,
             fastscan,
             slowscan,
+            fastscan_sampled,
+            slowscan_sampled,
+            handspreadpages,
+            looppages,
             swapfs_minfree: swapfs_minfree(physmem),
             swapfs_reserve,
             pages_pp_maximum: availrmem_initial / 25 + btopr(4 * MIB),
