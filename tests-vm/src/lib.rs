@@ -3,7 +3,9 @@
 
 pub mod admin;
 pub mod arc_model;
+pub mod fit;
 pub mod guests;
+pub mod import;
 pub mod machine;
 pub mod params;
 pub mod platform;

@@ -135,6 +135,8 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("run") => run(args.get(1..).unwrap_or(&[])),
+        Some("import") => tests_vm::import::cli(args.get(1..).unwrap_or(&[])),
+        Some("fit") => tests_vm::fit::cli(args.get(1..).unwrap_or(&[]), &load),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
