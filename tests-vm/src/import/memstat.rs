@@ -117,7 +117,8 @@ impl Memstat {
 
 /// Whether `line` is a `::memstat` header.
 pub(super) fn is_header(line: &str) -> bool {
-    line.split_whitespace().eq(["Page", "Summary", "Pages", "MB", "%Tot"])
+    line.split_whitespace()
+        .eq(["Page", "Summary", "Pages", "MB", "%Tot"])
 }
 
 /// Whether `line` is the rule under the header.
@@ -291,7 +292,12 @@ fn split_row(line: &str) -> (String, Vec<&str>) {
 
 /// The row's `want` figures as numbers (the last one a percentage when
 /// there are three).
-fn figures_of(label: &str, figures: &[&str], want: usize, line: usize) -> Result<Vec<u64>, Located> {
+fn figures_of(
+    label: &str,
+    figures: &[&str],
+    want: usize,
+    line: usize,
+) -> Result<Vec<u64>, Located> {
     if figures.len() != want {
         let what = if want == 3 {
             "pages, MB and %Tot"
@@ -313,10 +319,7 @@ fn figures_of(label: &str, figures: &[&str], want: usize, line: usize) -> Result
             f.strip_suffix('%').ok_or_else(|| {
                 Located::at(
                     line,
-                    Problem::new(format!(
-                        "the {label} row's %Tot {} has no %",
-                        quote(f)
-                    )),
+                    Problem::new(format!("the {label} row's %Tot {} has no %", quote(f))),
                 )
             })?
         } else {
@@ -341,10 +344,7 @@ fn count(label: &str, text: &str, line: usize) -> Result<u64, Located> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Located::at(
             line,
-            Problem::new(format!(
-                "the {label} row's {} is not a number",
-                quote(text)
-            )),
+            Problem::new(format!("the {label} row's {} is not a number", quote(text))),
         ));
     }
     text.parse::<u64>().map_err(|_| {

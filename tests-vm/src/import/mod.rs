@@ -168,7 +168,11 @@ fn error(input: Option<&Input>, line: Option<usize>, message: String) -> ImportE
 fn read_input(index: usize, input: &Input, read: &mut Read) -> Result<(), ImportError> {
     let text = std::str::from_utf8(&input.bytes).map_err(|e| {
         let before = input.bytes.get(..e.valid_up_to()).unwrap_or(&[]);
-        let line = before.iter().filter(|&&b| b == b'\n').count().saturating_add(1);
+        let line = before
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            .saturating_add(1);
         error(
             Some(input),
             Some(line),
@@ -736,11 +740,7 @@ pub fn import(inputs: &[Input], name: Option<&str>) -> Result<Imported, ImportEr
         model.lotsfree_pages,
         "setupclock(): physmem / 64, between 16 MiB and 2 GiB; a tuned lotsfree is not modelled",
     )?;
-    compare(
-        "desfree",
-        model.desfree_pages,
-        "setupclock(): lotsfree / 2",
-    )?;
+    compare("desfree", model.desfree_pages, "setupclock(): lotsfree / 2")?;
     compare(
         "minfree",
         model.desfree_pages.saturating_mul(3) / 4,
@@ -849,8 +849,7 @@ pub fn import(inputs: &[Input], name: Option<&str>) -> Result<Imported, ImportEr
         return Err(error(
             None,
             None,
-            "the scenario written loads back to another host; this is a bug in import"
-                .to_string(),
+            "the scenario written loads back to another host; this is a bug in import".to_string(),
         ));
     }
     Ok(Imported {
@@ -899,7 +898,10 @@ fn render_toml(
         o.push_str(&format!("# warning: {}\n", one_line(&w.to_string())));
     }
     o.push_str(&format!("name = {}\n", toml_string(&s.name)));
-    o.push_str(&format!("description = {}\n\n", toml_string(&s.description)));
+    o.push_str(&format!(
+        "description = {}\n\n",
+        toml_string(&s.description)
+    ));
     o.push_str("[host]\n");
     o.push_str(&keyed(
         "physmem",
@@ -909,7 +911,10 @@ fn render_toml(
     let kernel_note = if s.host.kernel == pages(Category::Kernel).saturating_mul(PAGESIZE) {
         format!("Kernel, {} pages", pages(Category::Kernel))
     } else {
-        format!("Kernel, {} pages as the model counts them", s.host.kernel / PAGESIZE)
+        format!(
+            "Kernel, {} pages as the model counts them",
+            s.host.kernel / PAGESIZE
+        )
     };
     o.push_str(&keyed("kernel", &s.host.kernel.to_string(), &kernel_note));
     for (key, value, c) in [
