@@ -417,7 +417,8 @@ fn verdict(host: &HostView, patched: Option<&PolicyFit>, req: &FitRequest) -> Ve
     let lead = if n == 1 {
         String::new()
     } else {
-        format!("{started} of the {n} guests start; ")
+        let verb = if started == 1 { "starts" } else { "start" };
+        format!("{started} of the {n} guests {verb}; ")
     };
     let tail = if never_fit.len() == why.len() {
         String::new()
