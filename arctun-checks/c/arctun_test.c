@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <sys/arctun.h>
 
@@ -82,6 +84,7 @@ uint64_t zfs_arc_max;
 uint64_t zfs_arc_min;
 uint64_t zfs_arc_meta_limit;
 uint64_t zfs_arc_meta_min;
+uint64_t zfs_arc_headroom_margin;
 /* dbuf.c's, which arc.c registers beside its own. */
 uint64_t dbuf_cache_max_bytes;
 uint64_t dbuf_metadata_cache_max_bytes;
@@ -104,6 +107,25 @@ arc_evict_cb(void)
 	evictions++;
 }
 
+/*
+ * The ARC's admission figures (aao_admission): evictable, all of it but
+ * what arc_pinned holds (buffers in use, and those the dbuf caches hold);
+ * evicted and waiting in its kmem caches' depots, arc_evicted_cached.
+ */
+static uint64_t arc_pinned;
+static uint64_t arc_evicted_cached;
+static int admissions;
+
+static void
+arc_admission_cb(arctun_admission_t *ap)
+{
+	CHECK_INT(fake_preempt_depth(), 0);
+	ap->aad_evictable = arc_size > arc_pinned ? arc_size - arc_pinned : 0;
+	ap->aad_evicted_cached = arc_evicted_cached;
+	ap->aad_pp_reserve = 64;	/* arc_pages_pp_reserve */
+	admissions++;
+}
+
 static const arctun_var_t arc_vars[] = {
 	{ "zfs_arc_max", &zfs_arc_max },
 	{ "zfs_arc_min", &zfs_arc_min },
@@ -111,6 +133,7 @@ static const arctun_var_t arc_vars[] = {
 	{ "zfs_arc_meta_min", &zfs_arc_meta_min },
 	{ "dbuf_cache_max_bytes", &dbuf_cache_max_bytes },
 	{ "dbuf_metadata_cache_max_bytes", &dbuf_metadata_cache_max_bytes },
+	{ "zfs_arc_headroom_margin", &zfs_arc_headroom_margin },
 };
 
 static arctun_arc_ops_t
@@ -122,8 +145,20 @@ arc_ops(void)
 		.aao_evict = arc_evict_cb,
 		.aao_vars = arc_vars,
 		.aao_nvars = sizeof (arc_vars) / sizeof (arc_vars[0]),
+		.aao_admission = arc_admission_cb,
 	};
 	return (ops);
+}
+
+/*
+ * The reap zthr's check a second after the last: arctun's tick does its
+ * work (see test_tick_rate() for calls closer together).
+ */
+static void
+tick(void)
+{
+	fake_advance(SEC);
+	CHECK_INT(arctun_arc_tick(), 1);
 }
 
 /* 128 GiB host: allmem = 128 GiB - swapfs_minfree (256 MiB). */
@@ -147,7 +182,7 @@ test_before_init(void)
 	(void) memset(&l, 0xff, sizeof (l));
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_c_max, 0);
-	arctun_arc_tick();
+	CHECK_INT(arctun_arc_tick(), 0);
 	arctun_arc_progress();
 	arctun_arc_unregister();
 	CHECK_INT(arctun_mod_busy(), 0);
@@ -188,6 +223,8 @@ test_bad_registrations(void)
 
 	ops = arc_ops();
 	ops.aao_version = ARCTUN_ARC_OPS_VERSION + 1;
+	CHECK_INT(arctun_arc_register(&ops), ENOTSUP);
+	ops.aao_version = 0;
 	CHECK_INT(arctun_arc_register(&ops), ENOTSUP);
 
 	ops = arc_ops();
@@ -349,7 +386,7 @@ test_raw_variables(void)
 
 	/* mdb -kw: zfs_arc_max/Z 0x100000000 */
 	zfs_arc_max = 4 * GIB;
-	arctun_arc_tick();
+	tick();
 	/* The new limits were published in a write section, now closed. */
 	CHECK(fake_preempt_sections() > sections);
 	CHECK_INT(fake_preempt_depth(), 0);
@@ -361,7 +398,7 @@ test_raw_variables(void)
 
 	/* mdb -kw: zfs_arc_max/Z 0t1000: refused, restored, reported. */
 	zfs_arc_max = 1000;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(zfs_arc_max, 4 * GIB);
 	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
 	CHECK(fake_message_seen(CE_WARN, "zfs_arc_max: direct write of 0x3e8 "
@@ -369,10 +406,10 @@ test_raw_variables(void)
 
 	/* A minimum above the maximum: ERANGE. */
 	zfs_arc_min = 2 * GIB;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
 	zfs_arc_min = 5 * GIB;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(zfs_arc_min, 2 * GIB);
 	CHECK_U64(arctun_arc_c_min(), 2 * GIB);
 	CHECK(fake_message_seen(CE_WARN, "zfs_arc_min: direct write of "
@@ -380,11 +417,11 @@ test_raw_variables(void)
 	CHECK_INT(fake_messages(CE_WARN), warnings + 2);
 
 	/* Nothing changed: a tick says nothing. */
-	arctun_arc_tick();
+	tick();
 	CHECK_INT(fake_messages(CE_WARN), warnings + 2);
 
 	zfs_arc_min = 0;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_min(), GIB);
 
 	/*
@@ -396,23 +433,65 @@ test_raw_variables(void)
 	CHECK_U64(l.al_dbuf_cache_max, 4 * GIB >> 5);
 	CHECK_U64(l.al_dbuf_metadata_cache_max, 4 * GIB >> 6);
 	dbuf_cache_max_bytes = 100 * MIB;
-	arctun_arc_tick();
+	tick();
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_dbuf_cache_max, 100 * MIB);
 	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
 	    "dbuf_cache_max_bytes"), 100 * MIB);
 	dbuf_metadata_cache_max_bytes = 4 * GIB;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(dbuf_metadata_cache_max_bytes, 0);
 	CHECK(fake_message_seen(CE_WARN, "dbuf_metadata_cache_max_bytes: "
 	    "direct write of 0x100000000"));
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_dbuf_metadata_cache_max, 4 * GIB >> 6);
 	dbuf_cache_max_bytes = 0;
-	arctun_arc_tick();
+	tick();
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_dbuf_cache_max, 4 * GIB >> 5);
 	CHECK_INT(fake_messages(CE_WARN), warnings + 3);
+}
+
+/*
+ * The tick's rate (issue 17, finding 3): arc_reap_cb_check() runs on the
+ * reap zthr's one-second timer and again at every zthr_wakeup(), which
+ * arc_adapt() asks for on each allocation while memory is short.  However
+ * often it calls, the tick does its work (the raw variables' sync, which
+ * takes the admin lock, and the waiters' wake-up) once a second of
+ * gethrtime(): the first call in a second returns 1, the others 0 and
+ * change nothing, and a variable patched meanwhile is picked up by the
+ * first call a second after the last tick that worked.
+ */
+static void
+test_tick_rate(void)
+{
+	int worked = 0;
+
+	tick();
+	zfs_arc_max = 5 * GIB;
+	for (int i = 0; i < 1000; i++) {
+		fake_advance(SEC / 1000 - 1);
+		worked += arctun_arc_tick();
+	}
+	CHECK_INT(worked, 0);
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+	/* A second after the last tick that worked: picked up, once. */
+	fake_advance(1000);
+	CHECK_INT(arctun_arc_tick(), 1);
+	CHECK_U64(arctun_arc_c_max(), 5 * GIB);
+	CHECK_INT(arctun_arc_tick(), 0);
+
+	/* A thousand calls over a thousand seconds: a thousand ticks. */
+	worked = 0;
+	for (int i = 0; i < 1000; i++) {
+		fake_advance(SEC);
+		worked += arctun_arc_tick();
+	}
+	CHECK_INT(worked, 1000);
+
+	zfs_arc_max = 4 * GIB;
+	tick();
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
 }
 
 /* Reads a named kstat into buf (at most n entries); returns ks_ndata. */
@@ -477,7 +556,7 @@ test_kstats(void)
 	CHECK_INT(fake_kstat_write(tun, buf, n), 0);
 	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
 	CHECK_U64(zfs_arc_max, 6 * GIB);
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_max(), 6 * GIB);
 
 	/* An invalid value: EINVAL, nothing changes. */
@@ -650,7 +729,7 @@ test_vmm_guests(void)
 
 	/* The ARC's own cap out of the way: the ceiling is the base. */
 	zfs_arc_max = 0;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_max(), BASE);
 	arc_size = 100 * GIB;
 
@@ -832,7 +911,7 @@ test_vmm_guests(void)
 
 	/* vmm's tunable changed with mdb -kw applies to the next guest. */
 	vmm_arc_page_overhead = 0;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(fake_kstat_value("zfs", 0, "tunables",
 	    "vmm_arc_page_overhead"), 0);
 	CHECK_INT(arctun_vmm_reserve(vm1, 1, GIB, 0, &ac2), 0);
@@ -840,7 +919,7 @@ test_vmm_guests(void)
 	CHECK_INT(arctun_vmm_mark_allocated(&ac2), 0);
 	CHECK_U64(resv("overhead_bytes"), OVERHEAD64 + PAGES(8 * GIB) * 120);
 	vmm_arc_page_overhead = 120;
-	arctun_arc_tick();
+	tick();
 
 	/* Destroying a VM whose create still waits: the wait ends ENOENT. */
 	CHECK_INT(arctun_vmm_instance_create("vm2", &vm2), 0);
@@ -915,7 +994,193 @@ test_vmm_guests(void)
 
 	/* Back where the other tests expect the ARC. */
 	zfs_arc_max = 4 * GIB;
-	arctun_arc_tick();
+	tick();
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+}
+
+/*
+ * Admission (issue 13): a segment the host cannot give without paging is
+ * refused at once with ENOMEM, nothing changed, and the system log (not
+ * the console: bhyve retries every second) says how much was asked, how
+ * much the host can give, by how much it falls short and what margin a
+ * start keeps.  What the host can give is free memory, plus what the ARC
+ * can shed down to c_min (its evictable bytes: not what the dbuf caches
+ * or readers hold), plus what it has evicted and its kmem caches still
+ * hold, less the pending bytes of earlier reservations and the margin;
+ * and the same against availrmem above pages_pp_maximum plus the ARC's
+ * reserve.  Here: 4 GiB free above the margin (lotsfree + desfree =
+ * 3 GiB), 10 GiB evictable of a 40 GiB ARC, 1 GiB in the caches: 15 GiB.
+ */
+static void
+test_vmm_admission(void)
+{
+	arctun_vmm_create_t ac, ac2;
+	uint64_t vm, vm2;
+	uint64_t margin = (lotsfree + desfree) * 4096;
+	uint64_t waits;
+	pgcnt_t avail = availrmem;
+	hrtime_t before;
+	int asked, warnings;
+
+	zfs_arc_max = 0;
+	tick();
+	CHECK_U64(arctun_arc_c_max(), BASE);
+	arc_size = 40 * GIB;
+	arc_pinned = 30 * GIB;
+	arc_evicted_cached = GIB;
+	fake_set_freemem(PAGES(4 * GIB) + lotsfree + desfree);
+	CHECK_INT(arctun_vmm_instance_create("vm-admit", &vm), 0);
+	CHECK_INT(arctun_vmm_instance_create("vm-admit2", &vm2), 0);
+	CHECK_U64(headroom("margin"), margin);
+	CHECK_U64(headroom("available_now"), 15 * GIB);
+
+	/* 16 GiB: refused at once, and said why, in bytes. */
+	before = fake_now();
+	asked = admissions;
+	warnings = fake_messages(CE_WARN);
+	waits = headroom("waits");
+	CHECK_INT(arctun_vmm_reserve(vm, 0, 16 * GIB, 1, &ac), ENOMEM);
+	CHECK(admissions > asked);
+	CHECK(fake_now() == before);
+	CHECK(fake_message_seen(CE_NOTE, "!arctun: vmm: guest segment of "
+	    "17179869184 bytes refused now (ENOMEM), 1073741824 short: host "
+	    "can give 16106127360 bytes without paging, keeping 3221225472 "
+	    "free"));
+	CHECK_INT(fake_messages(CE_WARN), warnings);	/* not the console */
+	/* Nothing changed but the counters of refusals. */
+	CHECK_INT(arctun_vmm_wait(&ac), EINVAL);
+	CHECK_U64(arctun_arc_c_max(), BASE);
+	CHECK_U64(headroom("reserved"), 0);
+	CHECK_U64(headroom("pending"), 0);
+	CHECK_U64(headroom("reservations"), 0);
+	CHECK_U64(headroom("waits"), waits);
+	CHECK_U64(headroom("rejections_memory"), 1);
+	CHECK_U64(resv("fail_no_memory"), 1);
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
+
+	/* 15 GiB, all the host can give: admitted. */
+	CHECK_INT(arctun_vmm_reserve(vm, 0, 15 * GIB, 1, &ac), 0);
+	arctun_vmm_release(&ac, ENOMEM);
+
+	/* An earlier reservation's pending bytes are not given twice. */
+	CHECK_INT(arctun_vmm_reserve(vm, 0, 10 * GIB, 1, &ac), 0);
+	CHECK_U64(headroom("available_now"), 5 * GIB);
+	CHECK_INT(arctun_vmm_reserve(vm2, 0, 6 * GIB, 1, &ac2), ENOMEM);
+	CHECK(fake_message_seen(CE_NOTE, "guest segment of 6442450944 bytes "
+	    "refused now (ENOMEM), 1073741824 short: host can give 5368709120 "
+	    "bytes"));
+	CHECK_INT(arctun_vmm_reserve(vm2, 0, 5 * GIB, 1, &ac2), 0);
+	arctun_vmm_release(&ac2, ENOMEM);
+	arctun_vmm_release(&ac, ENOMEM);
+
+	/*
+	 * availrmem too: 2 GiB above pages_pp_maximum and the ARC's 64
+	 * pages, plus the 11 GiB the ARC can return, is 13 GiB.
+	 */
+	availrmem = pages_pp_maximum + 64 + PAGES(2 * GIB);
+	CHECK_U64(headroom("available_now"), 13 * GIB);
+	CHECK_INT(arctun_vmm_reserve(vm, 0, 14 * GIB, 1, &ac), ENOMEM);
+	CHECK_INT(arctun_vmm_reserve(vm, 0, 13 * GIB, 1, &ac), 0);
+	arctun_vmm_release(&ac, ENOMEM);
+	availrmem = avail;
+
+	/*
+	 * The margin, lowered to desfree with mdb -kw: 2 GiB more for the
+	 * guest, which now fits.  Below desfree it is refused and restored.
+	 */
+	zfs_arc_headroom_margin = desfree * 4096;
+	tick();
+	CHECK_U64(headroom("margin"), desfree * 4096);
+	CHECK_U64(headroom("available_now"), 17 * GIB);
+	CHECK_INT(arctun_vmm_reserve(vm, 0, 16 * GIB, 1, &ac), 0);
+	arctun_vmm_release(&ac, ENOMEM);
+	zfs_arc_headroom_margin = 4096;
+	tick();
+	CHECK_U64(zfs_arc_headroom_margin, desfree * 4096);
+	CHECK(fake_message_seen(CE_WARN, "zfs_arc_headroom_margin: direct "
+	    "write of 0x1000 (4096) refused (EINVAL)"));
+	zfs_arc_headroom_margin = 0;
+	tick();
+	CHECK_U64(headroom("margin"), margin);
+
+	CHECK_INT(arctun_vmm_instance_destroy(vm), 0);
+	CHECK_INT(arctun_vmm_instance_destroy(vm2), 0);
+	CHECK_U64(headroom("reserved"), 0);
+	CHECK_U64(arctun_arc_c_max(), BASE);
+	fake_set_freemem(PAGES(16 * GIB));
+	arc_size = 100 * GIB;
+	arc_pinned = 0;
+	arc_evicted_cached = 0;
+	zfs_arc_max = 4 * GIB;
+	tick();
+}
+
+/*
+ * An ARC built against version 1 of the header: its ops vector is one
+ * field shorter, and the module reads no more of it (placed against an
+ * unmapped page, a read past its end would fault).  Without the ARC's
+ * figures a reservation is admitted by the ceiling rule alone, as before
+ * admission: the 16 GiB refused above now goes through, to wait.
+ */
+typedef struct arc_ops_v1 {
+	uint_t			aao_version;
+	uint64_t		(*aao_size)(void);
+	void			(*aao_evict)(void);
+	const arctun_var_t	*aao_vars;
+	uint_t			aao_nvars;
+} arc_ops_v1_t;
+
+static void
+test_arc_ops_version_1(void)
+{
+	long pagesize = sysconf(_SC_PAGESIZE);
+	char *pages = mmap(NULL, 2 * pagesize, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANON, -1, 0);
+	arc_ops_v1_t *v1;
+	arctun_arc_ops_t ops = arc_ops();
+	arctun_vmm_create_t ac;
+	uint64_t vm;
+	int asked;
+
+	CHECK(pages != MAP_FAILED);
+	if (pages == MAP_FAILED)
+		return;
+	CHECK_INT(mprotect(pages + pagesize, pagesize, PROT_NONE), 0);
+	v1 = (arc_ops_v1_t *)(pages + pagesize - sizeof (*v1));
+	v1->aao_version = ARCTUN_ARC_OPS_VERSION_1;
+	v1->aao_size = arc_size_cb;
+	v1->aao_evict = arc_evict_cb;
+	v1->aao_vars = arc_vars;
+	v1->aao_nvars = sizeof (arc_vars) / sizeof (arc_vars[0]);
+
+	arctun_arc_unregister();
+	CHECK_INT(arctun_arc_register((const arctun_arc_ops_t *)v1), 0);
+
+	arc_size = 40 * GIB;
+	arc_pinned = 30 * GIB;
+	fake_set_freemem(PAGES(4 * GIB) + lotsfree + desfree);
+	CHECK_INT(arctun_vmm_instance_create("vm-v1", &vm), 0);
+	asked = admissions;
+	CHECK_INT(arctun_vmm_reserve(vm, 0, 16 * GIB, 1, &ac), 0);
+	CHECK_INT(admissions, asked);
+	CHECK_U64(headroom("available_now"), UINT64_MAX);
+	arctun_vmm_release(&ac, ENOMEM);
+	CHECK_INT(arctun_vmm_instance_destroy(vm), 0);
+
+	/* Version 2 with no aao_admission: the same. */
+	arctun_arc_unregister();
+	ops.aao_admission = NULL;
+	CHECK_INT(arctun_arc_register(&ops), 0);
+	CHECK_U64(headroom("available_now"), UINT64_MAX);
+	arctun_arc_unregister();
+
+	ops = arc_ops();
+	CHECK_INT(arctun_arc_register(&ops), 0);
+	CHECK_U64(headroom("available_now"), 14 * GIB);
+	CHECK_INT(munmap(pages, 2 * pagesize), 0);
+	fake_set_freemem(PAGES(16 * GIB));
+	arc_size = 100 * GIB;
+	arc_pinned = 0;
 	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
 }
 
@@ -1014,7 +1279,7 @@ test_unregister_and_fini(void)
 	/* Unregistered: the variables are no longer watched. */
 	warnings = fake_messages(CE_WARN);
 	zfs_arc_max = 6 * GIB;
-	arctun_arc_tick();
+	tick();
 	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
 	CHECK_U64(zfs_arc_max, 6 * GIB);
 	CHECK_INT(fake_messages(CE_WARN), warnings);
@@ -1061,10 +1326,13 @@ main(void)
 	test_register_with_boot_values();
 	test_arc_moves();
 	test_raw_variables();
+	test_tick_rate();
 	test_kstats();
 	test_vmm_before_registration();
 	test_vmm_registration();
 	test_vmm_guests();
+	test_vmm_admission();
+	test_arc_ops_version_1();
 	test_vmm_unregistration();
 	test_vmm_unregistration_racing_another();
 	test_arc_unregistration_racing_another();

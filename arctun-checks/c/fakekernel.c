@@ -37,6 +37,8 @@ static pthread_cond_t fk_cv = PTHREAD_COND_INITIALIZER;
  */
 pgcnt_t physmem;
 pgcnt_t freemem;
+pgcnt_t availrmem;
+pgcnt_t pages_pp_maximum;
 pgcnt_t lotsfree;
 pgcnt_t desfree;
 pgcnt_t swapfs_minfree;
@@ -67,6 +69,12 @@ fake_host(uint64_t physmem_bytes, pgcnt_t free_pages, uint64_t heap_bytes)
 		lotsfree = 2048ULL * 1024 * 1024 / 4096;
 	desfree = lotsfree / 2;
 	freemem = free_pages;
+	/*
+	 * availrmem: all but the kernel's own (a sixteenth, here);
+	 * pages_pp_maximum: a tenth of it, as init_pages_pp_maximum() sets.
+	 */
+	availrmem = physmem - physmem / 16;
+	pages_pp_maximum = availrmem / 10;
 	fk_heap_bytes = heap_bytes;
 }
 
@@ -143,11 +151,27 @@ fake_preempt_violations(void)
 }
 
 /*
- * Mutexes: an error-checking pthread mutex behind the kmutex_t's pointer.
+ * Mutexes: an error-checking pthread mutex behind the kmutex_t's pointer,
+ * and its owner, as an adaptive mutex's owner word is, for mutex_owned().
  */
 typedef struct fk_mutex {
 	pthread_mutex_t	fm_mutex;
+	pthread_t	fm_owner;	/* meaningful while fm_held */
+	int		fm_held;
 } fk_mutex_t;
+
+static void
+fk_owner_set(fk_mutex_t *m)
+{
+	__atomic_store_n(&m->fm_owner, pthread_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&m->fm_held, 1, __ATOMIC_RELEASE);
+}
+
+static void
+fk_owner_clear(fk_mutex_t *m)
+{
+	__atomic_store_n(&m->fm_held, 0, __ATOMIC_RELEASE);
+}
 
 static fk_mutex_t *
 fk_mutex(kmutex_t *mp)
@@ -195,6 +219,7 @@ mutex_enter(kmutex_t *mp)
 	fk_preemptible();
 	/* EDEADLK if this thread holds it already. */
 	VERIFY(pthread_mutex_lock(&fk_mutex(mp)->fm_mutex) == 0);
+	fk_owner_set(fk_mutex(mp));
 }
 
 int
@@ -206,6 +231,8 @@ mutex_tryenter(kmutex_t *mp)
 	rv = pthread_mutex_trylock(&fk_mutex(mp)->fm_mutex);
 
 	VERIFY(rv == 0 || rv == EBUSY);
+	if (rv == 0)
+		fk_owner_set(fk_mutex(mp));
 	return (rv == 0);
 }
 
@@ -214,7 +241,20 @@ mutex_exit(kmutex_t *mp)
 {
 	fk_preemptible();
 	/* EPERM if this thread does not hold it. */
+	fk_owner_clear(fk_mutex(mp));
 	VERIFY(pthread_mutex_unlock(&fk_mutex(mp)->fm_mutex) == 0);
+}
+
+/* Whether the calling thread holds the mutex (the module's debug builds). */
+int
+mutex_owned(const kmutex_t *mp)
+{
+	fk_mutex_t *m = mp->_opaque[0];
+
+	VERIFY(m != NULL);
+	return (__atomic_load_n(&m->fm_held, __ATOMIC_ACQUIRE) &&
+	    pthread_equal(__atomic_load_n(&m->fm_owner, __ATOMIC_RELAXED),
+	    pthread_self()));
 }
 
 /*
@@ -345,6 +385,7 @@ cv_timedwait_sig_hrtime(kcondvar_t *cvp, kmutex_t *mp, hrtime_t tim)
 	VERIFY(pthread_mutex_unlock(&fk_lock) == 0);
 
 	generation = c->fc_generation;
+	fk_owner_clear(fk_mutex(mp));
 	for (;;) {
 		VERIFY(pthread_cond_wait(&c->fc_cond,
 		    &fk_mutex(mp)->fm_mutex) == 0);
@@ -362,6 +403,7 @@ cv_timedwait_sig_hrtime(kcondvar_t *cvp, kmutex_t *mp, hrtime_t tim)
 		}
 		break;
 	}
+	fk_owner_set(fk_mutex(mp));
 	c->fc_waiters--;
 	if (c->fc_waiters == 0)
 		c->fc_mutex = NULL;

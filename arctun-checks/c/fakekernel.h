@@ -86,6 +86,7 @@ extern void mutex_destroy(kmutex_t *);
 extern void mutex_enter(kmutex_t *);
 extern int mutex_tryenter(kmutex_t *);
 extern void mutex_exit(kmutex_t *);
+extern int mutex_owned(const kmutex_t *);
 
 /* uts/common/sys/condvar.h */
 typedef struct _kcondvar {
@@ -105,9 +106,11 @@ extern void cv_broadcast(kcondvar_t *);
 /* uts/common/sys/time.h */
 extern hrtime_t gethrtime(void);
 
-/* uts/common/sys/systm.h, vmsystm.h, fs/swapnode.h */
+/* uts/common/sys/systm.h, vmsystm.h, vm/page.h, fs/swapnode.h */
 extern pgcnt_t physmem;
 extern pgcnt_t freemem;
+extern pgcnt_t availrmem;
+extern pgcnt_t pages_pp_maximum;
 extern pgcnt_t lotsfree;
 extern pgcnt_t desfree;
 extern pgcnt_t swapfs_minfree;

@@ -24,7 +24,7 @@ fn every_binding_is_its_documented_c_declaration() {
 }
 
 /// The illumos headers the bindings transcribe.
-const HEADERS: [&str; 11] = [
+const HEADERS: [&str; 12] = [
     "sys/types.h",
     "sys/mutex.h",
     "sys/condvar.h",
@@ -34,6 +34,7 @@ const HEADERS: [&str; 11] = [
     "sys/fs/swapnode.h",
     "sys/vmem.h",
     "vm/seg_kmem.h",
+    "vm/page.h",
     "sys/kstat.h",
     "sys/cmn_err.h",
 ];

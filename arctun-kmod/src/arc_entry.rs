@@ -12,19 +12,22 @@
 //!   from its allocation path and with any of its locks held.
 
 use illumos_ddi::{c_int, pgcnt_t, uint_t};
-use zfs_tunables::sync::{AtomicBool, Ordering};
 use zfs_tunables::{Bytes, LimitsSnapshot, Pages};
 
-use crate::component::{component, Component};
-use crate::kernel_platform::{set_callbacks, ArcCallbacks};
+use crate::kernel_platform::{self, arctun_admission_t, ArcCallbacks};
 use crate::preempt::NoPreempt;
 use crate::raw_vars::{self, arctun_var_t};
+use crate::state::{self, component, Component, VarOwner};
 use crate::{kstats, KmodError};
 
-/// `ARCTUN_ARC_OPS_VERSION`.
-pub const ARCTUN_ARC_OPS_VERSION: uint_t = 1;
+/// `ARCTUN_ARC_OPS_VERSION_1`: `aao_size` to `aao_nvars`.
+pub const ARCTUN_ARC_OPS_VERSION_1: uint_t = 1;
+/// `ARCTUN_ARC_OPS_VERSION_2`: and `aao_admission`.
+pub const ARCTUN_ARC_OPS_VERSION_2: uint_t = 2;
+/// `ARCTUN_ARC_OPS_VERSION`: the newest.
+pub const ARCTUN_ARC_OPS_VERSION: uint_t = ARCTUN_ARC_OPS_VERSION_2;
 
-/// `arctun_arc_ops_t`.
+/// `arctun_arc_ops_t`, version 2.
 #[repr(C)]
 #[derive(Debug)]
 pub struct arctun_arc_ops_t {
@@ -38,6 +41,21 @@ pub struct arctun_arc_ops_t {
     pub aao_vars: *const arctun_var_t,
     /// How many.
     pub aao_nvars: uint_t,
+    /// Version 2: the ARC's admission figures (may be NULL).
+    pub aao_admission: Option<unsafe extern "C" fn(*mut arctun_admission_t)>,
+}
+
+/// `arctun_arc_ops_t` as a caller built against version 1 of the header
+/// lays it out: the version 2 structure without its last field. Only
+/// this much of a caller's vector is read until its version says there
+/// is more.
+#[repr(C)]
+struct ArcOpsV1 {
+    aao_version: uint_t,
+    aao_size: Option<unsafe extern "C" fn() -> u64>,
+    aao_evict: Option<unsafe extern "C" fn()>,
+    aao_vars: *const arctun_var_t,
+    aao_nvars: uint_t,
 }
 
 /// `arctun_limits_t`.
@@ -77,25 +95,6 @@ impl From<LimitsSnapshot> for arctun_limits_t {
     }
 }
 
-/// Set from the start of an ARC's registration to the end of its
-/// unregistration. Taken by compare-and-swap, so two registrations cannot
-/// both proceed, and cleared only once a teardown is complete, so no
-/// registration overlaps one; read without a lock by `arctun_mod_busy()`.
-static ARC_REGISTERED: AtomicBool = AtomicBool::new(false);
-
-/// Set once a registration is complete. An unregistration claims its
-/// teardown by compare-and-swap from true, so two unregistrations cannot
-/// both tear down.
-static ARC_READY: AtomicBool = AtomicBool::new(false);
-
-/// The ARC's tunable variables.
-static ARC_VARS: raw_vars::Owner = raw_vars::Owner::new();
-
-/// Whether an ARC is registered.
-pub fn arc_registered() -> bool {
-    ARC_REGISTERED.load(Ordering::Acquire)
-}
-
 fn to_errno(r: Result<(), KmodError>) -> c_int {
     match r {
         Ok(()) => 0,
@@ -113,35 +112,36 @@ unsafe fn arc_register(ops: *const arctun_arc_ops_t) -> Result<(), KmodError> {
     if ops.is_null() {
         return Err(KmodError::NullPointer);
     }
-    // SAFETY: non-NULL, and the caller vouches for a readable ops vector.
-    let ops = unsafe { &*ops };
-    if ops.aao_version != ARCTUN_ARC_OPS_VERSION {
-        return Err(KmodError::UnsupportedVersion {
-            version: ops.aao_version,
-        });
-    }
-    let (Some(size), Some(evict)) = (ops.aao_size, ops.aao_evict) else {
+    // SAFETY: non-NULL, and the caller vouches for a readable ops vector
+    // of the version it names; every version starts with version 1's
+    // fields, and version 1's structure is the shortest.
+    let v1 = unsafe { &*ops.cast::<ArcOpsV1>() };
+    let admission = match v1.aao_version {
+        ARCTUN_ARC_OPS_VERSION_1 => None,
+        // SAFETY: as above; the vector says it is version 2, which the
+        // caller vouches it has the whole of.
+        ARCTUN_ARC_OPS_VERSION_2 => unsafe { (*ops).aao_admission },
+        version => return Err(KmodError::UnsupportedVersion { version }),
+    };
+    let (Some(size), Some(evict)) = (v1.aao_size, v1.aao_evict) else {
         return Err(KmodError::NullPointer);
     };
-    let n = usize::try_from(ops.aao_nvars).map_err(|_| KmodError::TooManyVariables)?;
-    if ARC_REGISTERED
-        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
-        return Err(KmodError::AlreadyRegistered);
-    }
+    let n = usize::try_from(v1.aao_nvars).map_err(|_| KmodError::TooManyVariables)?;
     // The callbacks go in first, so that eviction can start as soon as a
     // boot value lowers the ceiling.
-    set_callbacks(Some(ArcCallbacks { size, evict }));
+    let registration = state::begin_arc_registration(ArcCallbacks {
+        size,
+        evict,
+        admission,
+    })?;
     // SAFETY: the caller vouches for aao_vars (see arctun_arc_register).
-    if let Err(e) = unsafe { raw_vars::register(&ARC_VARS, c, ops.aao_vars, n) } {
-        set_callbacks(None);
-        ARC_REGISTERED.store(false, Ordering::Release);
+    if let Err(e) = unsafe { raw_vars::register(VarOwner::Arc, c, v1.aao_vars, n) } {
+        registration.abandon();
         return Err(e);
     }
     c.finish_boot();
     kstats::create_arc_kstats();
-    ARC_READY.store(true, Ordering::Release);
+    registration.complete();
     Ok(())
 }
 
@@ -149,7 +149,8 @@ unsafe fn arc_register(ops: *const arctun_arc_ops_t) -> Result<(), KmodError> {
 ///
 /// # Safety
 ///
-/// `ops` is NULL or points to a readable `arctun_arc_ops_t` whose
+/// `ops` is NULL or points to a readable `arctun_arc_ops_t` of the version
+/// its `aao_version` names (version 1's is one field shorter) whose
 /// callbacks and variables stay valid until `arctun_arc_unregister()`,
 /// and whose `aao_vars` points to `aao_nvars` readable entries, each name
 /// NUL-terminated (or at least 31 readable bytes).
@@ -164,18 +165,15 @@ pub unsafe extern "C" fn arctun_arc_register(ops: *const arctun_arc_ops_t) -> c_
 pub extern "C" fn arctun_arc_unregister() {
     // Claims the teardown: of two unregistrations, or one racing a
     // registration still in progress, at most one gets past here.
-    if ARC_READY
-        .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
+    let Some(teardown) = state::begin_arc_teardown() else {
         return;
-    }
+    };
     // The kstats first: a zfs:0:tunables write records into the raw
     // variables, which must still be bound while one can run.
     kstats::delete_arc_kstats();
-    raw_vars::unregister(&ARC_VARS);
-    set_callbacks(None);
-    ARC_REGISTERED.store(false, Ordering::Release);
+    raw_vars::unregister(VarOwner::Arc);
+    // Then the callbacks, waiting for one that runs.
+    teardown.complete();
 }
 
 /// Runs `f` on the component, or returns `default` before
@@ -327,10 +325,17 @@ fn anything_pending(c: &Component) -> bool {
     c.headroom_term(Pages(0), Pages(0), Pages(0)) != i64::MAX
 }
 
-/// `void arctun_arc_tick(void);`
+/// `int arctun_arc_tick(void);`
+///
+/// Does its work at most once a second of `gethrtime()`
+/// ([`state::claim_tick`]), however often it is called, and returns 1 when
+/// it did, so that the ARC syncs its own statistics in the same rhythm.
 #[unsafe(no_mangle)]
-pub extern "C" fn arctun_arc_tick() {
-    with_component((), |c| {
+pub extern "C" fn arctun_arc_tick() -> c_int {
+    with_component(0, |c| {
+        if !state::claim_tick(kernel_platform::now()) {
+            return 0;
+        }
         raw_vars::tick(c);
         if anything_pending(c) {
             // Free memory may have grown for reasons other than the ARC
@@ -338,7 +343,8 @@ pub extern "C" fn arctun_arc_tick() {
             // re-check once a second too.
             c.notify_progress();
         }
-    });
+        1
+    })
 }
 
 /// `void arctun_arc_progress(void);`
@@ -352,7 +358,10 @@ pub extern "C" fn arctun_arc_progress() {
 }
 
 // The C structures, as the header lays them out (LP64).
-const _: () = assert!(core::mem::size_of::<arctun_arc_ops_t>() == 40);
+const _: () = assert!(core::mem::size_of::<ArcOpsV1>() == 40);
+const _: () = assert!(core::mem::size_of::<arctun_arc_ops_t>() == 48);
+const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_admission) == 40);
+const _: () = assert!(core::mem::offset_of!(ArcOpsV1, aao_nvars) == 32);
 const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_size) == 8);
 const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_evict) == 16);
 const _: () = assert!(core::mem::offset_of!(arctun_arc_ops_t, aao_vars) == 24);

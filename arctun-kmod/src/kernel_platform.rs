@@ -1,228 +1,70 @@
-//! The kernel's side of zfs-tunables' [`Platform`]: `kmutex_t`,
-//! `kcondvar_t`, `gethrtime()`, `freemem`/`lotsfree`/`desfree`, and the
+//! What the module reads from the kernel: the clock, the free-memory
+//! figures, the host's memory as `arc_init()` sees it, and the shape of the
 //! ARC's callbacks.
 //!
-//! | `Platform`      | here                                                |
+//! The kernel's side of zfs-tunables' [`Platform`](zfs_tunables::Platform)
+//! is [`state::KernelPlatform`](crate::state::KernelPlatform), beside the
+//! locks it takes; it calls these for everything else:
+//!
+//! | `Platform`      | in the kernel                                       |
 //! |-----------------|-----------------------------------------------------|
-//! | `lock`/`unlock` | `mutex_enter`/`mutex_exit` on [`COMPONENT_LOCK`]    |
+//! | `lock`/`unlock` | `mutex_enter`/`mutex_exit` of the component lock    |
 //! | `try_lock`      | `mutex_tryenter`                                    |
-//! | `wait`          | `cv_timedwait_sig_hrtime` on [`PROGRESS_CV`]        |
+//! | `wait`          | `cv_timedwait_sig_hrtime` on the progress condvar   |
 //! | `broadcast`     | `cv_broadcast`                                      |
-//! | `now`           | `gethrtime()`                                       |
-//! | `memory`        | volatile loads of `freemem`, `lotsfree`, `desfree`  |
+//! | `now`           | [`now`]: `gethrtime()`                              |
+//! | `memory`        | [`memory`]: volatile loads of `freemem`, `lotsfree`, `desfree` |
+//! | `admission_figures` | the ARC's `aao_admission` callback (`None` without one), and [`admission_figures`]: `availrmem`, `pages_pp_maximum` |
 //! | `arc_size`      | the ARC's `aao_size` callback (0 before it registers)|
 //! | `kick_evictor`  | the ARC's `aao_evict` callback (nothing before)     |
 //! | `enter_write_section`/`exit_write_section` | `kpreempt_disable()`/`kpreempt_enable()` ([`preempt`](crate::preempt)) |
-//!
-//! The mutexes and the condition variable live in statics: the component
-//! is a static too, and a `kmutex_t` must not move once initialized.
 
-use core::cell::UnsafeCell;
 use core::ptr::{self, addr_of};
 
+use illumos_ddi::hrtime_t;
 use illumos_ddi::kernel::{
-    cv_broadcast, cv_destroy, cv_init, cv_timedwait_sig_hrtime, desfree, freemem, gethrtime,
-    lotsfree, mutex_destroy, mutex_enter, mutex_exit, mutex_init, mutex_tryenter,
+    availrmem, desfree, freemem, gethrtime, heap_arena, lotsfree, pages_pp_maximum, physmem,
+    swapfs_minfree, vmem_size,
 };
-use illumos_ddi::{hrtime_t, kcondvar_t, kcv_type_t, kmutex_t, kmutex_type_t};
-use zfs_tunables::{Bytes, Hrtime, MemoryFigures, Pages, Platform, Wake};
+use illumos_ddi::{VMEM_ALLOC, VMEM_FREE};
+use zfs_tunables::{
+    AdmissionFigures, Bytes, Generation, HostMemory, Hrtime, MemoryFigures, PageSize, Pages,
+};
 
-use crate::preempt::{arctun_kpreempt_disable, arctun_kpreempt_enable};
+/// Which `arc_init()` this module reproduces: the patches target
+/// illumos-joyent of 2021 (`c_min = MAX(allmem/32, 64 MiB)`, raised to
+/// `arc_meta_limit/2`, clamped to 1 GiB). A port to current illumos
+/// changes this constant together with the `arc.c` patch.
+pub const ARC_GENERATION: Generation = Generation::Y2021;
 
-/// A `kmutex_t` in static storage.
-pub struct KMutex {
-    raw: UnsafeCell<kmutex_t>,
+/// amd64's `PAGESIZE`. bhyve, and so this module, exists only there.
+pub const PAGE_SIZE: PageSize = PageSize::AMD64;
+
+/// `arctun_admission_t`: the ARC's figures for a reservation's admission.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct arctun_admission_t {
+    /// Bytes eviction could free now (the MRU's and MFU's `arcs_esize`).
+    pub aad_evictable: u64,
+    /// Bytes evicted that wait in the ARC's kmem caches' depots.
+    pub aad_evicted_cached: u64,
+    /// Pages of `availrmem` the ARC keeps above `pages_pp_maximum`
+    /// (`arc_pages_pp_reserve`).
+    pub aad_pp_reserve: u64,
 }
 
-// SAFETY: a kmutex_t is designed to be shared between threads; all access
-// to the cell goes through the mutex(9F) functions, which synchronize.
-unsafe impl Sync for KMutex {}
+const _: () = assert!(core::mem::size_of::<arctun_admission_t>() == 24);
 
-impl KMutex {
-    /// A zeroed mutex; [`init`](Self::init) before use.
-    pub const fn new() -> Self {
-        KMutex {
-            raw: UnsafeCell::new(kmutex_t::zeroed()),
-        }
-    }
-
-    /// The `kmutex_t *` for C.
-    pub fn as_ptr(&self) -> *mut kmutex_t {
-        self.raw.get()
-    }
-
-    /// `mutex_init(MUTEX_DEFAULT)`.
-    ///
-    /// # Safety
-    ///
-    /// The mutex is not initialized and no thread uses it.
-    pub unsafe fn init(&self) {
-        // SAFETY: per the contract, nobody else touches the mutex; a NULL
-        // name and cookie are what MUTEX_DEFAULT expects.
-        unsafe {
-            mutex_init(
-                self.as_ptr(),
-                ptr::null_mut(),
-                kmutex_type_t::MUTEX_DEFAULT,
-                ptr::null_mut(),
-            )
-        };
-    }
-
-    /// `mutex_destroy()`.
-    ///
-    /// # Safety
-    ///
-    /// The mutex is initialized, not held, and no thread will use it again
-    /// before the next [`init`](Self::init).
-    pub unsafe fn destroy(&self) {
-        // SAFETY: per the contract.
-        unsafe { mutex_destroy(self.as_ptr()) };
-    }
-
-    /// `mutex_exit()` of a mutex taken without a guard.
-    ///
-    /// # Safety
-    ///
-    /// The calling thread holds the mutex, and no guard will release it.
-    pub unsafe fn exit(&self) {
-        // SAFETY: per the contract.
-        unsafe { mutex_exit(self.as_ptr()) };
-    }
-
-    /// Takes the mutex; it is released when the guard is dropped.
-    pub fn enter(&self) -> KMutexGuard<'_> {
-        // SAFETY: the mutex was initialized by arctun_mod_init() before
-        // any entry point that reaches here can run.
-        unsafe { mutex_enter(self.as_ptr()) };
-        KMutexGuard { mutex: self }
-    }
-}
-
-impl Default for KMutex {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Proof that a [`KMutex`] is held; releases it when dropped.
-#[must_use = "the mutex is released as soon as this guard is dropped"]
-pub struct KMutexGuard<'a> {
-    mutex: &'a KMutex,
-}
-
-impl Drop for KMutexGuard<'_> {
-    fn drop(&mut self) {
-        // SAFETY: the guard exists only while this thread holds the mutex.
-        unsafe { mutex_exit(self.mutex.as_ptr()) };
-    }
-}
-
-/// A `kcondvar_t` in static storage.
-pub struct KCondvar {
-    raw: UnsafeCell<kcondvar_t>,
-}
-
-// SAFETY: a kcondvar_t is designed to be shared between threads; all
-// access goes through the condvar(9F) functions.
-unsafe impl Sync for KCondvar {}
-
-impl KCondvar {
-    /// A zeroed condition variable; [`init`](Self::init) before use.
-    pub const fn new() -> Self {
-        KCondvar {
-            raw: UnsafeCell::new(kcondvar_t::zeroed()),
-        }
-    }
-
-    fn as_ptr(&self) -> *mut kcondvar_t {
-        self.raw.get()
-    }
-
-    /// `cv_init(CV_DEFAULT)`.
-    ///
-    /// # Safety
-    ///
-    /// The condition variable is not initialized and no thread uses it.
-    pub unsafe fn init(&self) {
-        // SAFETY: per the contract.
-        unsafe {
-            cv_init(
-                self.as_ptr(),
-                ptr::null_mut(),
-                kcv_type_t::CV_DEFAULT,
-                ptr::null_mut(),
-            )
-        };
-    }
-
-    /// `cv_destroy()`.
-    ///
-    /// # Safety
-    ///
-    /// No thread waits on it or will use it before the next `init`.
-    pub unsafe fn destroy(&self) {
-        // SAFETY: per the contract.
-        unsafe { cv_destroy(self.as_ptr()) };
-    }
-}
-
-impl Default for KCondvar {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The component's lock: the zfs-tunables `Platform` lock.
-pub static COMPONENT_LOCK: KMutex = KMutex::new();
-/// Eviction progress and releases: what headroom waiters sleep on.
-pub static PROGRESS_CV: KCondvar = KCondvar::new();
-/// Held while an ARC callback runs, and while callbacks change.
-pub static CALLBACK_LOCK: KMutex = KMutex::new();
-
-/// The ARC's callbacks (`aao_size`, `aao_evict`).
+/// The ARC's callbacks (`aao_size`, `aao_evict`, and, from ops version 2
+/// on, `aao_admission` unless it is NULL).
 #[derive(Clone, Copy)]
 pub struct ArcCallbacks {
     /// `aggsum_value(&arc_size)`.
     pub size: unsafe extern "C" fn() -> u64,
     /// Starts eviction now.
     pub evict: unsafe extern "C" fn(),
-}
-
-/// The registered callbacks, under [`CALLBACK_LOCK`].
-struct CallbackSlot {
-    callbacks: UnsafeCell<Option<ArcCallbacks>>,
-}
-
-// SAFETY: the cell is only read or written with CALLBACK_LOCK held.
-unsafe impl Sync for CallbackSlot {}
-
-static CALLBACKS: CallbackSlot = CallbackSlot {
-    callbacks: UnsafeCell::new(None),
-};
-
-/// Installs (or, with `None`, removes) the ARC's callbacks. When this
-/// returns, no old callback is running or will run.
-pub fn set_callbacks(callbacks: Option<ArcCallbacks>) {
-    let _g = CALLBACK_LOCK.enter();
-    // SAFETY: CALLBACK_LOCK is held; every access to the cell holds it.
-    unsafe { *CALLBACKS.callbacks.get() = callbacks };
-}
-
-/// Whether callbacks are installed.
-pub fn has_callbacks() -> bool {
-    let _g = CALLBACK_LOCK.enter();
-    // SAFETY: CALLBACK_LOCK is held.
-    unsafe { (*CALLBACKS.callbacks.get()).is_some() }
-}
-
-/// Runs `f` on the installed callbacks, if any, with the callback lock
-/// held so that unregistration waits for it.
-fn with_callbacks<R>(f: impl FnOnce(&ArcCallbacks) -> R) -> Option<R> {
-    let _g = CALLBACK_LOCK.enter();
-    // SAFETY: CALLBACK_LOCK is held.
-    let cbs = unsafe { *CALLBACKS.callbacks.get() };
-    cbs.as_ref().map(f)
+    /// Fills in the ARC's admission figures.
+    pub admission: Option<unsafe extern "C" fn(*mut arctun_admission_t)>,
 }
 
 /// Converts an absolute deadline to `cv_timedwait_sig_hrtime()`'s `tim`:
@@ -231,107 +73,72 @@ pub fn deadline_to_hrtime(deadline: Hrtime) -> hrtime_t {
     hrtime_t::try_from(deadline.0).unwrap_or(-1)
 }
 
-/// The kernel [`Platform`]: a handle on the statics above.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct KernelPlatform;
+/// `gethrtime()`, which is monotonic.
+pub fn now() -> Hrtime {
+    // SAFETY: gethrtime() has no preconditions.
+    let t = unsafe { gethrtime() };
+    Hrtime(u64::try_from(t).unwrap_or(0))
+}
 
-// SAFETY: `lock` is mutex_enter on an adaptive kmutex_t, which returns only
-// to the sole owner and is not re-entrant; `unlock` is mutex_exit by that
-// owner. `wait` is cv_timedwait_sig_hrtime on PROGRESS_CV with that mutex:
-// condvar(9F) releases the mutex and blocks atomically with respect to
-// cv_broadcast by a thread that takes the mutex afterwards, and re-acquires
-// the mutex before returning on every path (signal, timeout, wake-up).
-// `now` is gethrtime(), which is monotonic.
-unsafe impl Platform for KernelPlatform {
-    fn lock(&self) {
-        // SAFETY: COMPONENT_LOCK is initialized before the component
-        // exists, and destroyed only after it is gone.
-        unsafe { mutex_enter(COMPONENT_LOCK.as_ptr()) };
+/// `freemem`, `lotsfree` and `desfree`.
+pub fn memory() -> MemoryFigures {
+    // SAFETY: the kernel's globals are always mapped; a volatile load
+    // of a naturally aligned word reads one whole value.
+    let (free, lots, des) = unsafe {
+        (
+            ptr::read_volatile(addr_of!(freemem)),
+            ptr::read_volatile(addr_of!(lotsfree)),
+            ptr::read_volatile(addr_of!(desfree)),
+        )
+    };
+    MemoryFigures {
+        freemem: Pages(free),
+        lotsfree: Pages(lots),
+        desfree: Pages(des),
     }
+}
 
-    fn try_lock(&self) -> bool {
-        // SAFETY: as for `lock`.
-        unsafe { mutex_tryenter(COMPONENT_LOCK.as_ptr()) != 0 }
+/// A reservation's admission figures: the ARC's, with `availrmem` and
+/// `pages_pp_maximum` read here. The floor is `pages_pp_maximum +
+/// arc_pages_pp_reserve`, below which `arc_available_memory()`'s
+/// `FMR_PAGES_PP_MAXIMUM` term shrinks the ARC and page locking fails.
+pub fn admission_figures(arc: arctun_admission_t) -> AdmissionFigures {
+    // SAFETY: as in `memory`.
+    let (avail, pp_max) = unsafe {
+        (
+            ptr::read_volatile(addr_of!(availrmem)),
+            ptr::read_volatile(addr_of!(pages_pp_maximum)),
+        )
+    };
+    AdmissionFigures {
+        availrmem: Pages(avail),
+        availrmem_floor: Pages(pp_max.saturating_add(arc.aad_pp_reserve)),
+        arc_evictable: Bytes(arc.aad_evictable),
+        arc_evicted_cached: Bytes(arc.aad_evicted_cached),
     }
+}
 
-    unsafe fn unlock(&self) {
-        // SAFETY: the caller holds the lock (the trait's contract).
-        unsafe { mutex_exit(COMPONENT_LOCK.as_ptr()) };
-    }
-
-    unsafe fn wait(&self, deadline: Hrtime) -> Wake {
-        // SAFETY: the caller holds COMPONENT_LOCK; PROGRESS_CV is
-        // initialized alongside it.
-        let rv = unsafe {
-            cv_timedwait_sig_hrtime(
-                PROGRESS_CV.as_ptr(),
-                COMPONENT_LOCK.as_ptr(),
-                deadline_to_hrtime(deadline),
-            )
-        };
-        match rv {
-            0 => Wake::Interrupted,
-            r if r < 0 => Wake::TimedOut,
-            _ => Wake::Signalled,
-        }
-    }
-
-    fn broadcast(&self) {
-        // SAFETY: PROGRESS_CV is initialized while the component exists.
-        unsafe { cv_broadcast(PROGRESS_CV.as_ptr()) };
-    }
-
-    fn now(&self) -> Hrtime {
-        // SAFETY: gethrtime() has no preconditions.
-        let t = unsafe { gethrtime() };
-        Hrtime(u64::try_from(t).unwrap_or(0))
-    }
-
-    fn memory(&self) -> MemoryFigures {
-        // SAFETY: the kernel's globals are always mapped; a volatile load
-        // of a naturally aligned word reads one whole value.
-        let (free, lots, des) = unsafe {
-            (
-                ptr::read_volatile(addr_of!(freemem)),
-                ptr::read_volatile(addr_of!(lotsfree)),
-                ptr::read_volatile(addr_of!(desfree)),
-            )
-        };
-        MemoryFigures {
-            freemem: Pages(free),
-            lotsfree: Pages(lots),
-            desfree: Pages(des),
-        }
-    }
-
-    fn admission_figures(&self) -> Option<zfs_tunables::AdmissionFigures> {
-        // Not wired yet: the ARC's ops vector has no admission callback
-        // (ops version 2 adds it). Until then reservations are admitted by
-        // the ceiling rule alone, as before.
-        None
-    }
-
-    fn arc_size(&self) -> Bytes {
-        // SAFETY: the ARC registered this callback with a function that
-        // takes no arguments and may be called in any context the module
-        // calls from; CALLBACK_LOCK keeps it registered while it runs.
-        Bytes(with_callbacks(|c| unsafe { (c.size)() }).unwrap_or(0))
-    }
-
-    fn kick_evictor(&self) {
-        // SAFETY: as for `arc_size`.
-        let _ = with_callbacks(|c| unsafe { (c.evict)() });
-    }
-
-    fn enter_write_section(&self) {
-        // SAFETY: kpreempt_disable() only increments the calling thread's
-        // count; the core pairs this with exit_write_section() on the same
-        // thread, with only stores in between.
-        unsafe { arctun_kpreempt_disable() };
-    }
-
-    fn exit_write_section(&self) {
-        // SAFETY: pairs enter_write_section() on this thread.
-        unsafe { arctun_kpreempt_enable() };
+/// The host's memory as `arc_init()` reads it: `physmem`,
+/// `swapfs_minfree`, and half the kernel heap as a bound on
+/// `arc_meta_limit`.
+pub fn host_memory() -> HostMemory {
+    // SAFETY: kernel globals, always mapped; volatile loads of aligned
+    // words. heap_arena is set up long before any module loads, and
+    // vmem_size() only reads the arena's statistics.
+    let (phys, minfree, heap) = unsafe {
+        (
+            ptr::read_volatile(addr_of!(physmem)),
+            ptr::read_volatile(addr_of!(swapfs_minfree)),
+            vmem_size(
+                ptr::read_volatile(addr_of!(heap_arena)),
+                VMEM_ALLOC | VMEM_FREE,
+            ),
+        )
+    };
+    HostMemory {
+        physmem: Pages(phys),
+        swapfs_minfree: Pages(minfree),
+        page_size: PAGE_SIZE,
+        heap: Some(Bytes(heap)),
     }
 }

@@ -8,10 +8,11 @@
 //! | `vmm:0:arc_resv` | vmm registers | [`ArcResvUpdate`] |
 //!
 //! Every kstat here is `KSTAT_FLAG_VIRTUAL` over a static buffer of
-//! `kstat_named_t`s, with `ks_lock` set to [`ADMIN_LOCK`]: the kstat
-//! framework holds it around every `ks_update` and snapshot, so the
-//! buffers, and the raw-variable table a `zfs:0:tunables` write records
-//! into, are never touched by two threads at once.
+//! `kstat_named_t`s in [`state`](crate::state), with `ks_lock` set to the
+//! admin lock: the kstat framework holds it around every `ks_update` and
+//! snapshot, so the buffers, and the raw-variable table a
+//! `zfs:0:tunables` write records into, are never touched by two threads
+//! at once. Everything this file reaches, it reaches through `state`.
 //!
 //! The writable kstat's buffer is a *staging copy*, never the live
 //! values: `write_kstat_data()` copies the caller's buffer over `ks_data`
@@ -24,7 +25,6 @@
 //! works, so a failure is reported with `cmn_err(CE_WARN)` and the kstat
 //! is simply absent, as `arc.c` tolerates a missing `arcstats`.
 
-use core::cell::UnsafeCell;
 use core::ptr;
 
 use illumos_ddi::kernel::{kstat_create, kstat_delete, kstat_install};
@@ -33,154 +33,107 @@ use illumos_ddi::{
     KSTAT_TYPE_NAMED, KSTAT_WRITE,
 };
 use kstat_export::{
-    ArcHeadroomUpdate, ArcResvUpdate, ExportError, KstatIdent, KstatName, KstatNamed, KstatUpdate,
-    TunablesUpdate, ARC_HEADROOM, ARC_RESV, TUNABLES,
+    ArcHeadroomUpdate, ArcResvUpdate, ExportError, KstatName, KstatNamed, KstatUpdate,
+    TunablesUpdate,
 };
 
-use crate::component::{component, Component};
-use crate::raw_vars::{table_locked, ADMIN_LOCK};
-use crate::{messages, vmm_entry};
+use crate::messages;
+use crate::state::{self, Component, KstatId};
 
-/// One kstat of this module: its handle and its data section.
-pub struct KstatSlot<const N: usize> {
-    ident: &'static KstatIdent,
-    ksp: UnsafeCell<*mut kstat_t>,
-    data: UnsafeCell<[KstatNamed; N]>,
+/// `kstat_create()`, fills the data with one read update, installs.
+/// Failures are reported and leave the kstat absent.
+fn create(kstat: KstatId, update: ks_update_t) {
+    let ident = kstat.ident();
+    let names = (
+        KstatName::new(ident.module),
+        KstatName::new(ident.name),
+        KstatName::new(ident.class),
+    );
+    let capacity = kstat.capacity();
+    let (Ok(module), Ok(name), Ok(class), Ok(ndata)) = (
+        names.0,
+        names.1,
+        names.2,
+        uint_t::try_from(core::cmp::min(ident.ndata_max, capacity)),
+    ) else {
+        messages::warn(format_args!(
+            "kstat {}:{}:{} has an invalid name or size",
+            ident.module, ident.instance, ident.name
+        ));
+        return;
+    };
+    // SAFETY: the names are NUL-terminated (KstatName keeps at most
+    // 30 bytes of 31 and pads with NULs) and outlive the call.
+    let ksp = unsafe {
+        kstat_create(
+            module.0.as_ptr().cast(),
+            ident.instance,
+            name.0.as_ptr().cast(),
+            class.0.as_ptr().cast(),
+            KSTAT_TYPE_NAMED,
+            ndata,
+            ident.flags.bits(),
+        )
+    };
+    if ksp.is_null() {
+        messages::warn(format_args!(
+            "cannot create kstat {}:{}:{}",
+            ident.module, ident.instance, ident.name
+        ));
+        return;
+    }
+    {
+        let mut admin = state::admin();
+        // SAFETY: ksp came from kstat_create and is not installed, so
+        // nobody else uses it; the data section and the lock are
+        // statics that outlive the kstat (deleted before they go).
+        // The read update runs with the admin lock held, as it
+        // requires, and nothing obtained through `admin` is used while
+        // it runs.
+        unsafe {
+            (*ksp).ks_data = admin.kstat_data_ptr(kstat).cast();
+            (*ksp).ks_lock = admin.ks_lock().cast();
+            (*ksp).ks_update = Some(update);
+            let _ = update(ksp, KSTAT_READ);
+            *admin.kstat_handle(kstat) = ksp;
+        }
+    }
+    // SAFETY: a created, fully initialized kstat.
+    unsafe { kstat_install(ksp) };
 }
 
-// SAFETY: both cells are only accessed with ADMIN_LOCK held (by this
-// module, or by the kstat framework, which holds ks_lock = ADMIN_LOCK
-// around ks_update and the snapshot).
-unsafe impl<const N: usize> Sync for KstatSlot<N> {}
-
-impl<const N: usize> KstatSlot<N> {
-    const fn new(ident: &'static KstatIdent) -> Self {
-        KstatSlot {
-            ident,
-            ksp: UnsafeCell::new(ptr::null_mut()),
-            data: UnsafeCell::new([KstatNamed::ZERO; N]),
-        }
-    }
-
-    /// The data section, for a caller that holds [`ADMIN_LOCK`].
-    ///
-    /// # Safety
-    ///
-    /// The calling thread holds ADMIN_LOCK for as long as it uses the
-    /// reference, and holds no other reference to this data section.
-    #[expect(
-        clippy::mut_from_ref,
-        reason = "exclusive access comes from ADMIN_LOCK, not from the borrow"
-    )]
-    unsafe fn data_locked(&self) -> &mut [KstatNamed; N] {
-        // SAFETY: per the contract.
-        unsafe { &mut *self.data.get() }
-    }
-
-    /// `kstat_create()`, fills the data with one read update, installs.
-    /// Failures are reported and leave the kstat absent.
-    fn create(&self, update: ks_update_t) {
-        let ident = self.ident;
-        let names = (
-            KstatName::new(ident.module),
-            KstatName::new(ident.name),
-            KstatName::new(ident.class),
-        );
-        let (Ok(module), Ok(name), Ok(class), Ok(ndata)) = (
-            names.0,
-            names.1,
-            names.2,
-            uint_t::try_from(core::cmp::min(ident.ndata_max, N)),
-        ) else {
-            messages::warn(format_args!(
-                "kstat {}:{}:{} has an invalid name or size",
-                ident.module, ident.instance, ident.name
-            ));
-            return;
-        };
-        // SAFETY: the names are NUL-terminated (KstatName keeps at most
-        // 30 bytes of 31 and pads with NULs) and outlive the call.
-        let ksp = unsafe {
-            kstat_create(
-                module.0.as_ptr().cast(),
-                ident.instance,
-                name.0.as_ptr().cast(),
-                class.0.as_ptr().cast(),
-                KSTAT_TYPE_NAMED,
-                ndata,
-                ident.flags.bits(),
-            )
-        };
-        if ksp.is_null() {
-            messages::warn(format_args!(
-                "cannot create kstat {}:{}:{}",
-                ident.module, ident.instance, ident.name
-            ));
-            return;
-        }
-        {
-            let _g = ADMIN_LOCK.enter();
-            // SAFETY: ksp came from kstat_create and is not installed, so
-            // nobody else uses it; the data section and the lock are
-            // statics that outlive the kstat (deleted before they go).
-            // The read update runs with ADMIN_LOCK held, as it requires.
-            unsafe {
-                (*ksp).ks_data = self.data.get().cast();
-                (*ksp).ks_lock = ADMIN_LOCK.as_ptr().cast();
-                (*ksp).ks_update = Some(update);
-                let _ = update(ksp, KSTAT_READ);
-                *self.ksp.get() = ksp;
-            }
-        }
-        // SAFETY: a created, fully initialized kstat.
-        unsafe { kstat_install(ksp) };
-    }
-
-    /// `kstat_delete()`, if the kstat exists. Never with ADMIN_LOCK held
-    /// (kstat_delete() waits for readers, who hold it).
-    fn delete(&self) {
-        let ksp = {
-            let _g = ADMIN_LOCK.enter();
-            // SAFETY: ADMIN_LOCK is held.
-            unsafe { core::mem::replace(&mut *self.ksp.get(), ptr::null_mut()) }
-        };
-        if !ksp.is_null() {
-            // SAFETY: ksp was installed by create() and is deleted once
-            // (the slot was cleared under the lock). When kstat_delete()
-            // returns no update callback runs on it any more.
-            unsafe { kstat_delete(ksp) };
-        }
+/// `kstat_delete()`, if the kstat exists. Never with the admin lock
+/// held (kstat_delete() waits for readers, who hold it).
+fn delete(kstat: KstatId) {
+    let ksp = core::mem::replace(state::admin().kstat_handle(kstat), ptr::null_mut());
+    if !ksp.is_null() {
+        // SAFETY: ksp was installed by create() and is deleted once
+        // (the slot was cleared under the lock). When kstat_delete()
+        // returns no update callback runs on it any more.
+        unsafe { kstat_delete(ksp) };
     }
 }
-
-/// `zfs:0:tunables`.
-static TUNABLES_KSTAT: KstatSlot<{ TUNABLES.ndata_max }> = KstatSlot::new(&TUNABLES);
-/// `zfs:0:arc_headroom`.
-static HEADROOM_KSTAT: KstatSlot<{ ARC_HEADROOM.ndata_max }> = KstatSlot::new(&ARC_HEADROOM);
-
-/// `vmm:0:arc_resv`.
-static RESV_KSTAT: KstatSlot<{ ARC_RESV.ndata_max }> = KstatSlot::new(&ARC_RESV);
 
 /// Creates vmm's kstat (at its registration).
 pub fn create_vmm_kstat() {
-    RESV_KSTAT.create(resv_update);
+    create(KstatId::ArcResv, resv_update);
 }
 
 /// Deletes vmm's kstat (at its unregistration).
 pub fn delete_vmm_kstat() {
-    RESV_KSTAT.delete();
+    delete(KstatId::ArcResv);
 }
 
 /// Creates the ARC's kstats (at its registration).
 pub fn create_arc_kstats() {
-    TUNABLES_KSTAT.create(tunables_update);
-    HEADROOM_KSTAT.create(headroom_update);
+    create(KstatId::Tunables, tunables_update);
+    create(KstatId::ArcHeadroom, headroom_update);
 }
 
 /// Deletes the ARC's kstats (at its unregistration).
 pub fn delete_arc_kstats() {
-    TUNABLES_KSTAT.delete();
-    HEADROOM_KSTAT.delete();
+    delete(KstatId::Tunables);
+    delete(KstatId::ArcHeadroom);
 }
 
 fn errno_of(r: Result<(), ExportError>) -> c_int {
@@ -222,7 +175,7 @@ unsafe fn read_into(
 }
 
 fn component_or_enxio() -> Result<&'static Component, c_int> {
-    component().map_err(|_| ENXIO)
+    state::component().map_err(|_| ENXIO)
 }
 
 /// `ks_update` of `zfs:0:tunables`.
@@ -230,15 +183,16 @@ fn component_or_enxio() -> Result<&'static Component, c_int> {
 /// # Safety
 ///
 /// Called by the kstat framework (or `create`) with `ks_lock`
-/// (ADMIN_LOCK) held, on this module's `zfs:0:tunables` kstat.
+/// (the admin lock) held, on this module's `zfs:0:tunables` kstat.
 unsafe extern "C" fn tunables_update(ksp: *mut kstat_t, rw: c_int) -> c_int {
     let c = match component_or_enxio() {
         Ok(c) => c,
         Err(e) => return e,
     };
-    // SAFETY: ADMIN_LOCK is held (ks_lock), and neither reference is
-    // used beyond this call.
-    let (data, raw) = unsafe { (TUNABLES_KSTAT.data_locked(), table_locked()) };
+    // SAFETY: the framework holds ks_lock, the admin lock, around this
+    // call, and no other Admin of this thread is in use meanwhile.
+    let mut admin = unsafe { state::admin_held() };
+    let (data, raw) = admin.tunables_update_parts();
     let mut update = TunablesUpdate {
         tunables: c,
         raw: Some(raw),
@@ -274,8 +228,9 @@ unsafe extern "C" fn headroom_update(ksp: *mut kstat_t, rw: c_int) -> c_int {
     if rw != KSTAT_READ {
         return EACCES;
     }
-    // SAFETY: ADMIN_LOCK is held (ks_lock).
-    let data = unsafe { HEADROOM_KSTAT.data_locked() };
+    // SAFETY: as in tunables_update.
+    let mut admin = unsafe { state::admin_held() };
+    let data = admin.kstat_data(KstatId::ArcHeadroom);
     let mut update = ArcHeadroomUpdate { tunables: c };
     // SAFETY: ksp is this kstat and `data` its data section.
     unsafe { read_into(ksp, &mut update, data) }
@@ -287,21 +242,23 @@ unsafe extern "C" fn headroom_update(ksp: *mut kstat_t, rw: c_int) -> c_int {
 ///
 /// As [`tunables_update`], on `vmm:0:arc_resv`.
 unsafe extern "C" fn resv_update(ksp: *mut kstat_t, rw: c_int) -> c_int {
-    let Ok(cl) = vmm_entry::client() else {
+    let Ok(cl) = state::client() else {
         return ENXIO;
     };
     if rw != KSTAT_READ {
         return EACCES;
     }
     let fields = cl.stats().fields();
-    // SAFETY: ADMIN_LOCK is held (ks_lock).
-    let data = unsafe { RESV_KSTAT.data_locked() };
+    // SAFETY: as in tunables_update.
+    let mut admin = unsafe { state::admin_held() };
+    let data = admin.kstat_data(KstatId::ArcResv);
     let mut update = ArcResvUpdate { fields: &fields };
     // SAFETY: ksp is this kstat and `data` its data section.
     unsafe { read_into(ksp, &mut update, data) }
 }
 
-// kstat-export's KstatNamed is the kernel's kstat_named_t.
+// kstat-export's KstatNamed is the kernel's kstat_named_t (its numbers
+// are illumos-ddi's own, so only the layout needs saying here).
 const _: () = {
     use core::mem::{align_of, offset_of, size_of};
     assert!(size_of::<KstatNamed>() == size_of::<kstat_named_t>());
@@ -309,12 +266,4 @@ const _: () = {
     assert!(offset_of!(KstatNamed, name) == offset_of!(kstat_named_t, name));
     assert!(offset_of!(KstatNamed, data_type) == offset_of!(kstat_named_t, data_type));
     assert!(offset_of!(KstatNamed, value) == offset_of!(kstat_named_t, value));
-    assert!(kstat_export::kstat_named::KSTAT_STRLEN == illumos_ddi::KSTAT_STRLEN);
-    assert!(kstat_export::kstat_named::KSTAT_TYPE_NAMED == KSTAT_TYPE_NAMED);
-    assert!(kstat_export::kstat_named::KSTAT_READ == KSTAT_READ);
-    assert!(kstat_export::kstat_named::KSTAT_WRITE == KSTAT_WRITE);
-    assert!(kstat_export::KstatDataType::UINT64.0 == illumos_ddi::KSTAT_DATA_UINT64);
-    assert!(kstat_export::KstatFlags::WRITABLE.bits() == illumos_ddi::KSTAT_FLAG_WRITABLE);
-    assert!(kstat_export::KstatFlags::VIRTUAL.bits() == illumos_ddi::KSTAT_FLAG_VIRTUAL);
-    assert!(kstat_export::KstatFlags::VAR_SIZE.bits() == illumos_ddi::KSTAT_FLAG_VAR_SIZE);
 };

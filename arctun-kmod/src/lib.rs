@@ -13,12 +13,20 @@
 //!
 //! It supplies, and only supplies:
 //!
-//! - the kernel [`Platform`](zfs_tunables::Platform): one `kmutex_t`, one
-//!   `kcondvar_t` waited on with `cv_timedwait_sig_hrtime()`, `gethrtime()`,
-//!   `freemem`/`lotsfree`/`desfree`, and the ARC's size and evictor
-//!   through callbacks the ARC registers ([`kernel_platform`]);
-//! - the component itself, in static storage, created once by
-//!   `arctun_mod_init()` ([`component`]);
+//! - the module's state ([`state`]): every static (the component, the
+//!   vmm client, the raw-variable table, the kstats' buffers), every lock
+//!   and the registration flags, behind functions that take the locks in
+//!   the one order its opening comment states and, in a debug build,
+//!   assert ([`lock_order`]);
+//! - the kernel [`Platform`](zfs_tunables::Platform)
+//!   ([`state::KernelPlatform`]): one `kmutex_t`, one `kcondvar_t` waited
+//!   on with `cv_timedwait_sig_hrtime()`, the ARC's size, evictor and
+//!   admission figures through callbacks the ARC registers, and
+//!   `gethrtime()`, `freemem`/`lotsfree`/`desfree` and
+//!   `availrmem`/`pages_pp_maximum` ([`kernel_platform`]), over
+//!   mutex(9F) and condvar(9F) ([`ksync`]);
+//! - the lifecycle entry points ([`mod_entry`]): the component is created
+//!   once by `arctun_mod_init()`;
 //! - the entry points the ARC calls ([`arc_entry`]) and the raw-variable
 //!   synchronisation behind `arctun_arc_tick()` ([`raw_vars`], over
 //!   kstat-export);
@@ -48,7 +56,7 @@
 //!
 //! ## Lifecycle
 //!
-//! `_init` calls [`arctun_mod_init`](component::arctun_mod_init), which
+//! `_init` calls [`arctun_mod_init`](mod_entry::arctun_mod_init), which
 //! initializes the locks and builds the component for this host (limits
 //! as `arc_init()` computes them with no tunable set). `arc_init()` then
 //! registers the ARC's callbacks and variables; their values are applied as
@@ -59,20 +67,21 @@
 //!
 //! ## Locking
 //!
-//! Kernel mutexes in four ranks. Each rank is taken before the ones
-//! below it, and never while one below it is held:
-//!
-//! 1. the admin lock ([`raw_vars::ADMIN_LOCK`]): the tunables' C
-//!    variables and the values last applied from them (held across a
-//!    tick), and `ks_lock` of this module's kstats (the kstat framework
-//!    holds it around `ks_update`);
-//! 2. vmm-client's instance-table lock ([`vmm_entry::VMM_TABLE_LOCK`]),
-//!    never held while a create sleeps for headroom;
-//! 3. the component's lock (the [`Platform`](zfs_tunables::Platform) lock
-//!    of zfs-tunables, with its condition variable);
-//! 4. the callback lock (held while one of the ARC's callbacks runs, so
-//!    `arctun_arc_unregister()` never returns while a callback is in
-//!    flight); the callbacks then take the ARC's own locks.
+//! Four kernel mutexes, numbered in the one order they are taken: the
+//! admin lock (the tunables' C variables and the values last applied from
+//! them, and `ks_lock` of this module's kstats), vmm-client's instance
+//! table lock (never held while a create sleeps for headroom), the
+//! component's lock (the [`Platform`](zfs_tunables::Platform) lock of
+//! zfs-tunables, with its condition variable), and the callback lock
+//! (held while one of the ARC's callbacks runs, so
+//! `arctun_arc_unregister()` never returns while a callback is in
+//! flight; the callbacks then take the ARC's own locks). All of them are
+//! statics of [`state`], which opens with the lock-order table: each
+//! lock, what it protects, the contexts that take it, and the kernel's
+//! locks held around and taken under them. Files import each other in
+//! one direction only: the entry files over `raw_vars` and `kstats`, over
+//! `state`, over the kernel primitives; `.ci/check-file-cycles` keeps it
+//! so.
 //!
 //! The hot-path entry points (reads of `c`, `c_min`, `c_max`, the headroom
 //! term, the ARC's moves of `c`) take none of them: single atomics and the
@@ -92,7 +101,10 @@
 //!   it.
 //! - The sync tick runs from `arc_reap_cb_check()`, not `arc_reap_cb()`:
 //!   the reap zthr runs its check once a second but its callback only when
-//!   memory is short, and raw writes must be picked up either way.
+//!   memory is short, and raw writes must be picked up either way. The
+//!   check also runs at every wakeup of the reap zthr (allocation rate,
+//!   under pressure), so the module keeps the tick's clock itself
+//!   ([`state::claim_tick`]): one tick's work a second, whoever calls.
 //! - The evictor callback wakes only the ARC's adjust zthr: the tick runs
 //!   with the reap zthr's lock held, so waking the reap zthr from there
 //!   would recurse on that lock. The reap zthr's 1 s timer picks up the new
@@ -102,7 +114,14 @@
 //!   a lowered ceiling frees memory even when none is short.
 //! - A vmm reservation that can never fit on the host is `ENOSPC` at the
 //!   driver's boundary, not vmm-client's `ENOMEM`: bhyve retries `ENOMEM`
-//!   once a second forever ([`vmm_entry`] says more).
+//!   once a second forever ([`vmm_entry`] says more). One the host cannot
+//!   give now without paging is `ENOMEM`, refused at once, and said in
+//!   the system log only (`cmn_err(CE_NOTE, "!...")`), since bhyve's
+//!   retries repeat it every second.
+//! - The ARC's admission figures come through ops version 2's
+//!   `aao_admission`; a version 1 ops vector (or a NULL callback) still
+//!   registers, and its reservations are admitted by the ceiling rule
+//!   alone, as before admission existed.
 //! - The four vmm steps (reserve, wait, mark allocated, release)
 //!   are four entry points, but the driver allocates the memory itself
 //!   (`vm_object_allocate()`), so vmm-client's allocator here only records;
@@ -117,7 +136,7 @@
 //! - Atomics come from `zfs_tunables::sync` like everywhere else, but
 //!   storage owned by C (`kmutex_t`, `kcondvar_t`, kstat buffers) sits in
 //!   `core::cell::UnsafeCell`: the kernel module is never built under loom.
-#![cfg_attr(not(feature = "std-canary"), no_std)]
+#![cfg_attr(not(any(test, feature = "std-canary")), no_std)]
 #![deny(missing_docs)]
 #![deny(unused_must_use)]
 #![deny(
@@ -135,13 +154,16 @@
 )]
 
 pub mod arc_entry;
-pub mod component;
 mod error;
 pub mod kernel_platform;
 pub mod kstats;
+pub mod ksync;
+pub mod lock_order;
 pub mod messages;
+pub mod mod_entry;
 pub mod preempt;
 pub mod raw_vars;
+pub mod state;
 pub mod vmm_entry;
 
 #[cfg(feature = "std-canary")]
@@ -151,22 +173,8 @@ pub use error::KmodError;
 
 /// Reports a panic through `cmn_err(CE_PANIC, ...)`, which does not
 /// return: the system panics with the message and location in the dump.
-#[cfg(not(feature = "std-canary"))]
+#[cfg(not(any(test, feature = "std-canary")))]
 #[panic_handler]
 fn panic_handler(info: &core::panic::PanicInfo<'_>) -> ! {
     messages::panic(info)
 }
-
-// The errno values this crate returns through the C ABI come from
-// zfs-tunables (the team's one source); they must be the kernel's.
-const _: () = {
-    use illumos_ddi as ddi;
-    use zfs_tunables::errno as e;
-    assert!(ddi::EPERM == e::EPERM && ddi::ENOENT == e::ENOENT && ddi::EINTR == e::EINTR);
-    assert!(ddi::EIO == e::EIO && ddi::EAGAIN == e::EAGAIN && ddi::ENOMEM == e::ENOMEM);
-    assert!(ddi::EACCES == e::EACCES && ddi::EFAULT == e::EFAULT && ddi::EBUSY == e::EBUSY);
-    assert!(ddi::EEXIST == e::EEXIST && ddi::EINVAL == e::EINVAL && ddi::ENOSPC == e::ENOSPC);
-    assert!(ddi::ERANGE == e::ERANGE && ddi::ENOTSUP == e::ENOTSUP && ddi::ETIME == e::ETIME);
-    assert!(ddi::ENAMETOOLONG == e::ENAMETOOLONG && ddi::EOVERFLOW == e::EOVERFLOW);
-    assert!(ddi::EALREADY == e::EALREADY);
-};

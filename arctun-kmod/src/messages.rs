@@ -2,14 +2,15 @@
 //!
 //! A message is formatted into a fixed buffer on the stack (truncated, on
 //! a character boundary, if it does not fit) and handed to `cmn_err` as
-//! the argument of a constant `"arctun: %s"` format, so nothing in a
-//! message (a tunable name, a value) is ever interpreted as a format
-//! directive.
+//! the argument of a constant `"arctun: %s"` format (`"!arctun: %s"` for
+//! the system log only), so nothing in a message (a tunable name, a
+//! value) is ever interpreted as a format directive.
 
+use core::ffi::CStr;
 use core::fmt::{self, Write};
 
 use illumos_ddi::kernel::cmn_err;
-use illumos_ddi::{c_char, c_int, CE_PANIC, CE_WARN};
+use illumos_ddi::{c_char, c_int, CE_NOTE, CE_PANIC, CE_WARN};
 
 /// Bytes of a formatted message, NUL included. `cmn_err` itself truncates
 /// messages at `LOG_MSGSIZE` (200); a little more keeps the tail intact
@@ -60,20 +61,33 @@ impl Write for MessageBuf {
     }
 }
 
-fn emit(level: c_int, args: fmt::Arguments<'_>) {
+/// Formats `args` and hands them to `cmn_err(level, format, ...)`, where
+/// `format` is one of this file's constant formats with one `%s`.
+fn emit_as(level: c_int, format: &'static CStr, args: fmt::Arguments<'_>) {
     let mut buf = MessageBuf::new();
     // A formatting error only means the message was truncated; what fit
     // is still worth printing.
     let _ = buf.write_fmt(args);
-    // SAFETY: the format is a constant C string with one `%s`, matched by
-    // one pointer to a NUL-terminated buffer (MessageBuf never writes its
-    // last byte, which stays 0) that outlives the call.
-    unsafe { cmn_err(level, c"arctun: %s".as_ptr(), buf.as_ptr()) };
+    // SAFETY: the format is a constant C string with one `%s` (every
+    // caller passes one of this file's), matched by one pointer to a
+    // NUL-terminated buffer (MessageBuf never writes its last byte, which
+    // stays 0) that outlives the call.
+    unsafe { cmn_err(level, format.as_ptr(), buf.as_ptr()) };
+}
+
+fn emit(level: c_int, args: fmt::Arguments<'_>) {
+    emit_as(level, c"arctun: %s", args);
 }
 
 /// `cmn_err(CE_WARN, ...)`.
 pub fn warn(args: fmt::Arguments<'_>) {
     emit(CE_WARN, args);
+}
+
+/// `cmn_err(CE_NOTE, "!...")`: to the system log only, not the console,
+/// for what may repeat once a second (bhyve retries a refused start).
+pub fn note_to_log(args: fmt::Arguments<'_>) {
+    emit_as(CE_NOTE, c"!arctun: %s", args);
 }
 
 /// Panics the system with the Rust panic's message and location.

@@ -14,7 +14,7 @@
 //! - the component's publication of new limits (tunable writes, the tick,
 //!   reservations and releases, registration), which zfs-tunables brackets
 //!   with `Platform::enter_write_section()`/`exit_write_section()`, and
-//!   [`KernelPlatform`](crate::kernel_platform::KernelPlatform) implements
+//!   [`KernelPlatform`](crate::state::KernelPlatform) implements
 //!   with [`NoPreempt`]'s two calls;
 //! - the ARC's own moves of `c` (`arctun_arc_set_target()`,
 //!   `arctun_arc_grow_target()` unless `c` is already at the ceiling,

@@ -7,35 +7,34 @@
 //! `mdb -kw`. At registration each one's value is applied (as a boot
 //! value while booting; after boot, when zfs is reloaded, as a runtime
 //! write), a value that is refused is reported, and every variable is then
-//! bound, through kstat-export's [`RawVariables`], to the value in force.
+//! bound, through kstat-export's
+//! [`RawVariables`](kstat_export::RawVariables), to the value in force.
 //! kstat-export's sync tick does the rest: it validates and applies a
 //! value written from outside, or restores the variable and produces a
 //! warning that this module prints with `cmn_err(CE_WARN)`, and it makes a
 //! variable follow a change made through the `zfs:0:tunables` kstat.
 //!
-//! The table of bound variables and their last-applied values is guarded
-//! by [`ADMIN_LOCK`], which is also the `ks_lock` of this module's kstats,
-//! so the tick and a `zfs:0:tunables` write (which records what it applied
-//! in the same table) are serialized. The variables themselves are read
+//! The table of bound variables and their last-applied values lives in
+//! [`state`](crate::state), under the admin lock, which is also the
+//! `ks_lock` of this module's kstats, so the tick and a `zfs:0:tunables`
+//! write (which records what it applied in the same table) are
+//! serialized. The variables themselves are read
 //! and written as atomics (`AtomicU64::from_ptr` over the C globals): `mdb`
 //! writes them with plain stores, and an aligned 8-byte store is atomic on
 //! amd64.
 
-use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::ptr::read_volatile;
 
 use illumos_ddi::{c_char, KSTAT_STRLEN};
-use kstat_export::RawVariables;
 use zfs_tunables::sync::AtomicU64;
 use zfs_tunables::{errno, TunableError, TunableFlags};
 
-use crate::component::Component;
-use crate::kernel_platform::KMutex;
+use crate::state::{self, Component, RawTable, VarOwner};
 use crate::{messages, KmodError};
 
-/// At most this many variables (`ARCTUN_MAX_VARS`).
-pub const MAX_VARS: usize = 16;
+/// At most this many variables per client (`ARCTUN_MAX_VARS`).
+pub use crate::state::MAX_VARS;
 
 /// `arctun_var_t`.
 #[repr(C)]
@@ -47,42 +46,10 @@ pub struct arctun_var_t {
     pub av_addr: *mut u64,
 }
 
-/// The admin paths' lock: the raw-variable table, and `ks_lock` of every
-/// kstat of this module (their buffers and update callbacks).
-pub static ADMIN_LOCK: KMutex = KMutex::new();
-
-/// The bound variables, under [`ADMIN_LOCK`].
-struct RawTable {
-    vars: UnsafeCell<RawVariables<&'static AtomicU64>>,
-}
-
-// SAFETY: `vars` is only accessed with ADMIN_LOCK held. The atomics it
-// refers to are the registering module's globals, valid until it
-// unregisters, which empties the table under the same lock.
-unsafe impl Sync for RawTable {}
-
-static TABLE: RawTable = RawTable {
-    vars: UnsafeCell::new(RawVariables::new()),
-};
-
-/// Runs `f` on the table with [`ADMIN_LOCK`] held.
-fn with_table<R>(f: impl FnOnce(&mut RawVariables<&'static AtomicU64>) -> R) -> R {
-    let _g = ADMIN_LOCK.enter();
-    // SAFETY: ADMIN_LOCK is held; the reference does not outlive it.
-    f(unsafe { table_locked() })
-}
-
-/// The table, for a caller that holds [`ADMIN_LOCK`] (a kstat update
-/// callback, which the kstat framework calls with `ks_lock` held).
-///
-/// # Safety
-///
-/// The calling thread holds [`ADMIN_LOCK`], and the returned reference is
-/// dropped before it releases it; no other reference to the table exists
-/// on this thread meanwhile.
-pub unsafe fn table_locked<'a>() -> &'a mut RawVariables<&'static AtomicU64> {
-    // SAFETY: per the contract, this thread has exclusive access.
-    unsafe { &mut *TABLE.vars.get() }
+/// Runs `f` on the table with the admin lock held.
+fn with_table<R>(f: impl FnOnce(&mut RawTable) -> R) -> R {
+    let mut admin = state::admin();
+    f(admin.raw())
 }
 
 /// Reads a C tunable name: at most `KSTAT_STRLEN` bytes, NUL-terminated,
@@ -177,30 +144,6 @@ unsafe fn resolve(
     Ok(out)
 }
 
-/// The variables one client (the ARC, vmm) registered, so that its
-/// unregistration unbinds exactly those. Under [`ADMIN_LOCK`].
-pub struct Owner {
-    names: UnsafeCell<[Option<&'static str>; MAX_VARS]>,
-}
-
-// SAFETY: `names` is only accessed with ADMIN_LOCK held.
-unsafe impl Sync for Owner {}
-
-impl Owner {
-    /// No variables.
-    pub const fn new() -> Self {
-        Owner {
-            names: UnsafeCell::new([None; MAX_VARS]),
-        }
-    }
-}
-
-impl Default for Owner {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Registers a client's variables: applies each one's value (see the
 /// module documentation), reports what is refused, and binds every
 /// variable to the value in force, all or nothing.
@@ -211,7 +154,7 @@ impl Default for Owner {
 /// names are NUL-terminated (or at least 31 readable bytes); moreover
 /// each variable is a valid `u64` until [`unregister`] of `owner`.
 pub unsafe fn register(
-    owner: &Owner,
+    owner: VarOwner,
     c: &Component,
     vars: *const arctun_var_t,
     n: usize,
@@ -241,43 +184,39 @@ pub unsafe fn register(
             ));
         }
     }
-    with_table(|t| {
-        // SAFETY: ADMIN_LOCK is held (with_table).
-        let names = unsafe { &mut *owner.names.get() };
-        for (i, v) in resolved.iter().enumerate() {
-            let Some(v) = v else { continue };
-            // SAFETY: the variable is a valid, aligned u64 that others
-            // write only with single aligned stores (mdb) until the
-            // owner's unregister(), which unbinds it first.
-            let cell = unsafe { AtomicU64::from_ptr(v.addr) };
-            // Binding stores the value in force into the variable, which
-            // resets one whose value was refused above.
-            if let Err(e) = t.bind(c, v.name, cell) {
-                for b in resolved.iter().take(i).flatten() {
-                    let _ = t.unbind(b.name);
-                }
-                return Err(KmodError::Export(e));
+    let mut admin = state::admin();
+    let (t, names) = admin.raw_and_names(owner);
+    for (i, v) in resolved.iter().enumerate() {
+        let Some(v) = v else { continue };
+        // SAFETY: the variable is a valid, aligned u64 that others
+        // write only with single aligned stores (mdb) until the
+        // owner's unregister(), which unbinds it first.
+        let cell = unsafe { AtomicU64::from_ptr(v.addr) };
+        // Binding stores the value in force into the variable, which
+        // resets one whose value was refused above.
+        if let Err(e) = t.bind(c, v.name, cell) {
+            for b in resolved.iter().take(i).flatten() {
+                let _ = t.unbind(b.name);
             }
+            return Err(KmodError::Export(e));
         }
-        for (slot, v) in names.iter_mut().zip(resolved.iter()) {
-            *slot = v.map(|v| v.name);
-        }
-        Ok(())
-    })
+    }
+    for (slot, v) in names.iter_mut().zip(resolved.iter()) {
+        *slot = v.map(|v| v.name);
+    }
+    Ok(())
 }
 
 /// Stops synchronising `owner`'s variables. When this returns, no tick
 /// touches them any more.
-pub fn unregister(owner: &Owner) {
-    with_table(|t| {
-        // SAFETY: ADMIN_LOCK is held (with_table).
-        let names = unsafe { &mut *owner.names.get() };
-        for name in names.iter_mut() {
-            if let Some(n) = name.take() {
-                let _ = t.unbind(n);
-            }
+pub fn unregister(owner: VarOwner) {
+    let mut admin = state::admin();
+    let (t, names) = admin.raw_and_names(owner);
+    for name in names.iter_mut() {
+        if let Some(n) = name.take() {
+            let _ = t.unbind(n);
         }
-    });
+    }
 }
 
 /// One synchronisation pass (`arctun_arc_tick()`); refused writes are

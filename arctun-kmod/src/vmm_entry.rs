@@ -41,90 +41,19 @@
 //! with `cmn_err`, so when bhyve exits with "Unable to setup memory (28)"
 //! the console says why. No change to bhyve is needed.
 
-use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 
 use illumos_ddi::{c_char, c_int, uint_t, EINVAL};
 use vmm_client::ioctl_commands::ioctl_errno;
 use vmm_client::{
     AllocProgress, ClientConfig, Creation, InstanceId, MemSegRequest, NameOwner, SegmentAllocator,
-    SegmentId, VmmArcClient, VmmError,
+    SegmentId, VmmError,
 };
-use zfs_tunables::sync::{AtomicBool, Ordering};
 use zfs_tunables::{Bytes, TunableError};
 
-use crate::component::{component, Component};
-use crate::kernel_platform::{KMutex, KernelPlatform};
 use crate::raw_vars::{self, arctun_var_t};
+use crate::state::{self, client, component, VarOwner};
 use crate::{kstats, messages, KmodError};
-
-/// The lock of vmm-client's instance table.
-pub static VMM_TABLE_LOCK: KMutex = KMutex::new();
-
-/// vmm-client's table lock: [`VMM_TABLE_LOCK`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct KTableLock;
-
-// SAFETY: mutex_enter on an adaptive kmutex_t returns only to the sole
-// owner and is not re-entrant; mutex_exit is called by that owner.
-unsafe impl vmm_client::TableLock for KTableLock {
-    fn lock(&self) {
-        let g = VMM_TABLE_LOCK.enter();
-        // Held until `unlock`, which vmm-client calls on this thread.
-        core::mem::forget(g);
-    }
-
-    unsafe fn unlock(&self) {
-        // SAFETY: the caller holds the lock (the trait's contract).
-        unsafe { VMM_TABLE_LOCK.exit() };
-    }
-}
-
-/// The vmm client as the kernel runs it.
-pub type KClient = VmmArcClient<KernelPlatform, &'static Component, KTableLock>;
-
-struct ClientSlot {
-    registered: AtomicBool,
-    ready: AtomicBool,
-    client: UnsafeCell<MaybeUninit<KClient>>,
-}
-
-// SAFETY: `client` is written by arctun_vmm_register() only after it won
-// `registered` (a compare-and-swap from false), so two registrations never
-// overlap; `ready` is set (release) once the registration is complete.
-// arctun_vmm_unregister() tears down only after it won `ready` (a
-// compare-and-swap from true), so two unregistrations never both drop the
-// client, and it clears `registered` only after the drop, so no
-// registration writes the slot while it is being torn down. vmm does not
-// call the other entry points outside its registration. In between the
-// client is only shared, and it is Sync.
-unsafe impl Sync for ClientSlot {}
-
-static CLIENT: ClientSlot = ClientSlot {
-    registered: AtomicBool::new(false),
-    ready: AtomicBool::new(false),
-    client: UnsafeCell::new(MaybeUninit::uninit()),
-};
-
-/// vmm's tunable variables.
-static VMM_VARS: raw_vars::Owner = raw_vars::Owner::new();
-
-/// The vmm client, while vmm is registered.
-pub fn client() -> Result<&'static KClient, KmodError> {
-    if CLIENT.ready.load(Ordering::Acquire) {
-        // SAFETY: `ready` is set, with release ordering that this load
-        // pairs with, only after the client was written, and cleared
-        // before it is dropped.
-        Ok(unsafe { (*CLIENT.client.get()).assume_init_ref() })
-    } else {
-        Err(KmodError::NotRegistered)
-    }
-}
-
-/// Whether vmm is registered.
-pub fn vmm_registered() -> bool {
-    CLIENT.registered.load(Ordering::Acquire)
-}
 
 /// Registers vmm; see [`arctun_vmm_register`].
 ///
@@ -134,40 +63,21 @@ pub fn vmm_registered() -> bool {
 unsafe fn vmm_register(vars: *const arctun_var_t, nvars: uint_t) -> Result<(), KmodError> {
     let c = component()?;
     let n = usize::try_from(nvars).map_err(|_| KmodError::TooManyVariables)?;
-    if CLIENT
-        .registered
-        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
-        return Err(KmodError::AlreadyRegistered);
-    }
     let config = ClientConfig {
         names: NameOwner::Caller,
         ..ClientConfig::default()
     };
-    let built = VmmArcClient::with_config(c, KTableLock, config);
-    let client = match built {
-        Ok(client) => client,
-        Err(e) => {
-            CLIENT.registered.store(false, Ordering::Release);
-            return Err(KmodError::Vmm(e));
-        }
-    };
-    // SAFETY: `registered` was clear and is now ours, so the slot is
-    // empty and nobody else touches it; `ready` is still clear.
-    unsafe { (*CLIENT.client.get()).write(client) };
+    let registration = state::begin_vmm_registration(c, config)?;
     // SAFETY: the caller vouches for `vars` (see arctun_vmm_register).
-    if let Err(e) = unsafe { raw_vars::register(&VMM_VARS, c, vars, n) } {
-        // SAFETY: written just above and never shared (`ready` is clear).
-        unsafe { (*CLIENT.client.get()).assume_init_drop() };
-        CLIENT.registered.store(false, Ordering::Release);
+    if let Err(e) = unsafe { raw_vars::register(VarOwner::Vmm, c, vars, n) } {
+        registration.abandon();
         return Err(e);
     }
-    // The kstat before `ready`: an unregistration tears down only what a
-    // complete registration made, and until `ready` the kstat's update
-    // finds no client and reads nothing.
+    // The kstat before the client is published: an unregistration tears
+    // down only what a complete registration made, and until then the
+    // kstat's update finds no client and reads nothing.
     kstats::create_vmm_kstat();
-    CLIENT.ready.store(true, Ordering::Release);
+    registration.complete();
     Ok(())
 }
 
@@ -192,23 +102,14 @@ pub unsafe extern "C" fn arctun_vmm_register(vars: *const arctun_var_t, nvars: u
 pub extern "C" fn arctun_vmm_unregister() {
     // Claims the teardown: of two unregistrations, or one racing a
     // registration still in progress, at most one gets past here.
-    if CLIENT
-        .ready
-        .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
+    let Some(teardown) = state::begin_vmm_teardown() else {
         return;
-    }
+    };
     kstats::delete_vmm_kstat();
-    raw_vars::unregister(&VMM_VARS);
-    // SAFETY: the client was written before `ready` was set, and this
-    // call alone cleared `ready`, so no other unregistration drops it and
-    // `registered`, still set, keeps any registration out of the slot.
-    // vmm calls no entry point while it unregisters (its driver detaches
-    // only without VMs), and the kstat that reads the client is gone.
-    // Dropping returns any reservation left and unregisters the tunable.
-    unsafe { (*CLIENT.client.get()).assume_init_drop() };
-    CLIENT.registered.store(false, Ordering::Release);
+    raw_vars::unregister(VarOwner::Vmm);
+    // Last, once the kstat that reads the client is gone: dropping the
+    // client returns any reservation left and unregisters the tunable.
+    teardown.complete();
 }
 
 /// The longest VM name (`VM_MAX_NAMELEN - 1`) plus its NUL.
@@ -236,11 +137,32 @@ unsafe fn vm_name<'a>(p: *const c_char) -> Result<&'a [u8], VmmError> {
     Ok(unsafe { core::slice::from_raw_parts(p.cast::<u8>(), len) })
 }
 
+/// Says why a segment was refused, where bhyve's `errno` alone does not:
+/// one that can never fit on the console (bhyve exits), one the host
+/// cannot give now without paging in the system log (bhyve retries
+/// `ENOMEM` every second, so this may repeat as often). The second
+/// message names the bytes the segment waits for, what the host can give
+/// now, the shortfall and the free memory a start keeps (the margin),
+/// and fits in `cmn_err`'s `LOG_MSGSIZE` (200) even with every figure at
+/// its widest (197 bytes with `arctun: `).
 fn report_refusal(e: VmmError, len: u64) {
-    if let VmmError::Arc(TunableError::NeverFits { .. }) = e {
-        messages::warn(format_args!(
+    match e {
+        VmmError::Arc(TunableError::NeverFits { .. }) => messages::warn(format_args!(
             "vmm: a guest memory segment of {len} bytes cannot start on this host: {e}"
-        ));
+        )),
+        VmmError::Arc(TunableError::ShortOfMemory {
+            requested,
+            available,
+            margin,
+        }) => messages::note_to_log(format_args!(
+            "vmm: guest segment of {} bytes refused now (ENOMEM), {} short: \
+             host can give {} bytes without paging, keeping {} free",
+            requested.0,
+            requested.0.saturating_sub(available.0),
+            available.0,
+            margin.0
+        )),
+        _ => {}
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use kstat_export::KstatSnapshot;
+use admin_syntax::KstatSnapshot;
 
 /// A kstat by `module:instance:name`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,8 +19,8 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use kstat_export::etc_system::{FindingKind, SetOp, SetScope, SetValue, SystemLine};
-use kstat_export::{apply_etc_system, parse_system_line};
+use admin_syntax::etc_system::{FindingKind, SetOp, SetScope, SetValue, SystemLine};
+use admin_syntax::{apply_etc_system, parse_system_line};
 use zfs_tunables::std_platform::StdPlatform;
 use zfs_tunables::{ArcTunables, Generation, HostMemory, PageSize, Pages};
 
@@ -279,8 +279,25 @@ pub struct BootValues {
 /// the file and line).
 fn finding_text(kind: &FindingKind) -> Option<String> {
     Some(match kind {
-        FindingKind::Malformed { error, near } => {
-            format!("{} at '{near}'; line ignored", error.describe())
+        FindingKind::Malformed {
+            error,
+            column,
+            near,
+        } if near.is_empty() => {
+            format!(
+                "{} at the end of the line (column {column}); line ignored",
+                error.describe()
+            )
+        }
+        FindingKind::Malformed {
+            error,
+            column,
+            near,
+        } => {
+            format!(
+                "{} at '{near}' (column {column}); line ignored",
+                error.describe()
+            )
         }
         FindingKind::UnknownTunable { module, variable } => {
             format!("'{variable}' is not a tunable of the '{module}' module; line ignored")

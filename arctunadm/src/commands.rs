@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
-use kstat_export::{KstatSnapshot, StatValue};
+use admin_syntax::{KstatSnapshot, StatValue};
 use zfs_tunables::errno;
 use zfs_tunables::registry::{TunableFlags, Unit};
 

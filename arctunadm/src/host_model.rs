@@ -24,7 +24,7 @@
 
 use std::sync::OnceLock;
 
-use kstat_export::StatValue;
+use admin_syntax::StatValue;
 use zfs_tunables::arc_limits::{compute_lenient, AdminValues};
 use zfs_tunables::registry::{TunableDesc, TunableFlags};
 use zfs_tunables::std_platform::StdPlatform;
@@ -104,7 +104,7 @@ pub struct Figures {
     pub reserved: u64,
 }
 
-fn u64_of(s: &kstat_export::KstatSnapshot, stat: &str) -> u64 {
+fn u64_of(s: &admin_syntax::KstatSnapshot, stat: &str) -> u64 {
     s.get(stat).and_then(StatValue::as_u64).unwrap_or(0)
 }
 

@@ -13,12 +13,12 @@
 
 use std::ffi::{CStr, CString};
 
+use admin_syntax::{KstatSnapshot, StatValue};
 use illumos_ddi::{
     c_char, c_int, c_void, kid_t, kstat_named_t, kstat_t, KSTAT_DATA_CHAR, KSTAT_DATA_INT32,
     KSTAT_DATA_INT64, KSTAT_DATA_STRING, KSTAT_DATA_UINT32, KSTAT_DATA_UINT64, KSTAT_STRLEN,
     KSTAT_TYPE_NAMED,
 };
-use kstat_export::{KstatSnapshot, StatValue};
 use zfs_tunables::Hrtime;
 
 use crate::backend::{Backend, BackendError, KstatCall, KstatRef};

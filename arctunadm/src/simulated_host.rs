@@ -37,7 +37,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kstat_export::{Credential, KstatId, KstatSet, KstatSnapshot, Sources, StatValue};
+use admin_syntax::{KstatSnapshot, StatValue};
+use kstat_export::{Credential, KstatId, KstatSet, Sources};
 use vmm_client::table_lock::StdTableLock;
 use vmm_client::{bhyve_memsegs, InstanceId, SegmentAllocator, SegmentId, VmmArcClient};
 use zfs_tunables::errno;

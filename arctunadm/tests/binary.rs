@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use admin_syntax::apply_etc_system;
 use common::{set_lines, TempDir, GIB, MIB};
-use kstat_export::apply_etc_system;
 use zfs_tunables::std_platform::StdPlatform;
 use zfs_tunables::{ArcTunables, Generation, HostMemory, PageSize, Pages};
 

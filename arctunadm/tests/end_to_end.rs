@@ -4,9 +4,9 @@
 
 mod common;
 
+use admin_syntax::apply_etc_system;
 use arctunadm::backend::{Backend, TUNABLES};
 use common::{adm, host, one_line_failure, set_lines, state, tunable, TempDir, GIB, MIB};
-use kstat_export::apply_etc_system;
 use zfs_tunables::std_platform::StdPlatform;
 use zfs_tunables::{ArcTunables, Generation, HostMemory, PageSize, Pages};
 

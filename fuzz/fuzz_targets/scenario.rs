@@ -7,7 +7,7 @@
 //! path, each `mdb_write` to an `mdb` session with a sync tick, each
 //! `kstat_read` to the selector parser.
 //!
-//! Checked (`check_scenario`, then the kstat-export checks): an error
+//! Checked (`check_scenario`, then the admin-syntax checks): an error
 //! names a line of the file and says what is wrong; a scenario has a host
 //! that boots, a positive duration, rates of at least a page a second,
 //! events in time order, named guests with memory, trimmed commands and
@@ -22,7 +22,7 @@ use arc_tunables_fuzz::admin_input_checks::{
 };
 use arc_tunables_fuzz::scenario_checks::check_scenario;
 use arc_tunables_fuzz::{booted, booting};
-use kstat_export::parse_selector;
+use admin_syntax::parse_selector;
 use libfuzzer_sys::fuzz_target;
 use tests_vm::scenario::EventKind;
 

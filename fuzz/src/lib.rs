@@ -1,7 +1,7 @@
 //! The hosts the fuzz targets start from, and the checks they run.
 //!
 //! The checks are the ones the property tests run in CI
-//! (`kstat-export/tests/common/admin_input_checks.rs` and
+//! (`admin-syntax/tests/common/admin_input_checks.rs` and
 //! `tests-vm/tests/common/scenario_checks.rs`, included here), so the
 //! fuzzer and the stable test suite hold the code to one statement of its
 //! invariants. Every target builds its host from nothing on every
@@ -10,7 +10,7 @@
 use zfs_tunables::std_platform::StdPlatform;
 use zfs_tunables::{ArcTunables, Bytes, Generation, HostMemory, PageSize, GIB};
 
-#[path = "../../kstat-export/tests/common/admin_input_checks.rs"]
+#[path = "../../admin-syntax/tests/common/admin_input_checks.rs"]
 pub mod admin_input_checks;
 
 #[path = "../../tests-vm/tests/common/scenario_checks.rs"]

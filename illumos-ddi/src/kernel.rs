@@ -30,6 +30,9 @@ unsafe extern "C" {
     pub fn mutex_tryenter(mp: *mut kmutex_t) -> c_int;
     /// `void mutex_exit(kmutex_t *);`
     pub fn mutex_exit(mp: *mut kmutex_t);
+    /// `int mutex_owned(const kmutex_t *);` non-zero when the calling
+    /// thread holds the (adaptive) mutex; for assertions only.
+    pub fn mutex_owned(mp: *const kmutex_t) -> c_int;
 }
 
 // ---------------------------------------------------------------------
@@ -71,6 +74,9 @@ unsafe extern "C" {
     pub static mut physmem: pgcnt_t;
     /// `pgcnt_t freemem;`: current free memory, in pages.
     pub static mut freemem: pgcnt_t;
+    /// `pgcnt_t availrmem;`: available resident (not swappable) memory,
+    /// in pages: what segkmem, `page_resv()` and page locking take from.
+    pub static mut availrmem: pgcnt_t;
     /// `int bcmp(const void *, const void *, size_t);`
     ///
     /// The module's code never calls it; the compiler emits calls to it
@@ -89,6 +95,16 @@ unsafe extern "C" {
     pub static mut lotsfree: pgcnt_t;
     /// `pgcnt_t desfree;`: the minimum free pages before swapping begins.
     pub static mut desfree: pgcnt_t;
+}
+
+// ---------------------------------------------------------------------
+// uts/common/vm/page.h
+// ---------------------------------------------------------------------
+
+unsafe extern "C" {
+    /// `pgcnt_t pages_pp_maximum;`: the `availrmem` that page locking
+    /// leaves alone (`page_pp_lock()` fails below it).
+    pub static mut pages_pp_maximum: pgcnt_t;
 }
 
 // ---------------------------------------------------------------------

@@ -9,14 +9,19 @@
 //! prototypes are those of the headers exactly: `mutex_init` takes a
 //! `char *` name (not `const`), `kstat_create`'s `ks_ndata` is a `uint_t`,
 //! `cv_timedwait_sig_hrtime` returns `int`, and so on. Only what the kernel
-//! module (`arctun-kmod`) uses is declared; this is not a general binding.
+//! module (`arctun-kmod`) uses, and the constants the component's other
+//! crates return or lay out (`zfs-tunables`' errnos, `kstat-export`'s
+//! `kstat_named_t` numbering), is declared; this is not a general binding.
 //!
 //! ## Two layers, like `_KERNEL`
 //!
 //! - This file: types and constants that the headers also show to
 //!   userland (`kstat_t`, `kstat_named_t`, `kmutex_t`, the `KSTAT_*`,
 //!   `CE_*` and errno values). They cost nothing to link, so userland tests
-//!   and tools may use them.
+//!   and tools may use them, and they are the only place the component's
+//!   crates take these numbers from: `zfs-tunables` and `kstat-export`
+//!   depend on this layer (without the feature) instead of transcribing
+//!   the headers a second time.
 //! - [`kernel`] (feature `kernel`, which mirrors `_KERNEL`): the functions
 //!   and globals that exist only inside the kernel (`mutex_enter`,
 //!   `kstat_create`, `cmn_err`, `freemem`, ...). A build without the
@@ -283,6 +288,13 @@ pub const KSTAT_FLAG_VAR_SIZE: uchar_t = 0x02;
 pub const KSTAT_FLAG_WRITABLE: uchar_t = 0x04;
 /// The kstat survives `kstat_delete()` as a dormant kstat.
 pub const KSTAT_FLAG_PERSISTENT: uchar_t = 0x08;
+/// A persistent kstat whose provider has gone.
+pub const KSTAT_FLAG_DORMANT: uchar_t = 0x10;
+/// The data is not valid yet (between `kstat_create()` and
+/// `kstat_install()`, or while the provider says so).
+pub const KSTAT_FLAG_INVALID: uchar_t = 0x20;
+/// The kstat has `KSTAT_DATA_STRING` statistics.
+pub const KSTAT_FLAG_LONGSTRINGS: uchar_t = 0x40;
 
 /// `ks_update`'s `rw`: fill `ks_data` from the native state.
 pub const KSTAT_READ: c_int = 0;
@@ -365,8 +377,19 @@ pub const KSTAT_DATA_UINT32: uchar_t = 2;
 pub const KSTAT_DATA_INT64: uchar_t = 3;
 /// Data type: `uint64_t`.
 pub const KSTAT_DATA_UINT64: uchar_t = 4;
+/// Data type: `long`, as an LP64 kernel sees it (`_KERNEL`; the userland
+/// headers define `KSTAT_DATA_LONG` as `KSTAT_DATA_INT64`, so a snapshot
+/// read from userland never carries 7).
+pub const KSTAT_DATA_LONG: uchar_t = 7;
+/// Data type: `ulong_t`, as an LP64 kernel sees it (`_KERNEL`; userland
+/// sees `KSTAT_DATA_UINT64`).
+pub const KSTAT_DATA_ULONG: uchar_t = 8;
 /// Data type: a string held outside the data section.
 pub const KSTAT_DATA_STRING: uchar_t = 9;
+/// Data type: `float` (obsolete).
+pub const KSTAT_DATA_FLOAT: uchar_t = 5;
+/// Data type: `double` (obsolete).
+pub const KSTAT_DATA_DOUBLE: uchar_t = 6;
 
 // ---------------------------------------------------------------------
 // uts/common/sys/cmn_err.h

@@ -2,143 +2,10 @@
 
 use core::fmt;
 
-use zfs_tunables::errno;
+use illumos_ddi as errno;
 use zfs_tunables::TunableError;
 
 use crate::kstat_named::KstatDataType;
-
-/// What a parser found wrong, and where.
-///
-/// Every parser in this crate (`mdb` writes, `/etc/system` lines, `kstat`
-/// selectors and assignments) reports its failures with one of these; the
-/// offset is a byte offset into the parser's input, so a caller can point
-/// at the culprit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ParseError {
-    /// What is wrong.
-    pub kind: ParseErrorKind,
-    /// The byte offset in the input where the problem starts.
-    pub offset: usize,
-}
-
-impl ParseError {
-    /// A `kind` error at `offset`.
-    #[must_use]
-    pub const fn new(kind: ParseErrorKind, offset: usize) -> ParseError {
-        ParseError { kind, offset }
-    }
-}
-
-/// The reasons a parser refuses its input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParseErrorKind {
-    /// The input is empty (or only blanks).
-    Empty,
-    /// A byte that is not allowed at this point.
-    UnexpectedByte,
-    /// The input ends where more was expected.
-    UnexpectedEnd,
-    /// A digit that is not valid in the number's radix.
-    InvalidDigit,
-    /// A number that does not fit in 64 bits.
-    Overflow,
-    /// A name longer than the parser accepts (kstat names: 30 characters).
-    NameTooLong,
-    /// A selector with more than four `:`-separated fields.
-    TooManyFields,
-    /// An assignment without all four of module, instance, name, statistic.
-    MissingField,
-    /// A wildcard where exactly one statistic must be named.
-    Wildcard,
-    /// An instance number that is not a non-negative decimal `int`.
-    BadInstance,
-    /// An assignment or a write without a value.
-    MissingValue,
-    /// A `/regex/` selector operand (only shell globs are supported).
-    RegexUnsupported,
-    /// A glob pattern longer than the parser accepts.
-    PatternTooLong,
-    /// An unterminated `[...]` class in a glob pattern.
-    UnterminatedClass,
-    /// An `mdb` command that does not write (a display format).
-    NotAWrite,
-    /// An `mdb` write through `\` (physical) or `?` (object file) rather
-    /// than `/` (the running kernel's variables).
-    NotVirtualWrite,
-    /// An `mdb` write to a numeric address rather than a named variable.
-    NumericAddress,
-    /// An `mdb` write of more than one value: it would run past the
-    /// variable into whatever follows it in memory.
-    MultipleValues,
-    /// A floating-point immediate (`0t1.5`).
-    FloatingPoint,
-    /// An `mdb` radix outside 2 to 16.
-    BadRadix,
-    /// Input after a complete command that is neither blank nor a comment.
-    ExtraneousInput,
-    /// An `/etc/system` `set` without a variable or value where one is
-    /// needed (krtld's "value expected").
-    ValueExpected,
-    /// An `/etc/system` operator other than `=`, `&` or `|`.
-    UnsupportedOperator,
-    /// An `/etc/system` string value for an integer tunable.
-    StringValue,
-    /// An unterminated `"` string.
-    UnterminatedString,
-    /// An `/etc/system` command krtld does not know (`sett`).
-    UnknownCommand,
-    /// An `/etc/system` line that does not start with a command.
-    UnexpectedToken,
-}
-
-impl ParseErrorKind {
-    /// A short description, in the words illumos's own tools use where
-    /// they have one.
-    #[must_use]
-    pub const fn describe(self) -> &'static str {
-        match self {
-            ParseErrorKind::Empty => "nothing to parse",
-            ParseErrorKind::UnexpectedByte => "unexpected character",
-            ParseErrorKind::UnexpectedEnd => "unexpected end of input",
-            ParseErrorKind::InvalidDigit => "digit is invalid in the number's base",
-            ParseErrorKind::Overflow => "value exceeds 64 bits",
-            ParseErrorKind::NameTooLong => "name longer than 30 characters",
-            ParseErrorKind::TooManyFields => {
-                "more than four fields in module:instance:name:statistic"
-            }
-            ParseErrorKind::MissingField => "expected module:instance:name:statistic=value",
-            ParseErrorKind::Wildcard => "a write must name exactly one statistic (no wildcards)",
-            ParseErrorKind::BadInstance => "instance is not a non-negative decimal number",
-            ParseErrorKind::MissingValue => "expected a value to write",
-            ParseErrorKind::RegexUnsupported => "/regex/ operands are not supported; use a glob",
-            ParseErrorKind::PatternTooLong => "pattern too long",
-            ParseErrorKind::UnterminatedClass => "unterminated [ in pattern",
-            ParseErrorKind::NotAWrite => "not a write: the format must be one of v, w, W, Z or z",
-            ParseErrorKind::NotVirtualWrite => {
-                "only writes through / (kernel virtual memory) reach a tunable"
-            }
-            ParseErrorKind::NumericAddress => "a numeric address; name the variable instead",
-            ParseErrorKind::MultipleValues => {
-                "more than one value would write past the end of the variable"
-            }
-            ParseErrorKind::FloatingPoint => "floating point not supported",
-            ParseErrorKind::BadRadix => "radix must be between 2 and 16",
-            ParseErrorKind::ExtraneousInput => "extraneous input",
-            ParseErrorKind::ValueExpected => "value expected",
-            ParseErrorKind::UnsupportedOperator => "unsupported operator",
-            ParseErrorKind::StringValue => "a string value for an integer tunable",
-            ParseErrorKind::UnterminatedString => "missing \"",
-            ParseErrorKind::UnknownCommand => "unknown command",
-            ParseErrorKind::UnexpectedToken => "unexpected token",
-        }
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at byte {})", self.kind.describe(), self.offset)
-    }
-}
 
 /// Everything that can go wrong in this crate.
 ///
@@ -150,8 +17,6 @@ impl fmt::Display for ParseError {
 /// direct call into `zfs-tunables` would.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportError {
-    /// A parser refused its input.
-    Parse(ParseError),
     /// The caller lacks `sys_config` privilege (`secpolicy_sys_config`).
     NotPrivileged,
     /// The kstat is marked `KSTAT_FLAG_INVALID`.
@@ -213,13 +78,6 @@ pub enum ExportError {
     },
     /// A fixed-capacity table is full.
     Full,
-    /// An `mdb` write whose bytes do not lie within the 8-byte variable.
-    WriteOutsideVariable {
-        /// The byte offset of the write within the variable.
-        offset: u64,
-        /// The write's width in bytes.
-        width: u8,
-    },
 }
 
 impl ExportError {
@@ -227,7 +85,6 @@ impl ExportError {
     #[must_use]
     pub const fn to_errno(self) -> i32 {
         match self {
-            ExportError::Parse(_) => errno::EINVAL,
             ExportError::NotPrivileged => errno::EPERM,
             ExportError::KstatInvalid => errno::EAGAIN,
             ExportError::NotWritable => errno::EACCES,
@@ -243,14 +100,7 @@ impl ExportError {
             ExportError::NotDynamic { .. } => errno::ENOTSUP,
             ExportError::AlreadyBound { .. } => errno::EEXIST,
             ExportError::Full => errno::ENOSPC,
-            ExportError::WriteOutsideVariable { .. } => errno::EINVAL,
         }
-    }
-}
-
-impl From<ParseError> for ExportError {
-    fn from(e: ParseError) -> Self {
-        ExportError::Parse(e)
     }
 }
 
@@ -263,7 +113,6 @@ impl From<TunableError> for ExportError {
 impl fmt::Display for ExportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            ExportError::Parse(e) => write!(f, "{e}"),
             ExportError::NotPrivileged => write!(f, "not privileged (sys_config)"),
             ExportError::KstatInvalid => write!(f, "the kstat is not valid yet"),
             ExportError::NotWritable => write!(f, "the kstat is not writable"),
@@ -299,10 +148,6 @@ impl fmt::Display for ExportError {
                 write!(f, "{name} already has a raw variable")
             }
             ExportError::Full => write!(f, "the fixed-capacity table is full"),
-            ExportError::WriteOutsideVariable { offset, width } => write!(
-                f,
-                "a {width}-byte write at offset {offset} runs past the 8-byte variable"
-            ),
         }
     }
 }

@@ -56,7 +56,6 @@ use zfs_tunables::{ArcTunables, Hrtime};
 use crate::error::ExportError;
 use crate::kstat_driver::{Credential, Kstat, KstatUpdate, MAX_NDATA};
 use crate::kstat_named::{KstatDataType, KstatFlags, KstatIdent, KstatNamed, KstatValue};
-use crate::kstat_selector::KstatAssignment;
 use crate::raw_variables::RecordApplied;
 
 /// The class of every kstat here.
@@ -499,42 +498,6 @@ impl KstatSet {
             entry.value = KstatValue::from_u64(value);
         }
         self.write(id, src, user, cred, now)
-    }
-
-    /// Performs parsed `module:instance:name:statistic=value` requests:
-    /// one [`write_values`](Self::write_values) per kstat named, so the
-    /// values for one kstat are applied together or not at all (writes to
-    /// different kstats are independent, as kstat writes are). Every
-    /// request must name an existing kstat (`ENOENT`) before anything is
-    /// written.
-    pub fn write_assignments<P: Platform>(
-        &mut self,
-        src: &mut Sources<'_, P>,
-        requests: &[KstatAssignment],
-        cred: Credential,
-        now: Hrtime,
-    ) -> Result<(), ExportError> {
-        for r in requests {
-            let id =
-                KstatId::find(&r.module, r.instance, &r.name).ok_or(ExportError::NoSuchKstat)?;
-            if !KstatSet::exists(id, src) {
-                return Err(ExportError::NoSuchKstat);
-            }
-        }
-        for id in KstatId::ALL {
-            let mut values: Vec<(&str, u64), MAX_NDATA> = Vec::new();
-            for r in requests {
-                if KstatId::find(&r.module, r.instance, &r.name) == Some(id) {
-                    values
-                        .push((r.statistic.as_str(), r.value))
-                        .map_err(|_| ExportError::Full)?;
-                }
-            }
-            if !values.is_empty() {
-                self.write_values(id, src, &values, cred, now)?;
-            }
-        }
-        Ok(())
     }
 }
 

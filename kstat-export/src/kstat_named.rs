@@ -7,27 +7,28 @@
 //! callbacks in [`crate::exported_kstats`] work on exactly what the kernel
 //! hands them.
 //!
-//! The constants are illumos's, not another platform's: `KSTAT_STRLEN` is
-//! 31 (30 significant characters and a NUL) and `KSTAT_DATA_STRING` is 9.
-//! OpenZFS's SPL headers for other systems use 255 and 7; never copy
-//! constants from there.
+//! The constants are illumos's, taken from `illumos-ddi`'s transcription
+//! of `kstat.h` (its feature-less layer: numbers only, no kernel symbols),
+//! not another platform's: `KSTAT_STRLEN` is 31 (30 significant characters
+//! and a NUL) and `KSTAT_DATA_STRING` is 9. OpenZFS's SPL headers for
+//! other systems use 255 and 7; never copy constants from there.
 
 use core::fmt;
 
 use crate::error::ExportError;
 
 /// `KSTAT_STRLEN`: the size of a kstat name buffer, NUL included.
-pub const KSTAT_STRLEN: usize = 31;
+pub const KSTAT_STRLEN: usize = illumos_ddi::KSTAT_STRLEN;
 /// The most significant characters of a kstat name (`KSTAT_STRLEN - 1`).
 pub const KSTAT_NAME_MAX: usize = KSTAT_STRLEN - 1;
 
 /// `KSTAT_TYPE_NAMED`: the only kstat type this crate exports.
-pub const KSTAT_TYPE_NAMED: u8 = 1;
+pub const KSTAT_TYPE_NAMED: u8 = illumos_ddi::KSTAT_TYPE_NAMED;
 
 /// `KSTAT_READ`, the `rw` argument of `ks_update` for a read.
-pub const KSTAT_READ: i32 = 0;
+pub const KSTAT_READ: i32 = illumos_ddi::KSTAT_READ;
 /// `KSTAT_WRITE`, the `rw` argument of `ks_update` for a write.
-pub const KSTAT_WRITE: i32 = 1;
+pub const KSTAT_WRITE: i32 = illumos_ddi::KSTAT_WRITE;
 
 /// A `kstat_named_t`'s `data_type`, with illumos's numbering.
 ///
@@ -40,25 +41,25 @@ pub struct KstatDataType(pub u8);
 
 impl KstatDataType {
     /// `KSTAT_DATA_CHAR`: up to 16 bytes of characters.
-    pub const CHAR: KstatDataType = KstatDataType(0);
+    pub const CHAR: KstatDataType = KstatDataType(illumos_ddi::KSTAT_DATA_CHAR);
     /// `KSTAT_DATA_INT32`.
-    pub const INT32: KstatDataType = KstatDataType(1);
+    pub const INT32: KstatDataType = KstatDataType(illumos_ddi::KSTAT_DATA_INT32);
     /// `KSTAT_DATA_UINT32`.
-    pub const UINT32: KstatDataType = KstatDataType(2);
+    pub const UINT32: KstatDataType = KstatDataType(illumos_ddi::KSTAT_DATA_UINT32);
     /// `KSTAT_DATA_INT64`.
-    pub const INT64: KstatDataType = KstatDataType(3);
+    pub const INT64: KstatDataType = KstatDataType(illumos_ddi::KSTAT_DATA_INT64);
     /// `KSTAT_DATA_UINT64`.
-    pub const UINT64: KstatDataType = KstatDataType(4);
+    pub const UINT64: KstatDataType = KstatDataType(illumos_ddi::KSTAT_DATA_UINT64);
     /// `KSTAT_DATA_FLOAT` (obsolete).
-    pub const FLOAT: KstatDataType = KstatDataType(5);
+    pub const FLOAT: KstatDataType = KstatDataType(illumos_ddi::KSTAT_DATA_FLOAT);
     /// `KSTAT_DATA_DOUBLE` (obsolete).
-    pub const DOUBLE: KstatDataType = KstatDataType(6);
+    pub const DOUBLE: KstatDataType = KstatDataType(illumos_ddi::KSTAT_DATA_DOUBLE);
     /// `KSTAT_DATA_LONG` as the LP64 kernel sees it (userland sees INT64).
-    pub const KERNEL_LONG: KstatDataType = KstatDataType(7);
+    pub const KERNEL_LONG: KstatDataType = KstatDataType(illumos_ddi::KSTAT_DATA_LONG);
     /// `KSTAT_DATA_ULONG` as the LP64 kernel sees it (userland sees UINT64).
-    pub const KERNEL_ULONG: KstatDataType = KstatDataType(8);
+    pub const KERNEL_ULONG: KstatDataType = KstatDataType(illumos_ddi::KSTAT_DATA_ULONG);
     /// `KSTAT_DATA_STRING`: a pointer and length into the data segment.
-    pub const STRING: KstatDataType = KstatDataType(9);
+    pub const STRING: KstatDataType = KstatDataType(illumos_ddi::KSTAT_DATA_STRING);
 }
 
 /// A kstat name: at most 30 significant bytes, NUL-padded to
@@ -201,19 +202,19 @@ bitflags::bitflags! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub struct KstatFlags: u8 {
         /// `KSTAT_FLAG_VIRTUAL`: the provider supplies `ks_data`.
-        const VIRTUAL = 0x01;
+        const VIRTUAL = illumos_ddi::KSTAT_FLAG_VIRTUAL;
         /// `KSTAT_FLAG_VAR_SIZE`: `ks_update` may change `ks_ndata`.
-        const VAR_SIZE = 0x02;
+        const VAR_SIZE = illumos_ddi::KSTAT_FLAG_VAR_SIZE;
         /// `KSTAT_FLAG_WRITABLE`: root may write the data section.
-        const WRITABLE = 0x04;
+        const WRITABLE = illumos_ddi::KSTAT_FLAG_WRITABLE;
         /// `KSTAT_FLAG_PERSISTENT`.
-        const PERSISTENT = 0x08;
+        const PERSISTENT = illumos_ddi::KSTAT_FLAG_PERSISTENT;
         /// `KSTAT_FLAG_DORMANT`.
-        const DORMANT = 0x10;
+        const DORMANT = illumos_ddi::KSTAT_FLAG_DORMANT;
         /// `KSTAT_FLAG_INVALID`: the data is not valid yet.
-        const INVALID = 0x20;
+        const INVALID = illumos_ddi::KSTAT_FLAG_INVALID;
         /// `KSTAT_FLAG_LONGSTRINGS`.
-        const LONGSTRINGS = 0x40;
+        const LONGSTRINGS = illumos_ddi::KSTAT_FLAG_LONGSTRINGS;
         // Keep unknown bits from C.
         const _ = !0;
     }
@@ -236,12 +237,19 @@ pub struct KstatIdent {
     pub ndata_max: usize,
 }
 
-// kstat_named_t on LP64: name[31], data_type, then the union at offset 32.
-const _: () = assert!(core::mem::size_of::<KstatNamed>() == 48);
-const _: () = assert!(core::mem::align_of::<KstatNamed>() == 8);
-const _: () = assert!(core::mem::offset_of!(KstatNamed, data_type) == 31);
-const _: () = assert!(core::mem::offset_of!(KstatNamed, value) == 32);
-const _: () = assert!(core::mem::size_of::<KstatValue>() == 16);
+// kstat_named_t on LP64: name[31], data_type, then the union at offset 32,
+// exactly as illumos-ddi lays out the C structure.
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    use illumos_ddi::{kstat_named_t, kstat_named_value};
+    assert!(size_of::<KstatNamed>() == 48);
+    assert!(size_of::<KstatNamed>() == size_of::<kstat_named_t>());
+    assert!(align_of::<KstatNamed>() == align_of::<kstat_named_t>());
+    assert!(offset_of!(KstatNamed, name) == offset_of!(kstat_named_t, name));
+    assert!(offset_of!(KstatNamed, data_type) == offset_of!(kstat_named_t, data_type));
+    assert!(offset_of!(KstatNamed, value) == offset_of!(kstat_named_t, value));
+    assert!(size_of::<KstatValue>() == size_of::<kstat_named_value>());
+};
 
 #[cfg(test)]
 mod tests {

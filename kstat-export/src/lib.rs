@@ -1,4 +1,4 @@
-//! The admin paths of the runtime ARC tunables: kstats, `kstat -p`, `mdb -kw` pick-up and `/etc/system`.
+//! The kernel side of the ARC tunables' admin paths: the kstats, their update callbacks, and the raw variables `mdb -kw` writes.
 //!
 //! # Big theory statement
 //!
@@ -6,27 +6,37 @@
 //!
 //! `zfs-tunables` makes the ARC's limits adjustable and lets kernel
 //! consumers reserve headroom. Admins reach that through the interfaces
-//! they already use on illumos, and this crate is those interfaces:
+//! they already use on illumos; this crate is the part of those
+//! interfaces that lives in the kernel, and everything in it is linked by
+//! the kernel module (`arctun-kmod`):
 //!
-//! | admin does | this crate | module |
+//! | admin does | the kernel runs | module |
 //! |---|---|---|
 //! | `kstat -p zfs:0:arcstats` | four named kstats and their update callbacks | [`exported_kstats`] |
-//! | writes `zfs:0:tunables` | the driver's write path over a staging copy | [`kstat_driver`] |
-//! | `echo 'zfs_arc_max/Z 0x200000000' \| mdb -kw` | raw variables and the sync tick | [`raw_variables`], [`mdb_write`] |
-//! | `set zfs:zfs_arc_max = 0x200000000` in `/etc/system` | boot-time application | [`etc_system`] |
-//! | reads the output | `kstat -p` rendering (std) | `kstat_p` |
+//! | writes `zfs:0:tunables` | the write callback, over the driver's staging copy | [`exported_kstats`], [`kstat_driver`] |
+//! | `echo 'zfs_arc_max/Z 0x200000000' \| mdb -kw` | the raw variables and their sync tick | [`raw_variables`] |
+//! | reads the console | a refused raw write's warning, formatted without an allocator | [`message`] |
+//!
+//! What admins *type* (`/etc/system` lines, `mdb -kw` commands, `kstat`
+//! operands and write requests) and what `kstat -p` *prints* are parsed
+//! and rendered by the `admin-syntax` crate, which the simulator, the
+//! admin command and the fuzz targets use and the kernel module does not:
+//! krtld parses `/etc/system` before the module loads, `mdb` stores to
+//! the C globals itself, and `kstat(8)` runs in userland. So the kernel
+//! links no parser.
 //!
 //! ## The kstats
 //!
-//! [`KstatNamed`] has `kstat_named_t`'s layout (48 bytes, union at 32,
-//! checked at compile time) and illumos's numbering (`KSTAT_DATA_UINT64`
-//! 4, `KSTAT_DATA_STRING` 9, `KSTAT_STRLEN` 31 with 30 significant
-//! characters, `KSTAT_FLAG_WRITABLE` 0x04). A name that does not fit is
-//! refused rather than truncated, so two statistics can never collide.
-//! `zfs:0:arcstats` (`c_max` is the *effective* ceiling), `zfs:0:tunables`
-//! (writable; one `KSTAT_DATA_UINT64` per runtime tunable of every
-//! registrant), `zfs:0:arc_headroom` and `vmm:0:arc_resv` are described
-//! in [`exported_kstats`].
+//! [`KstatNamed`] has `kstat_named_t`'s layout (48 bytes, union at 32),
+//! checked at compile time against `illumos-ddi`'s transcription of the
+//! C structure, and illumos's numbering, taken from the same crate
+//! (`KSTAT_DATA_UINT64` 4, `KSTAT_DATA_STRING` 9, `KSTAT_STRLEN` 31 with
+//! 30 significant characters, `KSTAT_FLAG_WRITABLE` 0x04). A name that
+//! does not fit is refused rather than truncated, so two statistics can
+//! never collide. `zfs:0:arcstats` (`c_max` is the *effective* ceiling),
+//! `zfs:0:tunables` (writable; one `KSTAT_DATA_UINT64` per runtime
+//! tunable of every registrant), `zfs:0:arc_headroom` and `vmm:0:arc_resv`
+//! are described in [`exported_kstats`].
 //!
 //! ## Writes, as illumos performs them
 //!
@@ -41,7 +51,9 @@
 //! `zfs:0:arcstats`), `EINVAL` for a buffer of the wrong size, types or
 //! names, and the core's own errno for a refused value (`EINVAL` out of
 //! bounds, `ERANGE` minimum above maximum, `EBUSY` conflicts with live
-//! reservations).
+//! reservations). [`Kstat`] and [`KstatSet`] are the driver's side of
+//! that sequence for userland, so the simulator and the tests call the
+//! update callbacks in the kernel's order.
 //!
 //! ## Raw variables
 //!
@@ -52,21 +64,10 @@
 //! value kept. Storage is behind [`RawCell`], so the kernel module binds
 //! the real globals and the simulator owns atomics.
 //!
-//! ## Parsers
-//!
-//! Four parsers read what admins type: `mdb` writes
-//! ([`parse_mdb_write`]), `/etc/system` lines ([`parse_system_line`],
-//! [`apply_etc_system`]), `kstat` selectors ([`parse_selector`]) and write
-//! requests ([`parse_assignment`]). Each takes arbitrary bytes, parses
-//! into fixed-size structures with no allocation, and returns a
-//! [`ParseError`] with a byte offset rather than panicking; property tests
-//! feed them random and near-valid input. They are `no_std`, so the same
-//! code can run in the kernel and under a fuzzer.
-//!
 //! ## Invariants
 //!
-//! - A refused kstat write, raw write or `/etc/system` value changes no
-//!   tunable; a refused raw write is undone in the variable.
+//! - A refused kstat write or raw write changes no tunable; a refused raw
+//!   write is undone in the variable.
 //! - After a sync tick, every bound raw variable holds the value in force,
 //!   except one an admin wrote after the tick looked at it.
 //! - A successful `zfs:0:tunables` write updates the raw variables and
@@ -85,11 +86,11 @@
 //! (through `zfs_tunables::sync`), written by `mdb` without any lock.
 //! Reads of the other kstats take only the component's lock.
 //!
-//! ## Where this departs from the brief or from illumos, and why
+//! ## Design decisions
 //!
 //! - **A refused kstat value returns the core's errno**, not always
 //!   `EINVAL`: `ERANGE` and `EBUSY` tell an admin which rule the value
-//!   broke. Out-of-bounds values are `EINVAL`, as the issue asks.
+//!   broke. Out-of-bounds values are `EINVAL`.
 //! - **`zfs:0:tunables` is `VAR_SIZE`**: modules register tunables after
 //!   zfs (vmm loads later), and the driver runs the read update before it
 //!   compares `ks_ndata`, which is exactly what `VAR_SIZE` is for.
@@ -102,37 +103,28 @@
 //! - **The sync tick also follows changes made through other paths**
 //!   (a direct call, a kstat write made without the raw variables), so the
 //!   C globals always read the value in force.
-//! - **`/etc/system` is stricter than krtld** about junk after a value,
-//!   values over 64 bits and `0x` without digits (krtld applies or wraps
-//!   them); see [`etc_system`].
-//! - **`mdb` parsing is a subset**: `symbol[+offset]/modifier value`; no
-//!   expressions, numeric addresses, several values or floating point;
-//!   see [`mdb_write`].
-//! - **`kstat` selectors take globs, not `/regex/`** (refused with an
-//!   error).
+//! - **No parser is linked into the kernel**: see "What it is for".
 //!
-//! # The API the simulator and the kernel module call
+//! # The API the kernel module and the simulator call
 //!
-//! Simulator (std): [`KstatSet`] with [`Sources`] for reads
-//! (`kstat_p`, `snapshots`) and writes (`write_assignments` with
-//! [`parse_assignment`]); [`RawVariables::with_owned_cells`],
-//! [`parse_mdb_write`] + [`RawVariables::mdb_write`],
-//! [`RawVariables::sync_tick`]; [`apply_etc_system`] before
-//! `finish_boot()`.
-//!
-//! Kernel module (no_std): the idents [`ARCSTATS`], [`TUNABLES`],
+//! Kernel module: the idents [`ARCSTATS`], [`TUNABLES`],
 //! [`ARC_HEADROOM`], [`ARC_RESV`] for `kstat_create()`; the update
 //! callbacks [`ArcstatsUpdate`], [`TunablesUpdate`], [`ArcHeadroomUpdate`],
 //! [`ArcResvUpdate`] (through [`KstatUpdate`]) called from `ks_update`
 //! with `ks_data` as `&mut [KstatNamed]`; [`RawVariables::bind`] on the
 //! C globals and [`RawVariables::sync_tick`] from the reap thread;
-//! [`format_message`] for `cmn_err`.
+//! [`ExportError`] and its errno.
+//!
+//! Simulator and tests: [`KstatSet`] with [`Sources`] for reads and
+//! writes (`write_values`); [`RawVariables::with_owned_cells`] and
+//! [`RawVariables::variable`] for the cells `mdb` writes;
+//! [`format_message`] for what the kernel hands `cmn_err`.
 //!
 //! # Builds
 //!
-//! `no_std` without an allocator unless the `std` feature (default) is
-//! on; `std` adds `kstat -p` rendering.
-#![cfg_attr(not(any(feature = "std", test)), no_std)]
+//! `no_std` without an allocator, always (the tests link std); the
+//! crate has no features.
+#![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -152,31 +144,20 @@
 )]
 
 mod error;
-pub mod etc_system;
 pub mod exported_kstats;
 pub mod kstat_driver;
 pub mod kstat_named;
-#[cfg(feature = "std")]
-pub mod kstat_p;
-pub mod kstat_selector;
-mod lexing;
-pub mod mdb_write;
 pub mod message;
 pub mod raw_variables;
 
-pub use error::{ExportError, ParseError, ParseErrorKind};
-pub use etc_system::{apply_etc_system, parse_system_line, BootFinding, BootReport, FindingKind};
+pub use error::ExportError;
 pub use exported_kstats::{
     ArcHeadroomUpdate, ArcResvUpdate, ArcstatsUpdate, KstatId, KstatSet, Sources, TunablesUpdate,
     ARCSTATS, ARC_HEADROOM, ARC_RESV, TUNABLES,
 };
 pub use kstat_driver::{Credential, Kstat, KstatUpdate};
 pub use kstat_named::{KstatDataType, KstatFlags, KstatIdent, KstatName, KstatNamed, KstatValue};
-#[cfg(feature = "std")]
-pub use kstat_p::{render_kstat_p, KstatSnapshot, StatValue};
-pub use kstat_selector::{parse_assignment, parse_selector, KstatAssignment, KstatSelector};
-pub use mdb_write::{parse_mdb_write, parse_mdb_write_with_radix, MdbWrite, WriteWidth};
 pub use message::format_message;
 pub use raw_variables::{
-    RawCell, RawSyncWarning, RawVariables, RawWriteOutcome, RecordApplied, SyncOutcome,
+    BoundVariable, RawCell, RawSyncWarning, RawVariables, RecordApplied, SyncOutcome,
 };

@@ -18,10 +18,11 @@
 //! - refused: the variable is restored to the value kept and a
 //!   [`RawSyncWarning`] is produced; the kernel prints it with
 //!   `cmn_err(CE_WARN, "%s", ...)`. Its text names the variable, the
-//!   refused value and the value kept, for example:
+//!   refused value and the value kept, for example (on a 16 GiB host,
+//!   whose `allmem` is 16911433728 bytes):
 //!
 //!   ```text
-//!   zfs_arc_max: direct write of 0x3e8 (1000) refused (EINVAL), keeping 0x200000000 (8589934592): zfs_arc_max: 1000 is out of bounds (accepted: 67108865 to 18446744073709551615)
+//!   zfs_arc_max: direct write of 0x3e8 (1000) refused (EINVAL), keeping 0x200000000 (8589934592): zfs_arc_max: 1000 is out of bounds (accepted: 67108865 to 16911433727)
 //!   ```
 //!
 //! A successful `zfs:0:tunables` write records its values here
@@ -53,10 +54,6 @@
 //! before. A restore uses compare-and-swap, so an admin's write that lands
 //! between the tick's load and its restore is not overwritten: the next
 //! tick examines it.
-//!
-//! `mdb` modifiers are modelled on little-endian memory (amd64, the only
-//! platform bhyve runs on): `/W` writes the low half of the variable,
-//! `zfs_arc_max+4/W` the high half.
 
 use core::fmt;
 
@@ -68,7 +65,6 @@ use zfs_tunables::sync::{AtomicU64, Ordering};
 use zfs_tunables::{ArcTunables, TunableError};
 
 use crate::error::ExportError;
-use crate::mdb_write::MdbWrite;
 
 /// The storage of one raw variable: a 64-bit word that others may write
 /// at any time.
@@ -164,15 +160,15 @@ pub struct SyncOutcome {
     pub followed: u32,
 }
 
-/// What an `mdb` write did to a raw variable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RawWriteOutcome {
-    /// The variable.
+/// One bound variable, as [`RawVariables::variable`] finds it.
+#[derive(Debug)]
+pub struct BoundVariable<'a, C> {
+    /// The module that registered the tunable (`zfs`, `vmm`).
+    pub module: &'static str,
+    /// The variable's (and the tunable's) name.
     pub name: &'static str,
-    /// Its value before the write.
-    pub old: u64,
-    /// Its value after the write (in force only after the next tick).
-    pub new: u64,
+    /// Its storage.
+    pub cell: &'a C,
 }
 
 /// The raw variables of the runtime tunables, with their last-applied
@@ -280,50 +276,19 @@ impl<C: RawCell> RawVariables<C> {
         self.vars.iter().map(|v| v.name)
     }
 
-    /// Performs a parsed `mdb -kw` write on the raw variable it names:
-    /// the variable changes, nothing is validated or applied (that is the
-    /// next tick's job). A `module`` prefix must name the tunable's
-    /// module. The write must lie within the 8-byte variable.
-    pub fn mdb_write(&self, w: &MdbWrite) -> Result<RawWriteOutcome, ExportError> {
-        let var = self
-            .vars
+    /// The bound variable called `name`: its module, its name and its
+    /// cell. An `mdb -kw` write goes through this to the cell, as `mdb`
+    /// stores to the C global (see `admin-syntax`, which performs them).
+    #[must_use]
+    pub fn variable(&self, name: &str) -> Option<BoundVariable<'_, C>> {
+        self.vars
             .iter()
-            .find(|v| w.symbol.as_str() == v.name)
-            .ok_or(ExportError::UnknownVariable)?;
-        if let Some(m) = &w.module {
-            if m.as_str() != var.module {
-                return Err(ExportError::UnknownVariable);
-            }
-        }
-        let width = w.width.bytes();
-        let outside = ExportError::WriteOutsideVariable {
-            offset: w.offset,
-            width,
-        };
-        let end = w.offset.checked_add(u64::from(width)).ok_or(outside)?;
-        if end > 8 {
-            return Err(outside);
-        }
-        // Little-endian: byte `offset` of the variable is bits
-        // offset*8.. of its value.
-        let shift = u32::try_from(w.offset.saturating_mul(8)).map_err(|_| outside)?;
-        let field = w.width.mask();
-        let mask = field.checked_shl(shift).unwrap_or(0);
-        let bits = (w.value & field).checked_shl(shift).unwrap_or(0);
-        let mut old = var.cell.load();
-        loop {
-            let new = (old & !mask) | bits;
-            match var.cell.compare_exchange(old, new) {
-                Ok(_) => {
-                    return Ok(RawWriteOutcome {
-                        name: var.name,
-                        old,
-                        new,
-                    })
-                }
-                Err(now) => old = now,
-            }
-        }
+            .find(|v| v.name == name)
+            .map(|v| BoundVariable {
+                module: v.module,
+                name: v.name,
+                cell: &v.cell,
+            })
     }
 
     /// Brings the variables and the tunables back in step; see the module

@@ -30,8 +30,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode, Throughput};
-use tests_vm::machine::Policy;
 use tests_vm::params::Params;
+use tests_vm::policy::Policy;
 use tests_vm::scenario::{self, Scenario, FLEET_1T_GUESTS, FLEET_1T_SECONDS};
 use tests_vm::sim;
 

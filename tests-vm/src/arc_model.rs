@@ -1,521 +1,622 @@
-//! The ARC (`arc.c`): limits, `arc_available_memory()`, the reap zthr
+//! The ARC (`arc.c`): `arc_available_memory()`, the reap zthr
 //! (`arc_reap_cb_check()`, `arc_reap_cb()`), `arc_reduce_target_size()`,
 //! the adjust zthr (`arc_adjust()`), `arc_adapt()` growth from a reader,
 //! and the overflow rule of `arc_get_data_impl()`.
 //!
-//! Under the `tunables` policy `c`, `c_min` and `c_max` live in the
-//! project's component (`ArcTunables::published()`): the ARC grows and
-//! shrinks `c` through it, reads the effective ceiling from it, and adds
-//! its `headroom_term()` to `arc_available_memory()`. That kernel also
-//! carries two changes to the reap zthr, as the project's `arc.c` patch
-//! does: the reaper's in-flight rule (see `reap_cb_finish()`), and one reap
-//! of the kmem caches after the component lowered the ceiling and the
-//! adjust zthr has evicted down to it (see `reap_cb_check()`).
+//! [`ArcModel`] owns the ARC's threads and flags, and its limits behind
+//! [`ArcLimits`](limits::ArcLimits): the stock kernels' own variables, or
+//! the project's component. Its buffers are memory: their bytes are the
+//! host's `arc_size` counter ([`Memory`]), which the ARC grows and
+//! shrinks. Each method takes the host counters it touches.
+//!
+//! Under the component the ARC grows and shrinks `c` through it, reads the
+//! effective ceiling from it, and adds its `headroom_term()` to
+//! `arc_available_memory()`. That kernel also carries two changes to the
+//! reap zthr, as the project's `arc.c` patch does: the reaper's in-flight
+//! rule (see `reap_cb_finish()`), and one reap of the kmem caches after
+//! the component lowered the ceiling and the adjust zthr has evicted down
+//! to it (see `reap_cb_check()`). The OS-8005 kernel's ARC carries
+//! `arc_virt_machine_reserved` and its `FMR_VIRT_MACHINE` term.
 
-use zfs_tunables::arc_limits::{compute_lenient, AdminValues};
-use zfs_tunables::{
-    ArcTunables, Bytes, Generation as TGen, HostMemory, Hrtime, MemoryFigures, PageSize, Pages,
-};
+pub mod limits;
 
-use crate::machine::{Limits, Machine, Policy, ReapZthr};
+use crate::event::{Event, EventRecord};
+use crate::host::kmem::Kmem;
+use crate::host::memory::{Memory, Thresholds};
 use crate::params::{ms_to_ticks, per_tick, ptob, Params, HZ, PAGESIZE};
-use crate::platform::SimPlatform;
-use crate::scenario::{Generation, Scenario};
+use limits::ArcLimits;
 
-fn tgen(g: Generation) -> TGen {
-    match g {
-        Generation::Y2021 => TGen::Y2021,
-        Generation::Current => TGen::Current,
-    }
+/// The reap zthr (`arc_reap_zthr`): idle until its timer or a wake-up,
+/// or inside `arc_reap_cb()`'s one-second sleep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReapZthr {
+    /// Waiting; the check runs at `next_check` or when woken.
+    Idle {
+        /// Tick of the next timed check.
+        next_check: u64,
+    },
+    /// In `arc_reap_cb()`, sleeping until `until`.
+    Sleeping {
+        /// Tick the sleep ends.
+        until: u64,
+    },
 }
 
-/// The host as `arc_init()` sees it.
-#[must_use]
-pub fn host_memory(physmem: u64, swapfs_minfree: u64) -> HostMemory {
-    HostMemory {
-        physmem: Pages(physmem),
-        swapfs_minfree: Pages(swapfs_minfree),
-        page_size: PageSize::AMD64,
-        heap: None,
-    }
-}
-
-/// The limits at boot: `arc_init()` with `/etc/system` applied.
-pub fn initial_limits(
-    _p: &Params,
-    policy: Policy,
-    s: &Scenario,
-    physmem: u64,
-    swapfs_minfree: u64,
-) -> Limits {
-    let host = host_memory(physmem, swapfs_minfree);
-    let gen = tgen(s.host.generation);
-    if policy == Policy::Tunables {
-        let t = ArcTunables::new(SimPlatform::new(), host, gen);
-        return Limits::Tunables(std::sync::Arc::new(t));
-    }
-    let (l, _) = compute_lenient(&host, gen, &AdminValues::default());
-    Limits::Own {
-        c: l.c_max.0,
-        c_min: l.c_min.0,
-        c_max: l.c_max.0,
-        p: l.c_max.0 / 2,
-        meta_limit: l.meta_limit.0,
-        meta_min: l.meta_min.0,
-    }
-}
-
-/// Recomputes the frozen limits from `/etc/system` values (the 2021
-/// kernels: `arc_init()` reads them once).
-pub fn apply_boot_admin(m: &mut Machine, admin: &AdminValues) {
-    let host = host_memory(m.physmem, m.swapfs_minfree);
-    let gen = tgen(m.gen);
-    if let Limits::Own {
-        c,
-        c_min,
-        c_max,
-        p,
-        meta_limit,
-        meta_min,
-    } = &mut m.limits
-    {
-        let (l, _) = compute_lenient(&host, gen, admin);
-        *c = l.c_max.0;
-        *c_min = l.c_min.0;
-        *c_max = l.c_max.0;
-        *p = l.c_max.0 / 2;
-        *meta_limit = l.meta_limit.0;
-        *meta_min = l.meta_min.0;
-    }
-}
-
-/// The end of `arc_init()` and of boot: `c` starts at the ARC's size (its
-/// growth stopped where memory pressure left it), the dbuf caches are
-/// sized from `c_max` (`dbuf_init()`).
-pub fn finish_boot(m: &mut Machine) {
-    let size = m.arc.size;
-    let shift5 = m.p.dbuf_cache_shift;
-    let shift6 = m.p.dbuf_metadata_cache_shift;
-    match &mut m.limits {
-        Limits::Own {
-            c, c_min, c_max, p, ..
-        } => {
-            *c = size.clamp(*c_min, *c_max);
-            *p = *c / 2;
-            m.arc.dbuf_pin_max = (*c_max >> shift5) + (*c_max >> shift6);
-        }
-        Limits::Tunables(t) => {
-            t.finish_boot();
-            t.published().set_target(Bytes(size));
-            let s = t.limits();
-            t.published().set_p(Bytes(s.c.0 / 2));
-        }
-    }
-    sync_platform(m);
-}
-
-/// Copies the model's clock and figures into the component's platform.
-pub fn sync_platform(m: &Machine) {
-    if let Limits::Tunables(t) = &m.limits {
-        let ns = m.now.saturating_mul(1_000_000_000 / HZ);
-        let mem = MemoryFigures {
-            freemem: Pages(m.freemem()),
-            lotsfree: Pages(m.lotsfree),
-            desfree: Pages(m.desfree),
-        };
-        t.platform().set(Hrtime(ns), mem, Bytes(m.arc.size));
-    }
-}
-
-/// `arc_c`.
-#[must_use]
-pub fn c(m: &Machine) -> u64 {
-    match &m.limits {
-        Limits::Own { c, .. } => *c,
-        Limits::Tunables(t) => t.published().c().0,
-    }
-}
-
-/// `arc_c_min`.
-#[must_use]
-pub fn c_min(m: &Machine) -> u64 {
-    match &m.limits {
-        Limits::Own { c_min, .. } => *c_min,
-        Limits::Tunables(t) => t.published().c_min().0,
-    }
-}
-
-/// `arc_c_max` (the effective ceiling under `tunables`).
-#[must_use]
-pub fn c_max(m: &Machine) -> u64 {
-    match &m.limits {
-        Limits::Own { c_max, .. } => *c_max,
-        Limits::Tunables(t) => t.published().c_max().0,
-    }
-}
-
-/// `arc_p`.
-#[must_use]
-pub fn p(m: &Machine) -> u64 {
-    match &m.limits {
-        Limits::Own { p, .. } => *p,
-        Limits::Tunables(t) => t.published().p().0,
-    }
-}
-
-/// `arc_meta_limit` and `arc_meta_min`.
-#[must_use]
-pub fn meta(m: &Machine) -> (u64, u64) {
-    match &m.limits {
-        Limits::Own {
-            meta_limit,
-            meta_min,
-            ..
-        } => (*meta_limit, *meta_min),
-        Limits::Tunables(t) => {
-            let s = t.limits();
-            (s.meta_limit.0, s.meta_min.0)
-        }
-    }
-}
-
-/// The bytes the dbuf caches pin (at most the ARC's size).
-#[must_use]
-pub fn pinned(m: &Machine) -> u64 {
-    let max = match &m.limits {
-        Limits::Own { .. } => m.arc.dbuf_pin_max,
-        Limits::Tunables(t) => {
-            let s = t.limits();
-            s.dbuf_cache_max.0 + s.dbuf_metadata_cache_max.0
-        }
-    };
-    max.min(m.arc.size)
+/// The ARC's state (sizes in bytes).
+pub struct ArcModel {
+    /// Where `c`, `c_min`, `c_max` and `p` live.
+    pub limits: Box<dyn ArcLimits>,
+    /// `arc_no_grow`.
+    pub no_grow: bool,
+    /// `arc_growtime`, in ticks.
+    pub growtime: u64,
+    /// `arc_adjust_needed`: the adjust zthr is evicting.
+    pub adjust_needed: bool,
+    /// The reader sleeps on `arc_adjust_waiters_cv`.
+    pub reader_blocked: bool,
+    /// The reader's rate, bytes/s.
+    pub arcfill: u64,
+    /// The reap zthr.
+    pub reap: ReapZthr,
+    /// Woken (`zthr_wakeup(arc_reap_zthr)`) since its last check.
+    pub reap_woken: bool,
+    /// `arc_tunables_reap_wanted` (the project's patch): the component
+    /// lowered the ceiling; reap the kmem caches once eviction is done.
+    pub tunables_reap_wanted: bool,
+    /// `arc_reap_only`: the running `arc_reap_cb()` was started for that
+    /// reap alone and leaves `c` as it is.
+    pub reap_only: bool,
+    /// `arc_virt_machine_reserved` (OS-8005), in pages; `None` on the
+    /// kernels without it.
+    pub vm_reserved_pages: Option<u64>,
+    /// Bytes evicted in all.
+    pub evicted_total: u64,
+    /// `last_free_memory`.
+    pub last_free_memory: i64,
+    /// Fault (`evictor_stall`): the adjust thread evicts nothing before
+    /// this tick.
+    pub stalled_until: u64,
+    /// The stretches, `[from, to)` in ticks, during which
+    /// `arc_is_overflowing()` held and the adjust zthr had bytes to evict:
+    /// any ZFS reader or writer that needed a buffer then slept on
+    /// `arc_adjust_waiters_cv` until eviction caught up (the host-wide ZFS
+    /// stall a start can cause).
+    pub zfs_blocked: Vec<(u64, u64)>,
+    /// Since when `arc_is_overflowing()` holds, if it does.
+    blocked_since: Option<u64>,
+    /// The adjust zthr's current pass, when it paces a cut
+    /// ([`ArcLimits::paced_cut`]): the size it evicts down to in this
+    /// pass, `MAX(c, size - step)`, with `step` one tick's eviction.
+    pub pass_target: Option<u64>,
 }
 
 fn pages_i(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// `arc_available_memory()`, in bytes: the smallest of its terms.
-#[must_use]
-pub fn arc_available_memory(m: &Machine) -> i64 {
-    let ps = PAGESIZE as i64;
-    let freemem = pages_i(m.freemem());
-    let availrmem = pages_i(m.availrmem());
-    let needfree = pages_i(m.needfree);
-    let lotsfree = pages_i(m.lotsfree);
-    let desfree = pages_i(m.desfree);
-    let mut lowest = i64::MAX;
-    if needfree > 0 {
-        lowest = lowest.min(-needfree.saturating_mul(ps));
+impl ArcModel {
+    /// An ARC with `limits`, a reader missing `arcfill` bytes/s.
+    #[must_use]
+    pub fn new(limits: Box<dyn ArcLimits>, arcfill: u64) -> ArcModel {
+        ArcModel {
+            limits,
+            no_grow: false,
+            growtime: 0,
+            adjust_needed: false,
+            reader_blocked: false,
+            arcfill,
+            reap: ReapZthr::Idle { next_check: 0 },
+            reap_woken: false,
+            tunables_reap_wanted: false,
+            reap_only: false,
+            vm_reserved_pages: None,
+            evicted_total: 0,
+            last_free_memory: 0,
+            stalled_until: 0,
+            zfs_blocked: Vec::new(),
+            blocked_since: None,
+            pass_target: None,
+        }
     }
-    // FMR_LOTSFREE
-    lowest = lowest.min((freemem - lotsfree - needfree - desfree).saturating_mul(ps));
-    // FMR_SWAPFS_MINFREE
-    lowest = lowest.min(
-        (availrmem
-            - pages_i(m.swapfs_minfree)
-            - pages_i(m.swapfs_reserve)
-            - desfree
-            - pages_i(m.p.arc_swapfs_reserve))
-        .saturating_mul(ps),
-    );
-    // FMR_PAGES_PP_MAXIMUM
-    lowest = lowest.min(
-        (availrmem - pages_i(m.pages_pp_maximum) - pages_i(m.p.arc_pages_pp_reserve))
+
+    /// The same ARC with OS-8005's `arc_virt_machine_reserve()` and its
+    /// `FMR_VIRT_MACHINE` term.
+    #[must_use]
+    pub fn with_virt_machine_reserve(mut self) -> ArcModel {
+        self.vm_reserved_pages = Some(0);
+        self
+    }
+
+    /// `arc_c`.
+    #[must_use]
+    pub fn c(&self) -> u64 {
+        self.limits.c()
+    }
+
+    /// `arc_c_min`.
+    #[must_use]
+    pub fn c_min(&self) -> u64 {
+        self.limits.c_min()
+    }
+
+    /// `arc_c_max` (the effective ceiling under the component).
+    #[must_use]
+    pub fn c_max(&self) -> u64 {
+        self.limits.c_max()
+    }
+
+    /// `arc_p`.
+    #[must_use]
+    pub fn p(&self) -> u64 {
+        self.limits.p()
+    }
+
+    /// The bytes the dbuf caches pin (at most the ARC's size).
+    #[must_use]
+    pub fn pinned(&self, mem: &Memory) -> u64 {
+        self.limits.dbuf_pin_max().min(mem.arc_size)
+    }
+
+    /// The end of `arc_init()` and of boot (see
+    /// [`ArcLimits::finish_boot`]); the ARC's growth stopped where memory
+    /// pressure left it (`arc_reap_cb_check()` set `arc_no_grow` and
+    /// `arc_growtime`).
+    pub fn finish_boot(&mut self, now: u64, p: &Params, mem: &Memory, thr: &Thresholds) {
+        self.limits.finish_boot(
+            mem.arc_size,
+            p.dbuf_cache_shift,
+            p.dbuf_metadata_cache_shift,
+        );
+        self.sync(now, mem, thr);
+        self.no_grow = true;
+        self.growtime = now + p.arc_grow_retry_s * HZ;
+    }
+
+    /// Copies the clock and the memory figures to the limits' owner.
+    pub fn sync(&self, now: u64, mem: &Memory, thr: &Thresholds) {
+        self.limits.sync(now, mem, thr);
+    }
+
+    /// `arc_available_memory()`, in bytes: the smallest of its terms.
+    #[must_use]
+    pub fn available_memory(&self, mem: &Memory, thr: &Thresholds, p: &Params) -> i64 {
+        let ps = PAGESIZE as i64;
+        let freemem = pages_i(mem.freemem());
+        let availrmem = pages_i(mem.availrmem());
+        let needfree = pages_i(mem.needfree);
+        let lotsfree = pages_i(thr.lotsfree);
+        let desfree = pages_i(thr.desfree);
+        let mut lowest = i64::MAX;
+        if needfree > 0 {
+            lowest = lowest.min(-needfree.saturating_mul(ps));
+        }
+        // FMR_LOTSFREE
+        lowest = lowest.min((freemem - lotsfree - needfree - desfree).saturating_mul(ps));
+        // FMR_SWAPFS_MINFREE
+        lowest = lowest.min(
+            (availrmem
+                - pages_i(thr.swapfs_minfree)
+                - pages_i(thr.swapfs_reserve)
+                - desfree
+                - pages_i(p.arc_swapfs_reserve))
             .saturating_mul(ps),
-    );
-    match &m.limits {
-        Limits::Own { .. } if m.policy == Policy::Os8005 => {
+        );
+        // FMR_PAGES_PP_MAXIMUM
+        lowest = lowest.min(
+            (availrmem - pages_i(thr.pages_pp_maximum) - pages_i(p.arc_pages_pp_reserve))
+                .saturating_mul(ps),
+        );
+        if let Some(reserved) = self.vm_reserved_pages {
             // FMR_VIRT_MACHINE: PAGESIZE * (availrmem -
             // arc_virt_machine_reserved - desfree). Guest pages already
             // allocated have left availrmem, and are still reserved:
             // counted twice.
-            lowest = lowest
-                .min((availrmem - pages_i(m.arc.vm_reserved_pages) - desfree).saturating_mul(ps));
+            lowest = lowest.min((availrmem - pages_i(reserved) - desfree).saturating_mul(ps));
         }
-        Limits::Tunables(t) => {
-            let term = t.headroom_term(Pages(m.freemem()), Pages(m.lotsfree), Pages(m.desfree));
-            lowest = lowest.min(term);
-        }
-        Limits::Own { .. } => {}
+        // The component's headroom term (i64::MAX when there is none).
+        lowest.min(self.limits.headroom_term(mem, thr))
     }
-    lowest
-}
 
-/// `arc_reduce_target_size(to_free)`.
-pub fn arc_reduce_target_size(m: &mut Machine, to_free: u64) {
-    let asize = m.arc.size;
-    let shift = m.p.arc_shrink_shift;
-    match &mut m.limits {
-        Limits::Own { c, c_min, p, .. } => {
-            if *c > *c_min {
-                if *c > c_min.saturating_add(to_free) {
-                    *c -= to_free;
-                } else {
-                    *c = *c_min;
-                }
-                *p -= *p >> shift;
-                if asize < *c {
-                    *c = asize.max(*c_min);
-                }
-                if *p > *c {
-                    *p = *c >> 1;
-                }
-            }
-        }
-        Limits::Tunables(t) => {
-            t.published()
-                .reduce_target(Bytes(to_free), Bytes(asize), shift);
+    /// `arc_reduce_target_size(to_free)`.
+    pub fn reduce_target_size(&mut self, to_free: u64, mem: &Memory, p: &Params) {
+        self.limits
+            .reduce_target(to_free, mem.arc_size, p.arc_shrink_shift);
+        if mem.arc_size > self.c() {
+            self.adjust_needed = true;
+            self.start_pass(mem);
         }
     }
-    if m.arc.size > c(m) {
-        m.arc.adjust_needed = true;
-    }
-}
 
-/// `arc_adapt()`'s growth of `c` by an allocation of `bytes`.
-fn arc_grow(m: &mut Machine, bytes: u64) {
-    let window = 2 * m.p.spa_maxblocksize;
-    let size = m.arc.size;
-    match &mut m.limits {
-        Limits::Own { c, c_max, p, .. } => {
-            if *c >= *c_max {
-                return;
-            }
-            if size > c.saturating_sub(window) {
-                *c = (*c + bytes).min(*c_max);
-                if *p > *c {
-                    *p = *c;
-                }
-            }
+    /// `arc_tunables_evict()` (the project's patch), on a kick: when the
+    /// headroom term shows a deficit beyond what is already on its way to
+    /// `freemem` (`size - c` for the adjust zthr, evicted bytes in kmem
+    /// magazines), `c` is lowered by the rest at once, as the reaper would
+    /// lower it after its next check and its one-second sleep. The guest's
+    /// memory then comes out of `c`, not out of the overflow band a reader
+    /// may be filling.
+    fn cut_for_headroom(&mut self, mem: &Memory, thr: &Thresholds, p: &Params) {
+        let term = self.limits.headroom_term(mem, thr);
+        if term >= 0 {
+            return;
         }
-        Limits::Tunables(t) => {
-            let l = t.published();
-            if l.c() >= l.c_max() {
-                return;
-            }
-            if size > l.c().0.saturating_sub(window) {
-                l.grow_target(Bytes(bytes));
-            }
+        let in_flight = mem
+            .arc_size
+            .saturating_sub(self.c())
+            .saturating_add(mem.arc_depot);
+        let deficit = term.unsigned_abs().saturating_sub(in_flight);
+        if deficit > 0 {
+            self.reduce_target_size(deficit, mem, p);
         }
     }
-}
 
-/// `arc_is_overflowing()`: size at least `c + MAX(SPA_MAXBLOCKSIZE, c >>
-/// zfs_arc_overflow_shift)`.
-///
-/// Under `tunables`, while a guest waits for its memory (the headroom
-/// term is not `i64::MAX`), the band above `c` is one block: a reader
-/// that would take the ARC further waits for the adjust zthr and reuses
-/// the ARC's own memory, instead of taking free memory the guest was
-/// promised (the project's patch of `arc_is_overflowing()`).
-#[must_use]
-pub fn arc_is_overflowing(m: &Machine) -> bool {
-    let c = c(m);
-    let band = match &m.limits {
-        Limits::Tunables(t)
-            if t.headroom_term(Pages(m.freemem()), Pages(m.lotsfree), Pages(m.desfree))
-                != i64::MAX =>
-        {
+    /// `c` dropped below the size: under a paced cut the first pass starts
+    /// where the ARC is, so no reader waits before eviction begins.
+    fn start_pass(&mut self, mem: &Memory) {
+        if self.limits.paced_cut() && self.pass_target.is_none() {
+            self.pass_target = Some(mem.arc_size);
+        }
+    }
+
+    /// `arc_adapt()`'s growth of `c` by an allocation of `bytes`.
+    fn grow(&mut self, bytes: u64, mem: &Memory, p: &Params) {
+        let window = 2 * p.spa_maxblocksize;
+        let c = self.c();
+        if c >= self.c_max() {
+            return;
+        }
+        if mem.arc_size > c.saturating_sub(window) {
+            self.limits.grow_target(bytes);
+        }
+    }
+
+    /// `arc_is_overflowing()`: size at least `c + MAX(SPA_MAXBLOCKSIZE, c >>
+    /// zfs_arc_overflow_shift)`.
+    ///
+    /// Under the component, while a guest waits for its memory (the
+    /// headroom term is not `i64::MAX`), the band above `c` is one block:
+    /// a reader that would take the ARC further waits for the adjust zthr
+    /// and reuses the ARC's own memory, instead of taking free memory the
+    /// guest was promised (the project's patch of `arc_is_overflowing()`).
+    #[must_use]
+    pub fn is_overflowing(&self, mem: &Memory, thr: &Thresholds, p: &Params) -> bool {
+        // A paced cut: readers compare with the pass's target.
+        let c = match self.pass_target {
+            Some(t) if self.adjust_needed => self.c().max(t),
+            _ => self.c(),
+        };
+        // Paced, the band closes only while the deficit is real (the
+        // headroom term is negative): a reader then takes no free memory a
+        // guest was promised; otherwise it keeps the stock band.
+        let term = self.limits.headroom_term(mem, thr);
+        let waiting = if self.limits.paced_cut() {
+            term < 0
+        } else {
+            term != i64::MAX
+        };
+        let band = if waiting {
             0
+        } else {
+            c >> p.zfs_arc_overflow_shift
+        };
+        let overflow = p.spa_maxblocksize.max(band);
+        mem.arc_size >= c.saturating_add(overflow)
+    }
+
+    /// `arc_tunables_take_reap()` (the project's patch): whether a reap was
+    /// asked for when the ceiling dropped and the adjust zthr has finished;
+    /// takes the request if so.
+    fn take_tunables_reap(&mut self) -> bool {
+        let take = self.tunables_reap_wanted && !self.adjust_needed;
+        if take {
+            self.tunables_reap_wanted = false;
         }
-        _ => c >> m.p.zfs_arc_overflow_shift,
-    };
-    let overflow = m.p.spa_maxblocksize.max(band);
-    m.arc.size >= c.saturating_add(overflow)
-}
+        take
+    }
 
-/// `arc_tunables_take_reap()` (the project's patch): whether a reap was
-/// asked for when the ceiling dropped and the adjust zthr has finished;
-/// takes the request if so.
-fn tunables_take_reap(m: &mut Machine) -> bool {
-    let take = m.arc.tunables_reap_wanted && !m.arc.adjust_needed;
-    if take {
-        m.arc.tunables_reap_wanted = false;
+    /// `arc_reap_cb_check()`: returns whether the callback runs.
+    ///
+    /// Under the component the patched check also starts the callback for
+    /// one reap of the kmem caches once the adjust zthr has evicted down
+    /// to a ceiling the component lowered, memory short or not.
+    fn reap_cb_check(
+        &mut self,
+        now: u64,
+        p: &Params,
+        mem: &Memory,
+        thr: &Thresholds,
+        kmem: &Kmem,
+    ) -> bool {
+        let free = self.available_memory(mem, thr, p);
+        self.last_free_memory = free;
+        let c = self.c();
+        if !kmem.cache_reap_active() && free < 0 {
+            self.no_grow = true;
+            self.growtime = now + p.arc_grow_retry_s * HZ;
+            // This reap also serves a request whose eviction is done.
+            let _ = self.take_tunables_reap();
+            self.reap_only = false;
+            return true;
+        } else if free < i64::try_from(c >> p.arc_no_grow_shift).unwrap_or(i64::MAX) {
+            self.no_grow = true;
+        } else if now >= self.growtime {
+            self.no_grow = false;
+        }
+        if !kmem.cache_reap_active() && self.take_tunables_reap() {
+            self.reap_only = true;
+            return true;
+        }
+        false
     }
-    take
-}
 
-/// `arc_reap_cb_check()`: returns whether the callback runs.
-///
-/// Under `tunables` the patched check also starts the callback for one
-/// reap of the kmem caches once the adjust zthr has evicted down to a
-/// ceiling the component lowered, memory short or not.
-fn reap_cb_check(m: &mut Machine) -> bool {
-    let free = arc_available_memory(m);
-    m.arc.last_free_memory = free;
-    let c = c(m);
-    if !m.kmem_cache_reap_active() && free < 0 {
-        m.arc.no_grow = true;
-        m.arc.growtime = m.now + m.p.arc_grow_retry_s * HZ;
-        // This reap also serves a request whose eviction is done.
-        let _ = tunables_take_reap(m);
-        m.arc.reap_only = false;
-        return true;
-    } else if free < i64::try_from(c >> m.p.arc_no_grow_shift).unwrap_or(i64::MAX) {
-        m.arc.no_grow = true;
-    } else if m.now >= m.arc.growtime {
-        m.arc.no_grow = false;
-    }
-    if !m.kmem_cache_reap_active() && tunables_take_reap(m) {
-        m.arc.reap_only = true;
-        return true;
-    }
-    false
-}
-
-/// The second half of `arc_reap_cb()`, after its one-second sleep:
-/// `to_free = (c >> arc_shrink_shift) - free`, at least `ptob(needfree)`.
-///
-/// Under `tunables` the kernel also subtracts what is already on its way
-/// to `freemem` (bytes the adjust thread will evict, `size - c`, and
-/// evicted bytes waiting in kmem magazines) from `to_free`, through the
-/// component's `reap_to_free()`: the headroom term is only satisfied when
-/// memory reaches `freemem`, so without this the stock callback cuts `c`
-/// again by the same deficit every second until the memory arrives. A
-/// callback started only for the reap after a ceiling drop stops after
-/// its sleep. The stock kernels keep the stock rule.
-fn reap_cb_finish(m: &mut Machine) {
-    if m.arc.reap_only {
-        // Started only to give evicted memory back: c stays.
-        m.arc.reap_only = false;
-        return;
-    }
-    let free = arc_available_memory(m);
-    m.arc.last_free_memory = free;
-    let c = c(m);
-    let mut to_free = i64::try_from(c >> m.p.arc_shrink_shift)
-        .unwrap_or(i64::MAX)
-        .saturating_sub(free);
-    if let Limits::Tunables(t) = &m.limits {
-        if to_free > 0 && t.headroom_term(Pages(0), Pages(0), Pages(0)) != i64::MAX {
-            let in_flight = m.arc.size.saturating_sub(c).saturating_add(m.kmem.depot);
-            to_free = t.reap_to_free(to_free, Bytes(in_flight));
+    /// The second half of `arc_reap_cb()`, after its one-second sleep:
+    /// `to_free = (c >> arc_shrink_shift) - free`, at least `ptob(needfree)`.
+    ///
+    /// Under the component, while headroom is pending, the kernel also
+    /// subtracts what is already on its way to `freemem` (bytes the adjust
+    /// thread will evict, `size - c`, and evicted bytes waiting in kmem
+    /// magazines) from `to_free`, through the component's
+    /// `reap_to_free()`: the headroom term is only satisfied when memory
+    /// reaches `freemem`, so without this the stock callback cuts `c`
+    /// again by the same deficit every second until the memory arrives. A
+    /// callback started only for the reap after a ceiling drop stops after
+    /// its sleep. The stock kernels keep the stock rule.
+    fn reap_cb_finish(&mut self, p: &Params, mem: &Memory, thr: &Thresholds) {
+        if self.reap_only {
+            // Started only to give evicted memory back: c stays.
+            self.reap_only = false;
+            return;
+        }
+        let free = self.available_memory(mem, thr, p);
+        self.last_free_memory = free;
+        let c = self.c();
+        let mut to_free = i64::try_from(c >> p.arc_shrink_shift)
+            .unwrap_or(i64::MAX)
+            .saturating_sub(free);
+        if to_free > 0 && self.limits.headroom_pending() {
+            let in_flight = mem.arc_size.saturating_sub(c).saturating_add(mem.arc_depot);
+            to_free = self.limits.reap_to_free(to_free, in_flight);
             // `size - c` counts as in flight only if the adjust zthr is
             // asked to evict it; with nothing to cut, ask here
             // (`arc_tunables_adjust()` in the patch).
-            if to_free <= 0 && m.arc.size > c {
-                m.arc.adjust_needed = true;
+            if to_free <= 0 && mem.arc_size > c {
+                self.adjust_needed = true;
             }
         }
-    }
-    if to_free > 0 {
-        to_free = to_free.max(pages_i(ptob(m.needfree)));
-        arc_reduce_target_size(m, u64::try_from(to_free).unwrap_or(0));
-    }
-}
-
-/// One tick of the ARC's threads and of the reader.
-pub fn arc_tick(m: &mut Machine) {
-    sync_platform(m);
-    // kick_evictor(): the component lowered c or reserved headroom. As
-    // arc_tunables_evict() in the patch: the adjust zthr is woken, the
-    // reap zthr is not (the tick calls the evictor with the reap zthr's
-    // lock held); the reaper sees the new headroom term at its next check,
-    // and a request to reap once eviction is done.
-    let kicks = match &m.limits {
-        Limits::Tunables(t) => t.platform().take_kicks(),
-        Limits::Own { .. } => 0,
-    };
-    if kicks > 0 {
-        if m.arc.size > c(m) {
-            m.arc.adjust_needed = true;
+        if to_free > 0 {
+            to_free = to_free.max(pages_i(ptob(mem.needfree)));
+            self.reduce_target_size(u64::try_from(to_free).unwrap_or(0), mem, p);
         }
-        m.arc.tunables_reap_wanted = true;
     }
 
-    // The adjust zthr: arc_adjust() down to c, at the eviction rate, from
-    // what is evictable (not pinned by cached dbufs). A stalled evictor
-    // (the `evictor_stall` fault) does nothing and stays needed.
-    if m.arc.adjust_needed && m.now >= m.arc.stalled_until {
-        let c_now = c(m);
-        let evictable = m.arc.size.saturating_sub(pinned(m));
-        let want = m.arc.size.saturating_sub(c_now).min(evictable);
-        let x = want.min(per_tick(m.p.evict_rate));
-        m.arc.size -= x;
-        m.arc.evicted_total += x;
-        m.kmem_free_to_depot(x);
-        if x == 0 || m.arc.size <= c_now {
-            // arc_adjust_cb(): nothing more to do; wake the waiters.
-            m.arc.adjust_needed = false;
-            m.arc.reader_blocked = false;
+    /// One tick of the ARC's threads and of the reader.
+    pub fn tick(
+        &mut self,
+        now: u64,
+        p: &Params,
+        mem: &mut Memory,
+        thr: &Thresholds,
+        kmem: &mut Kmem,
+    ) {
+        self.sync(now, mem, thr);
+        // kick_evictor(): the component lowered c or reserved headroom. As
+        // arc_tunables_evict() in the patch: the adjust zthr is woken, the
+        // reap zthr is not (the tick calls the evictor with the reap
+        // zthr's lock held); the reaper sees the new headroom term at its
+        // next check, and a request to reap once eviction is done.
+        if self.limits.take_kicks() > 0 {
+            self.cut_for_headroom(mem, thr, p);
+            if mem.arc_size > self.c() {
+                self.adjust_needed = true;
+                self.start_pass(mem);
+            }
+            self.tunables_reap_wanted = true;
         }
-        if x > 0 {
-            if let Limits::Tunables(t) = &m.limits {
+
+        // The adjust zthr: arc_adjust() down to c, at the eviction rate,
+        // from what is evictable (not pinned by cached dbufs). A stalled
+        // evictor (the `evictor_stall` fault) does nothing and stays
+        // needed.
+        if self.adjust_needed && now >= self.stalled_until {
+            let c_now = self.c();
+            let step = per_tick(p.evict_rate);
+            let paced = self.limits.paced_cut();
+            // A paced cut: this pass evicts down to MAX(c, size - step),
+            // and readers compare with that target, not with c.
+            let target = if paced {
+                c_now.max(mem.arc_size.saturating_sub(step))
+            } else {
+                c_now
+            };
+            let evictable = mem.arc_size.saturating_sub(self.pinned(mem));
+            let want = mem.arc_size.saturating_sub(target).min(evictable);
+            let x = want.min(step);
+            mem.arc_size -= x;
+            self.evicted_total += x;
+            Kmem::free_to_depot(mem, x);
+            if x == 0 || mem.arc_size <= c_now {
+                // arc_adjust_cb(): nothing more to do; wake the waiters.
+                self.adjust_needed = false;
+                self.reader_blocked = false;
+                self.pass_target = None;
+            } else if paced {
+                // The pass is done: its waiters wake, the next pass's
+                // target is where this one ended.
+                self.reader_blocked = false;
+                self.pass_target = Some(mem.arc_size);
+            }
+            if x > 0 {
                 // Eviction progress wakes headroom waiters.
-                t.notify_progress();
+                self.limits.notify_progress();
             }
         }
-    }
 
-    // The reap zthr.
-    match m.arc.reap {
-        ReapZthr::Idle { next_check } => {
-            if m.arc.reap_woken || m.now >= next_check {
-                m.arc.reap_woken = false;
-                if reap_cb_check(m) {
-                    // arc_reap_cb(): arc_kmem_reap_soon(), then sleep.
-                    m.kmem_cache_reap_soon();
-                    m.arc.reap = ReapZthr::Sleeping {
-                        until: m.now + ms_to_ticks(m.p.arc_kmem_cache_reap_retry_ms),
-                    };
-                } else {
-                    m.arc.reap = ReapZthr::Idle {
-                        next_check: m.now + ms_to_ticks(m.p.arc_reap_zthr_interval_ms),
-                    };
+        // The reap zthr.
+        match self.reap {
+            ReapZthr::Idle { next_check } => {
+                if self.reap_woken || now >= next_check {
+                    self.reap_woken = false;
+                    if self.reap_cb_check(now, p, mem, thr, kmem) {
+                        // arc_reap_cb(): arc_kmem_reap_soon(), then sleep.
+                        kmem.cache_reap_soon(mem.arc_depot);
+                        self.reap = ReapZthr::Sleeping {
+                            until: now + ms_to_ticks(p.arc_kmem_cache_reap_retry_ms),
+                        };
+                    } else {
+                        self.reap = ReapZthr::Idle {
+                            next_check: now + ms_to_ticks(p.arc_reap_zthr_interval_ms),
+                        };
+                    }
+                }
+            }
+            ReapZthr::Sleeping { until } => {
+                if now >= until {
+                    self.reap_cb_finish(p, mem, thr);
+                    // The zthr checks again as soon as the callback returns.
+                    self.reap = ReapZthr::Idle { next_check: now };
+                    self.reap_woken = true;
                 }
             }
         }
-        ReapZthr::Sleeping { until } => {
-            if m.now >= until {
-                reap_cb_finish(m);
-                // The zthr checks again as soon as the callback returns.
-                m.arc.reap = ReapZthr::Idle { next_check: m.now };
-                m.arc.reap_woken = true;
+
+        // The reader: arc_get_data_impl() for each block it misses.
+        if self.arcfill > 0 && !self.reader_blocked {
+            let want = per_tick(self.arcfill);
+            // arc_adapt(): wake the reaper under pressure, else maybe grow.
+            if self.available_memory(mem, thr, p) < 0 {
+                self.reap_woken = true;
+            } else if !self.no_grow {
+                self.grow(want, mem, p);
+            }
+            // Paced, a reader that finds the ARC above c with no pass
+            // running starts one where the ARC is: it waits only if it
+            // outruns the passes, not for the whole way down to c.
+            if self.limits.paced_cut() && self.pass_target.is_none() && mem.arc_size > self.c() {
+                self.adjust_needed = true;
+                self.start_pass(mem);
+            }
+            if self.is_overflowing(mem, thr, p) {
+                self.adjust_needed = true;
+                self.reader_blocked = true;
+            } else {
+                let from_depot = kmem.alloc_from_depot(mem, want);
+                let need_pages = (want - from_depot).div_ceil(PAGESIZE);
+                // KM_PUSHPAGE page creation may go down to throttlefree -
+                // pageout_reserve before it sleeps.
+                let floor = thr.throttlefree.saturating_sub(thr.pageout_reserve);
+                let avail = mem.freemem().saturating_sub(floor);
+                let got_pages = need_pages.min(avail);
+                mem.take_free(got_pages);
+                mem.arc_size += from_depot + got_pages * PAGESIZE;
             }
         }
+        self.note_blocking(now, mem, thr, p);
     }
 
-    // The reader: arc_get_data_impl() for each block it misses.
-    if m.arc.arcfill > 0 && !m.arc.reader_blocked {
-        let want = per_tick(m.arc.arcfill);
-        // arc_adapt(): wake the reaper under pressure, else maybe grow.
-        if arc_available_memory(m) < 0 {
-            m.arc.reap_woken = true;
-        } else if !m.arc.no_grow {
-            arc_grow(m, want);
-        }
-        if arc_is_overflowing(m) {
-            m.arc.adjust_needed = true;
-            m.arc.reader_blocked = true;
-        } else {
-            let from_depot = m.kmem_alloc_from_depot(want);
-            let need_pages = (want - from_depot).div_ceil(PAGESIZE);
-            // KM_PUSHPAGE page creation may go down to throttlefree -
-            // pageout_reserve before it sleeps.
-            let floor = m.throttlefree.saturating_sub(m.pageout_reserve);
-            let avail = m.freemem().saturating_sub(floor);
-            let got_pages = need_pages.min(avail);
-            m.take_free(got_pages);
-            m.arc.size += from_depot + got_pages * PAGESIZE;
+    /// Records whether an allocation made now would wait for eviction:
+    /// the ARC overflows and the adjust zthr has something to evict (with
+    /// nothing evictable above `c`, `arc_adjust_cb()` wakes the waiters at
+    /// once).
+    fn note_blocking(&mut self, now: u64, mem: &Memory, thr: &Thresholds, p: &Params) {
+        let evictable = mem.arc_size.saturating_sub(self.pinned(mem));
+        let to_evict = mem.arc_size.saturating_sub(self.c()).min(evictable);
+        let over = to_evict > 0 && self.is_overflowing(mem, thr, p);
+        match (over, self.blocked_since) {
+            (true, None) => self.blocked_since = Some(now),
+            (false, Some(from)) => {
+                self.zfs_blocked.push((from, now));
+                self.blocked_since = None;
+            }
+            _ => {}
         }
     }
-}
 
-/// The OS-8005 reservation: `arc_virt_machine_reserve(pages)`, as
-/// written: `newv + arc_c_min > arc_c_max` compares pages with bytes.
-pub fn arc_virt_machine_reserve(m: &mut Machine, pages: u64) -> Result<(), i32> {
-    let newv = m.arc.vm_reserved_pages.saturating_add(pages);
-    if newv.saturating_add(c_min(m)) > c_max(m) {
-        return Err(zfs_tunables::errno::ENOMEM);
+    /// The stretches during which ZFS allocations waited for eviction, up
+    /// to tick `now` (an open one ends at `now`).
+    #[must_use]
+    pub fn zfs_blocked_until(&self, now: u64) -> Vec<(u64, u64)> {
+        let mut v = self.zfs_blocked.clone();
+        if let Some(from) = self.blocked_since {
+            v.push((from, now));
+        }
+        v
     }
-    m.arc.vm_reserved_pages = newv;
-    m.arc.reap_woken = true;
-    Ok(())
-}
 
-/// `arc_virt_machine_release(pages)`.
-pub fn arc_virt_machine_release(m: &mut Machine, pages: u64) {
-    m.arc.vm_reserved_pages = m.arc.vm_reserved_pages.saturating_sub(pages);
+    /// The `evictor_stall` fault: the adjust thread evicts nothing for
+    /// `ticks` from `now`.
+    pub fn stall_evictor(&mut self, now: u64, ticks: u64) -> EventRecord {
+        self.stalled_until = now.saturating_add(ticks);
+        EventRecord::done(
+            now,
+            Event::EvictorStall { ticks },
+            format!(
+                "the ARC's adjust thread evicts nothing until {:.2} s",
+                self.stalled_until as f64 / HZ as f64
+            ),
+        )
+    }
+
+    /// The scenario's `arcfill`: the reader now misses `rate` bytes/s (0
+    /// stops it), and is no longer blocked.
+    pub fn set_arcfill(&mut self, now: u64, rate: u64) -> EventRecord {
+        self.arcfill = rate;
+        self.reader_blocked = false;
+        EventRecord::done(
+            now,
+            Event::Arcfill { rate },
+            if rate == 0 {
+                "reader stopped".to_string()
+            } else {
+                format!("reader at {rate} bytes/s")
+            },
+        )
+    }
+
+    /// Whether the ARC changes nothing until something from outside does:
+    /// no eviction, reader, reap or pressure, no kick or reap request
+    /// waiting.
+    #[must_use]
+    pub fn quiescent(&self, mem: &Memory, thr: &Thresholds, p: &Params) -> bool {
+        !self.adjust_needed
+            && self.arcfill == 0
+            && matches!(self.reap, ReapZthr::Idle { .. })
+            && self.available_memory(mem, thr, p) >= 0
+            && !self.limits.kicks_pending()
+            && !self.tunables_reap_wanted
+    }
+
+    /// Jumps to tick `to` while quiescent: `arc_no_grow` clears if its
+    /// time has come and memory allows, and the reap zthr checks next at
+    /// `to`.
+    pub fn skip_to(&mut self, to: u64, mem: &Memory, thr: &Thresholds, p: &Params) {
+        if self.no_grow && to >= self.growtime {
+            let free = self.available_memory(mem, thr, p);
+            if free >= i64::try_from(self.c() >> p.arc_no_grow_shift).unwrap_or(i64::MAX) {
+                self.no_grow = false;
+            }
+        }
+        self.reap = ReapZthr::Idle { next_check: to };
+    }
+
+    /// The OS-8005 reservation: `arc_virt_machine_reserve(pages)`, as
+    /// written: `newv + arc_c_min > arc_c_max` compares pages with bytes.
+    /// `ENOTSUP` on an ARC without it.
+    pub fn virt_machine_reserve(&mut self, pages: u64) -> Result<(), i32> {
+        let Some(reserved) = self.vm_reserved_pages else {
+            return Err(zfs_tunables::errno::ENOTSUP);
+        };
+        let newv = reserved.saturating_add(pages);
+        if newv.saturating_add(self.c_min()) > self.c_max() {
+            return Err(zfs_tunables::errno::ENOMEM);
+        }
+        self.vm_reserved_pages = Some(newv);
+        self.reap_woken = true;
+        Ok(())
+    }
+
+    /// `arc_virt_machine_release(pages)`.
+    pub fn virt_machine_release(&mut self, pages: u64) {
+        if let Some(reserved) = &mut self.vm_reserved_pages {
+            *reserved = reserved.saturating_sub(pages);
+        }
+    }
 }

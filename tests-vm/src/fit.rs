@@ -20,29 +20,30 @@
 //! long, refused with which errno, or still retrying at the end), what was
 //! paged out and swapped, how much ARC is left. Then one line, the
 //! verdict for the patched kernel (`tunables`): whether every guest
-//! starts now, and for one that does not, why, with the figures: the
-//! kernel's own refusal for a guest that can never fit (`ENOSPC`), and for
-//! one that does not fit now, what the host can free for it (free memory
-//! and the ARC above `c_min`, less the `lotsfree + desfree` the kernel
-//! keeps free) beside what it needs (its RAM and the `page_t`s the vmm
-//! driver reserves with it). `--json` gives the same as one object.
+//! starts now, and for one that does not, why, in the kernel's own
+//! figures: its refusal of a guest that can never fit (`ENOSPC`), and for
+//! one that does not fit now, the admission's `ENOMEM` with the bytes it is
+//! short of and what the host can give without paging (free memory and
+//! the ARC down to `c_min`, less earlier reservations and
+//! `zfs_arc_headroom_margin`), which bhyve meets again at every retry.
+//! `--json` gives the same as one object.
 
 use serde::Serialize;
 
-use crate::machine::Policy;
+use vmm_client::VmmError;
+use zfs_tunables::{errno, TunableError};
+
+use crate::log::Message;
 use crate::params::{Params, HZ, PAGESIZE};
+use crate::policy::Policy;
 use crate::report::human;
 use crate::scenario::{self, Event, EventKind, Scenario};
 use crate::sim::{self, RunResult, VmOutcome};
-use zfs_tunables::errno;
 
 /// When the guests `fit` asks about start, seconds into the run.
 pub const START_S: u64 = 10;
 /// How long `fit` watches after they start, seconds, unless told.
 pub const DEFAULT_WITHIN_S: u64 = 600;
-/// The vmm driver's `page_t` overhead per guest page, bytes
-/// (`vmm_arc_page_overhead`'s default).
-const PAGE_OVERHEAD: u64 = vmm_client::page_overhead::DEFAULT_PAGE_OVERHEAD;
 
 /// What `fit` is asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,6 +151,23 @@ pub struct GuestFit {
     pub errno_name: Option<&'static str>,
     /// The kernel's message for it.
     pub message: Option<String>,
+    /// The patched kernel's last refusal of a create for lack of memory
+    /// (`ENOMEM`, retried by bhyve).
+    pub shortfall: Option<Shortfall>,
+}
+
+/// The patched kernel's admission refusing a create now (`ENOMEM`):
+/// `TunableError::ShortOfMemory`'s figures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Shortfall {
+    /// The bytes the reservation would wait for.
+    pub requested_bytes: u64,
+    /// What the host can give now without paging.
+    pub available_bytes: u64,
+    /// `zfs_arc_headroom_margin`, the free memory a start leaves.
+    pub margin_bytes: u64,
+    /// The kernel's message, without its `vmm: ` prefix.
+    pub message: String,
 }
 
 /// One kernel.
@@ -197,16 +215,30 @@ pub struct FitReport {
     pub verdict: Verdict,
 }
 
-/// The guests' bytes the vmm driver reserves: RAM rounded up to pages,
-/// plus a `page_t` per page.
-fn reserved(ram: u64) -> u64 {
-    let pages = ram.div_ceil(PAGESIZE);
-    pages
-        .saturating_mul(PAGESIZE)
-        .saturating_add(pages.saturating_mul(PAGE_OVERHEAD))
+/// The last admission refusal for lack of memory the run logged for
+/// `guest`.
+fn shortfall(r: &RunResult, guest: &str) -> Option<Shortfall> {
+    r.log
+        .lines
+        .iter()
+        .rev()
+        .filter(|l| l.guest == guest)
+        .find_map(|l| match l.message {
+            Message::CannotReserve(VmmError::Arc(TunableError::ShortOfMemory {
+                requested,
+                available,
+                margin,
+            })) => Some(Shortfall {
+                requested_bytes: requested.0,
+                available_bytes: available.0,
+                margin_bytes: margin.0,
+                message: kernel_says(Some(&l.message.to_string())),
+            }),
+            _ => None,
+        })
 }
 
-fn guest_fit(v: &VmOutcome) -> GuestFit {
+fn guest_fit(r: &RunResult, v: &VmOutcome) -> GuestFit {
     let outcome = if v.started {
         Outcome::Started
     } else if v.error.is_some() {
@@ -223,6 +255,11 @@ fn guest_fit(v: &VmOutcome) -> GuestFit {
         errno: v.errno,
         errno_name: v.errno.map(errno::name),
         message: v.error.clone(),
+        shortfall: if outcome == Outcome::Waiting {
+            shortfall(r, &v.name)
+        } else {
+            None
+        },
     }
 }
 
@@ -244,7 +281,7 @@ pub fn fit(base: &Scenario, req: &FitRequest) -> FitReport {
                 .vms
                 .iter()
                 .filter(|v| v.created_at_s >= start)
-                .map(guest_fit)
+                .map(|v| guest_fit(r, v))
                 .collect(),
             pages_paged_out: r.pages_paged_out,
             lwps_swapped: r.lwps_swapped,
@@ -286,7 +323,7 @@ pub fn fit(base: &Scenario, req: &FitRequest) -> FitReport {
     let patched = policies
         .iter()
         .find(|p| p.policy == Policy::Tunables.name());
-    let verdict = verdict(&host, patched, req);
+    let verdict = verdict(patched, req);
     FitReport {
         scenario: s.name.clone(),
         host,
@@ -304,7 +341,7 @@ fn kernel_says(message: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn verdict(host: &HostView, patched: Option<&PolicyFit>, req: &FitRequest) -> Verdict {
+fn verdict(patched: Option<&PolicyFit>, req: &FitRequest) -> Verdict {
     let Some(p) = patched else {
         return Verdict {
             all_start: false,
@@ -355,32 +392,6 @@ fn verdict(host: &HostView, patched: Option<&PolicyFit>, req: &FitRequest) -> Ve
             ),
         };
     }
-    // What the host can free for guests without paging, beside what
-    // they need.
-    let margin = host.lotsfree_bytes.saturating_add(host.desfree_bytes);
-    let room = host
-        .free_bytes
-        .saturating_add(host.arc_bytes.saturating_sub(host.c_min_bytes))
-        .saturating_sub(margin);
-    let need: u64 = req
-        .ram
-        .iter()
-        .fold(0u64, |s, r| s.saturating_add(reserved(*r)));
-    let overhead: u64 = req.ram.iter().fold(0u64, |s, r| {
-        s.saturating_add(reserved(*r).saturating_sub(r.div_ceil(PAGESIZE) * PAGESIZE))
-    });
-    let room_sentence = format!(
-        "with the ARC at c_min ({}) the host can free {} for guests (free memory {} and the ARC \
-         above c_min, less the {} of lotsfree + desfree the kernel keeps free), and {} {} \
-         (RAM and {} of page_t)",
-        human(host.c_min_bytes),
-        human(room),
-        human(host.free_bytes),
-        human(margin),
-        if n == 1 { "it needs" } else { "they need" },
-        human(need),
-        human(overhead)
-    );
     let mut why: Vec<String> = Vec::new();
     for g in p.guests.iter().filter(|g| g.outcome != Outcome::Started) {
         let size = human(g.ram_bytes);
@@ -399,13 +410,28 @@ fn verdict(host: &HostView, patched: Option<&PolicyFit>, req: &FitRequest) -> Ve
                 e.map_or("?", errno::name),
                 kernel_says(g.message.as_deref())
             ),
-            (_, _) => format!(
-                "the {size} guest does not fit next to the running guests (ENOMEM): bhyve \
-                 retries every second ({} lines in {:.0} s) and it starts once enough of them \
-                 are destroyed",
-                g.retry_lines,
-                req.within as f64 / HZ as f64
-            ),
+            (_, _) => {
+                let watched = format!(
+                    "bhyve retries every second ({} lines in {:.0} s)",
+                    g.retry_lines,
+                    req.within as f64 / HZ as f64
+                );
+                match &g.shortfall {
+                    Some(f) => format!(
+                        "the {size} guest does not fit now: the kernel refuses each create at \
+                         once (ENOMEM), {} short of the {} it would reserve, since the host \
+                         can give {} without paging (free memory and the ARC down to c_min, \
+                         less earlier reservations and the {} zfs_arc_headroom_margin); \
+                         {watched}, and it starts once that much more is free (a guest \
+                         destroyed, or zfs_arc_min or zfs_arc_headroom_margin lowered)",
+                        human(f.requested_bytes.saturating_sub(f.available_bytes)),
+                        human(f.requested_bytes),
+                        human(f.available_bytes),
+                        human(f.margin_bytes)
+                    ),
+                    None => format!("the {size} guest is not set up yet: {watched}"),
+                }
+            }
         };
         why.push(what);
     }
@@ -420,16 +446,11 @@ fn verdict(host: &HostView, patched: Option<&PolicyFit>, req: &FitRequest) -> Ve
         let verb = if started == 1 { "starts" } else { "start" };
         format!("{started} of the {n} guests {verb}; ")
     };
-    let tail = if never_fit.len() == why.len() {
-        String::new()
-    } else {
-        format!("; {room_sentence}")
-    };
     Verdict {
         all_start,
         never_fit,
         line: format!(
-            "verdict: on the patched kernel (tunables) {lead}{}{tail}.",
+            "verdict: on the patched kernel (tunables) {lead}{}.",
             why.join("; ")
         ),
     }

@@ -68,6 +68,12 @@ pub struct Params {
     pub spa_maxblocksize: u64,
     /// `arc_pages_pp_reserve` (pages).
     pub arc_pages_pp_reserve: u64,
+    /// Under the component, the adjust zthr evicts a cut of `c` in passes
+    /// and readers compare the ARC's size with the pass's target, not the
+    /// new `c` (the project's `arc.c`; MODEL.md, "The ZFS stall at a
+    /// start"). Off: the patch before it, where every reader waits for the
+    /// whole cut.
+    pub paced_cut: bool,
     /// `arc_swapfs_reserve` (pages).
     pub arc_swapfs_reserve: u64,
     /// `dbuf_cache_shift` (`dbuf.c`): dbuf cache = `c_max >> 5`.
@@ -146,6 +152,7 @@ impl Default for Params {
             zfs_arc_overflow_shift: 3,
             spa_maxblocksize: 16 * MIB,
             arc_pages_pp_reserve: 64,
+            paced_cut: true,
             arc_swapfs_reserve: 64,
             dbuf_cache_shift: 5,
             dbuf_metadata_cache_shift: 6,

@@ -7,6 +7,11 @@
 //! - `now()` is the simulated clock, `memory()` the model's `freemem`,
 //!   `lotsfree` and `desfree`, `arc_size()` the model's ARC, all copied in by the machine
 //!   before it calls into the crates;
+//! - `admission_figures()` is what the kernel module reads for admission,
+//!   from the same model: `availrmem`, its floor (`pages_pp_maximum +
+//!   arc_pages_pp_reserve`), the ARC's evictable bytes (its size less what
+//!   the dbuf caches pin) and the evicted bytes still in its kmem
+//!   magazines; `None` until the machine first copies them in;
 //! - `kick_evictor()` records a kick; on the next tick the machine does
 //!   what the patched `arc_tunables_evict()` does (wakes the adjust zthr;
 //!   not the reap zthr, which the kernel cannot wake from there);
@@ -30,6 +35,11 @@ pub struct SimPlatform {
     arc_size: AtomicU64,
     kicks: AtomicU64,
     broadcasts: AtomicU64,
+    has_admission: AtomicBool,
+    availrmem: AtomicU64,
+    availrmem_floor: AtomicU64,
+    arc_evictable: AtomicU64,
+    arc_evicted_cached: AtomicU64,
 }
 
 impl SimPlatform {
@@ -51,6 +61,18 @@ impl SimPlatform {
         self.lotsfree.store(mem.lotsfree.0, Ordering::Relaxed);
         self.desfree.store(mem.desfree.0, Ordering::Relaxed);
         self.arc_size.store(arc_size.0, Ordering::Relaxed);
+    }
+
+    /// Copies the model's admission figures in.
+    pub fn set_admission(&self, f: AdmissionFigures) {
+        self.availrmem.store(f.availrmem.0, Ordering::Relaxed);
+        self.availrmem_floor
+            .store(f.availrmem_floor.0, Ordering::Relaxed);
+        self.arc_evictable
+            .store(f.arc_evictable.0, Ordering::Relaxed);
+        self.arc_evicted_cached
+            .store(f.arc_evicted_cached.0, Ordering::Relaxed);
+        self.has_admission.store(true, Ordering::Relaxed);
     }
 
     /// Takes the kicks recorded since the last call.
@@ -129,9 +151,15 @@ unsafe impl Platform for SimPlatform {
     }
 
     fn admission_figures(&self) -> Option<AdmissionFigures> {
-        // The model's admission figures are not copied in yet: admitted by
-        // the ceiling rule alone.
-        None
+        if !self.has_admission.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(AdmissionFigures {
+            availrmem: Pages(self.availrmem.load(Ordering::Relaxed)),
+            availrmem_floor: Pages(self.availrmem_floor.load(Ordering::Relaxed)),
+            arc_evictable: Bytes(self.arc_evictable.load(Ordering::Relaxed)),
+            arc_evicted_cached: Bytes(self.arc_evicted_cached.load(Ordering::Relaxed)),
+        })
     }
 
     fn arc_size(&self) -> Bytes {
@@ -170,6 +198,15 @@ mod tests {
         p.set(Hrtime(3), mem, Bytes(3));
         assert_eq!(p.now(), Hrtime(5));
         assert_eq!(p.memory(), mem);
+        assert_eq!(p.admission_figures(), None, "no figures until copied in");
+        let f = AdmissionFigures {
+            availrmem: Pages(7),
+            availrmem_floor: Pages(2),
+            arc_evictable: Bytes(3),
+            arc_evicted_cached: Bytes(1),
+        };
+        p.set_admission(f);
+        assert_eq!(p.admission_figures(), Some(f));
         p.kick_evictor();
         assert_eq!(p.take_kicks(), 1);
         assert_eq!(p.take_kicks(), 0);

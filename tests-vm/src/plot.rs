@@ -1,27 +1,36 @@
-//! `--plot`: an SVG with one panel per policy showing free memory, the
-//! ARC's size and VMM memory over time, with `desfree` and `lotsfree`
-//! marked.
+//! `--plot`: an SVG with one panel per policy, on one time axis and one
+//! memory axis (`physmem`), showing `::memstat`'s categories stacked
+//! over time: Kernel, the ARC's size, what the ARC evicted that is still
+//! in its kmem caches (both `ZFS File Data`), VMM Memory, Anon and the
+//! rest, and free memory on top; `lotsfree` and `desfree` are marked
+//! from the top (free memory under them is the scanner's territory),
+//! and so are each of bhyve's retry lines (red ticks under the axis)
+//! and each guest's memory set up (a dotted line).
 
 use std::fmt::Write as _;
 
-use crate::params::GIB;
+use crate::log::Message;
+use crate::outcome::{RunResult, Sample};
+use crate::params::{GIB, HZ};
 use crate::scenario::Scenario;
-use crate::sim::{RunResult, Sample};
 
-const W: f64 = 960.0;
+const W: f64 = 1040.0;
 const PANEL_H: f64 = 240.0;
 const LEFT: f64 = 70.0;
-const RIGHT: f64 = 150.0;
+const RIGHT: f64 = 250.0;
 const TOP: f64 = 28.0;
-const BOTTOM: f64 = 36.0;
+const BOTTOM: f64 = 44.0;
 
-/// The series: (label, colour, value of a sample).
-type Series = (&'static str, &'static str, fn(&Sample) -> u64);
+/// The stacked layers, bottom first: (label, colour, bytes of a sample).
+type Layer = (&'static str, &'static str, fn(&Sample) -> u64);
 
-const SERIES: [Series; 3] = [
-    ("free memory", "#2ca02c", |s| s.free),
-    ("ARC size", "#1f77b4", |s| s.arc),
-    ("VMM memory", "#ff7f0e", |s| s.vmm),
+const LAYERS: [Layer; 6] = [
+    ("Kernel", "#7f7f7f", |s| s.kernel),
+    ("ZFS File Data: ARC", "#1f77b4", |s| s.arc),
+    ("ZFS File Data: evicted, in kmem", "#9ecae1", |s| s.depot),
+    ("VMM Memory", "#ff7f0e", |s| s.vmm),
+    ("Anon, Exec, Page cache, Boot", "#9467bd", |s| s.other),
+    ("free (freelist + cachelist)", "#2ca02c", |s| s.free),
 ];
 
 /// A "nice" step for about `n` ticks over `range`.
@@ -53,12 +62,22 @@ pub fn render_svg(s: &Scenario, runs: &[RunResult]) -> String {
     let _ = writeln!(o, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         o,
-        r#"<text x="{}" y="18" font-size="15" font-weight="bold">arcsim: {} (GiB over simulated seconds)</text>"#,
+        r#"<text x="{}" y="18" font-size="15" font-weight="bold">arcsim: {} (::memstat stacked, GiB, over simulated seconds)</text>"#,
         LEFT,
         xml(&s.name)
     );
+    let axes = Axes {
+        t_max: runs.iter().map(|r| r.duration_s).fold(1.0, f64::max),
+        v_max: runs
+            .iter()
+            .flat_map(|r| r.series.iter().map(|s| s.total))
+            .max()
+            .unwrap_or(GIB)
+            .max(1) as f64
+            / GIB as f64,
+    };
     for (i, r) in runs.iter().enumerate() {
-        panel(&mut o, r, TOP + PANEL_H * i as f64);
+        panel(&mut o, r, TOP + PANEL_H * i as f64, &axes);
     }
     o.push_str("</svg>\n");
     o
@@ -71,24 +90,22 @@ fn xml(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn panel(o: &mut String, r: &RunResult, y0: f64) {
+/// The axes every panel shares, so the policies compare at a glance.
+struct Axes {
+    t_max: f64,
+    v_max: f64,
+}
+
+fn panel(o: &mut String, r: &RunResult, y0: f64, axes: &Axes) {
     let pw = W - LEFT - RIGHT;
     let ph = PANEL_H - BOTTOM - 22.0;
     let top = y0 + 22.0;
-    let t_max = r.duration_s.max(1.0);
-    let v_max = r
-        .series
-        .iter()
-        .map(|s| s.free.max(s.arc).max(s.vmm))
-        .max()
-        .unwrap_or(0)
-        .max(r.lotsfree_bytes)
-        .max(1) as f64
-        / GIB as f64;
-    let ystep = nice_step(v_max, 4.0);
-    let y_top = (v_max / ystep).ceil() * ystep;
+    let t_max = axes.t_max;
+    let ystep = nice_step(axes.v_max, 4.0);
+    let y_top = axes.v_max;
     let x = |t: f64| LEFT + pw * (t / t_max);
     let y = |v: f64| top + ph * (1.0 - v / y_top);
+    let gib = |b: u64| b as f64 / GIB as f64;
 
     let _ = writeln!(
         o,
@@ -96,6 +113,37 @@ fn panel(o: &mut String, r: &RunResult, y0: f64) {
         y0 + 16.0,
         r.policy.name()
     );
+    // The stacked layers, as polygons between the running sums.
+    let mut below: Vec<u64> = vec![0; r.series.len()];
+    for (k, (label, colour, f)) in LAYERS.iter().enumerate() {
+        let above: Vec<u64> = r
+            .series
+            .iter()
+            .zip(&below)
+            .map(|(sm, b)| b.saturating_add(f(sm)))
+            .collect();
+        let mut pts = String::new();
+        for (sm, a) in r.series.iter().zip(&above) {
+            let _ = write!(pts, "{:.1},{:.1} ", x(sm.t), y(gib(*a)));
+        }
+        for (sm, b) in r.series.iter().zip(&below).rev() {
+            let _ = write!(pts, "{:.1},{:.1} ", x(sm.t), y(gib(*b)));
+        }
+        let _ = writeln!(
+            o,
+            r#"<polygon points="{}" fill="{colour}" stroke="none"/>"#,
+            pts.trim_end()
+        );
+        let ly = top + 30.0 + 15.0 * k as f64;
+        let lx = LEFT + pw + 10.0;
+        let _ = writeln!(
+            o,
+            r#"<rect x="{lx:.1}" y="{ly:.1}" width="12" height="10" fill="{colour}"/><text x="{:.1}" y="{:.1}" font-size="11">{label}</text>"#,
+            lx + 16.0,
+            ly + 9.0
+        );
+        below = above;
+    }
     let _ = writeln!(
         o,
         r##"<rect x="{LEFT}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>"##
@@ -106,7 +154,7 @@ fn panel(o: &mut String, r: &RunResult, y0: f64) {
         let yy = y(v);
         let _ = writeln!(
             o,
-            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#eee"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#fff" stroke-opacity="0.4"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
             LEFT + pw,
             LEFT - 6.0,
             yy + 4.0,
@@ -123,69 +171,82 @@ fn panel(o: &mut String, r: &RunResult, y0: f64) {
             r##"<line x1="{xx:.1}" y1="{:.1}" x2="{xx:.1}" y2="{:.1}" stroke="#888"/><text x="{xx:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
             top + ph,
             top + ph + 4.0,
-            top + ph + 16.0,
+            top + ph + 24.0,
             trim(t)
         );
         t += xstep;
     }
     let _ = writeln!(
         o,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">seconds</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">seconds (red ticks: bhyve's retry lines)</text>"#,
         LEFT + pw / 2.0,
-        top + ph + 30.0
+        top + ph + 38.0
     );
-    // desfree and lotsfree.
-    // Labels sit above (lotsfree) and below (desfree) their lines, which
-    // are close together at this scale.
+    // lotsfree and desfree, measured down from physmem: free memory
+    // reaching below these lines is the scanner's (lotsfree) and the
+    // swapper's (desfree).
+    let total = r.series.last().map_or(0, |s| s.total);
     for (label, bytes, dash, dy) in [
-        ("lotsfree", r.lotsfree_bytes, "6,3", -3.0),
-        ("desfree", r.desfree_bytes, "2,3", 11.0),
+        ("lotsfree", r.lotsfree_bytes, "6,3", 11.0),
+        ("desfree", r.desfree_bytes, "2,3", -2.0),
     ] {
-        let yy = y(bytes as f64 / GIB as f64);
+        let yy = y(gib(total.saturating_sub(bytes)));
         let _ = writeln!(
             o,
-            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#d62728" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" fill="#d62728" font-size="10">{label} {}</text>"##,
+            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#d62728" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" fill="#d62728" font-size="10" text-anchor="end">{label} {}</text>"##,
             LEFT + pw,
-            LEFT + pw + 6.0,
+            LEFT + pw - 4.0,
             yy + dy,
             crate::report::human(bytes)
         );
     }
-    // Series.
-    for (k, (label, colour, f)) in SERIES.iter().enumerate() {
-        let mut pts = String::new();
-        for sm in &r.series {
-            let _ = write!(pts, "{:.1},{:.1} ", x(sm.t), y(f(sm) as f64 / GIB as f64));
+    // bhyve's retry lines, a tick each under the axis.
+    for l in &r.log.lines {
+        if !matches!(l.message, Message::RetryingAllocation { .. }) {
+            continue;
         }
-        let _ = writeln!(
-            o,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
-            pts.trim_end()
-        );
-        let ly = top + 14.0 + 18.0 * k as f64;
-        let lx = LEFT + pw + 10.0;
-        let _ = writeln!(
-            o,
-            r#"<line x1="{lx:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="3"/><text x="{:.1}" y="{:.1}">{label}</text>"#,
-            ly + 36.0,
-            lx + 18.0,
-            ly + 36.0,
-            lx + 22.0,
-            ly + 40.0
-        );
-    }
-    // Guest starts.
-    for vm in &r.vms {
-        if let Some(l) = vm.start_latency_s {
-            let xx = x(vm.created_at_s + l);
+        let first = l.at as f64 / HZ as f64;
+        let last = l.last_at as f64 / HZ as f64;
+        let step = if l.repeats > 0 {
+            (last - first) / l.repeats as f64
+        } else {
+            0.0
+        };
+        for i in 0..=l.repeats {
+            let xx = x(first + step * i as f64);
             let _ = writeln!(
                 o,
-                r##"<line x1="{xx:.1}" y1="{top:.1}" x2="{xx:.1}" y2="{:.1}" stroke="#555" stroke-dasharray="1,3"/><text x="{:.1}" y="{:.1}" fill="#555" font-size="10">{} up</text>"##,
+                r##"<line x1="{xx:.1}" y1="{:.1}" x2="{xx:.1}" y2="{:.1}" stroke="#d62728" stroke-width="1.5"/>"##,
+                top + ph + 5.0,
+                top + ph + 13.0
+            );
+        }
+    }
+    // Each guest's start (bhyve launched) and memory set up.
+    for vm in &r.vms {
+        if vm.created_at_s > 0.0 {
+            let xx = x(vm.created_at_s);
+            let _ = writeln!(
+                o,
+                r##"<line x1="{xx:.1}" y1="{top:.1}" x2="{xx:.1}" y2="{:.1}" stroke="#000" stroke-dasharray="4,2"/><text x="{:.1}" y="{:.1}" fill="#000" font-size="10">{} launched</text>"##,
                 top + ph,
                 xx + 3.0,
-                top + 10.0,
+                top + 34.0,
                 xml(&vm.name)
             );
+        }
+        if let Some(l) = vm.start_latency_s {
+            if vm.created_at_s > 0.0 {
+                let xx = x(vm.created_at_s + l);
+                let _ = writeln!(
+                    o,
+                    r##"<line x1="{xx:.1}" y1="{top:.1}" x2="{xx:.1}" y2="{:.1}" stroke="#000" stroke-width="1.5"/><text x="{:.1}" y="{:.1}" fill="#000" font-size="10">{} up</text>"##,
+                    top + ph,
+                    xx + 3.0,
+                    top + 46.0,
+                    xml(&vm.name)
+                );
+            }
         }
     }
 }

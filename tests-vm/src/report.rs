@@ -4,9 +4,12 @@
 
 use std::fmt::Write as _;
 
+use serde::Serialize;
+
+use crate::host::memstat::Memstat;
+use crate::outcome::RunResult;
 use crate::params::{HZ, MIB, PAGESIZE};
 use crate::scenario::Scenario;
-use crate::sim::{Memstat, RunResult};
 
 fn mb(bytes: u64) -> u64 {
     bytes / MIB
@@ -36,7 +39,7 @@ pub fn render_run(s: &Scenario, r: &RunResult) -> String {
     if !r.log.lines.is_empty() {
         let _ = writeln!(o, "\nbhyve and kernel messages:");
         for l in &r.log.lines {
-            let _ = write!(o, "[{:>8.2} s] {}: {}", secs(l.at), l.guest, l.text);
+            let _ = write!(o, "[{:>8.2} s] {}: {}", secs(l.at), l.guest, l.message);
             if l.repeats > 0 {
                 let _ = write!(
                     o,
@@ -54,15 +57,17 @@ pub fn render_run(s: &Scenario, r: &RunResult) -> String {
     if !r.events.is_empty() {
         let _ = writeln!(o, "\nevents:");
         for e in &r.events {
-            let status = match (e.ok, e.errno) {
-                (true, _) => "ok".to_string(),
-                (false, Some(n)) => format!("{} ({n})", zfs_tunables::errno::name(n)),
-                (false, None) => "failed".to_string(),
+            let status = match &e.outcome {
+                Ok(_) => "ok".to_string(),
+                Err(r) => format!("{} ({})", zfs_tunables::errno::name(r.errno), r.errno),
             };
             let _ = writeln!(
                 o,
                 "[{:>8.2} s] {} -> {}: {}",
-                e.at_s, e.event, status, e.message
+                e.at_s(),
+                e.event,
+                status,
+                e.message()
             );
         }
     }
@@ -176,120 +181,195 @@ pub fn render_table(s: &Scenario, runs: &[RunResult]) -> String {
     o
 }
 
-/// A JSON string literal.
-fn js(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\t' => o.push_str("\\t"),
-            '\r' => o.push_str("\\r"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
+/// The `--json` layout: `serde_json`'s compact output with a space after
+/// each `:` and `,`, and seconds to the millisecond (`1.5`, `2`), as the
+/// text report prints them; a float that is not finite is `null`.
+struct JsonLayout;
 
-/// A JSON number from a float (finite; `null` otherwise).
-fn jf(x: f64) -> String {
-    if x.is_finite() {
-        let s = format!("{x:.3}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s.is_empty() || s == "-" {
-            "0".to_string()
+impl serde_json::ser::Formatter for JsonLayout {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
         } else {
-            s.to_string()
+            writer.write_all(b", ")
         }
-    } else {
-        "null".to_string()
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn write_f64<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        value: f64,
+    ) -> std::io::Result<()> {
+        let s = format!("{value:.3}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        let s = if s.is_empty() || s == "-" { "0" } else { s };
+        writer.write_all(s.as_bytes())
     }
 }
 
-fn memstat_json(m: &Memstat) -> String {
-    let parts: Vec<String> = m
-        .all()
-        .iter()
-        .map(|(k, p)| format!("{}: {}", js(k), p * PAGESIZE))
-        .collect();
-    format!("{{{}}}", parts.join(", "))
+/// `value` in the `--json` layout.
+fn to_json<T: Serialize>(value: &T) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, JsonLayout);
+    // Serializing these types to memory cannot fail: every map key is a
+    // string, and writing to a Vec does not fail.
+    if value.serialize(&mut ser).is_err() {
+        return "null".to_string();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `::memstat` in bytes, every category (zero ones included), in mdb's
+/// order.
+struct MemstatBytes<'a>(&'a Memstat);
+
+impl Serialize for MemstatBytes<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.all().iter().map(|(k, p)| (*k, p * PAGESIZE)))
+    }
+}
+
+/// The `--json` object.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    scenario: &'a str,
+    runs: Vec<JsonRun<'a>>,
+}
+
+/// One policy's run in the `--json` object.
+#[derive(Serialize)]
+struct JsonRun<'a> {
+    policy: &'static str,
+    vms: Vec<JsonVm<'a>>,
+    lwps_swapped: u64,
+    pages_paged_out: u64,
+    min_freemem_bytes: u64,
+    arc_before_bytes: u64,
+    arc_after_bytes: u64,
+    arc_ideal_after_bytes: u64,
+    start_lower_bound_s: f64,
+    zfs_blocked_s: f64,
+    zfs_blocked_in_starts_s: f64,
+    memstat_before: MemstatBytes<'a>,
+    memstat_after: MemstatBytes<'a>,
+    events: Vec<JsonEvent<'a>>,
+    kstat_reads: Vec<JsonKstatRead<'a>>,
+}
+
+/// One guest in the `--json` object.
+#[derive(Serialize)]
+struct JsonVm<'a> {
+    name: &'a str,
+    requested_bytes: u64,
+    started: bool,
+    start_latency_s: Option<f64>,
+    error: Option<&'a str>,
+    errno: Option<i32>,
+    retry_lines: u64,
+}
+
+/// One event in the `--json` object: the event as the text report prints
+/// it.
+#[derive(Serialize)]
+struct JsonEvent<'a> {
+    at_s: f64,
+    event: String,
+    ok: bool,
+    errno: Option<i32>,
+    message: &'a str,
+}
+
+/// One `kstat -p` read in the `--json` object.
+#[derive(Serialize)]
+struct JsonKstatRead<'a> {
+    at_s: f64,
+    lines: &'a [String],
+}
+
+impl<'a> JsonRun<'a> {
+    fn of(r: &'a RunResult) -> JsonRun<'a> {
+        JsonRun {
+            policy: r.policy.name(),
+            vms: r
+                .vms
+                .iter()
+                .map(|v| JsonVm {
+                    name: &v.name,
+                    requested_bytes: v.requested_bytes,
+                    started: v.started,
+                    start_latency_s: v.start_latency_s,
+                    error: v.error.as_deref(),
+                    errno: v.errno,
+                    retry_lines: v.retry_lines,
+                })
+                .collect(),
+            lwps_swapped: r.lwps_swapped,
+            pages_paged_out: r.pages_paged_out,
+            min_freemem_bytes: r.min_freemem_bytes,
+            arc_before_bytes: r.arc_before_bytes,
+            arc_after_bytes: r.arc_after_bytes,
+            arc_ideal_after_bytes: r.arc_ideal_after_bytes,
+            start_lower_bound_s: r.start_lower_bound_s,
+            zfs_blocked_s: r.zfs_blocked_s,
+            zfs_blocked_in_starts_s: r.zfs_blocked_in_starts_s,
+            memstat_before: MemstatBytes(&r.memstat_before),
+            memstat_after: MemstatBytes(&r.memstat_after),
+            events: r
+                .events
+                .iter()
+                .map(|e| JsonEvent {
+                    at_s: e.at_s(),
+                    event: e.event.to_string(),
+                    ok: e.ok(),
+                    errno: e.errno(),
+                    message: e.message(),
+                })
+                .collect(),
+            kstat_reads: r
+                .kstat_reads
+                .iter()
+                .map(|k| JsonKstatRead {
+                    at_s: k.at_s,
+                    lines: &k.lines,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The `--json` object.
 #[must_use]
 pub fn render_json(s: &Scenario, runs: &[RunResult]) -> String {
-    let mut runs_j = Vec::new();
-    for r in runs {
-        let vms: Vec<String> = r
-            .vms
-            .iter()
-            .map(|v| {
-                format!(
-                    "{{\"name\": {}, \"requested_bytes\": {}, \"started\": {}, \"start_latency_s\": {}, \"error\": {}, \"errno\": {}, \"retry_lines\": {}}}",
-                    js(&v.name),
-                    v.requested_bytes,
-                    v.started,
-                    v.start_latency_s.map_or_else(|| "null".to_string(), jf),
-                    v.error.as_ref().map_or_else(|| "null".to_string(), |e| js(e)),
-                    v.errno.map_or_else(|| "null".to_string(), |n| n.to_string()),
-                    v.retry_lines
-                )
-            })
-            .collect();
-        let events: Vec<String> =
-            r.events
-                .iter()
-                .map(|e| {
-                    format!(
-                    "{{\"at_s\": {}, \"event\": {}, \"ok\": {}, \"errno\": {}, \"message\": {}}}",
-                    jf(e.at_s),
-                    js(&e.event),
-                    e.ok,
-                    e.errno.map_or_else(|| "null".to_string(), |n| n.to_string()),
-                    js(&e.message)
-                )
-                })
-                .collect();
-        let reads: Vec<String> = r
-            .kstat_reads
-            .iter()
-            .map(|k| {
-                let lines: Vec<String> = k.lines.iter().map(|l| js(l)).collect();
-                format!(
-                    "{{\"at_s\": {}, \"lines\": [{}]}}",
-                    jf(k.at_s),
-                    lines.join(", ")
-                )
-            })
-            .collect();
-        runs_j.push(format!(
-            "{{\"policy\": {}, \"vms\": [{}], \"lwps_swapped\": {}, \"pages_paged_out\": {}, \"min_freemem_bytes\": {}, \"arc_before_bytes\": {}, \"arc_after_bytes\": {}, \"arc_ideal_after_bytes\": {}, \"start_lower_bound_s\": {}, \"memstat_before\": {}, \"memstat_after\": {}, \"events\": [{}], \"kstat_reads\": [{}]}}",
-            js(r.policy.name()),
-            vms.join(", "),
-            r.lwps_swapped,
-            r.pages_paged_out,
-            r.min_freemem_bytes,
-            r.arc_before_bytes,
-            r.arc_after_bytes,
-            r.arc_ideal_after_bytes,
-            jf(r.start_lower_bound_s),
-            memstat_json(&r.memstat_before),
-            memstat_json(&r.memstat_after),
-            events.join(", "),
-            reads.join(", ")
-        ));
-    }
-    format!(
-        "{{\"scenario\": {}, \"runs\": [{}]}}\n",
-        js(&s.name),
-        runs_j.join(", ")
-    )
+    let report = JsonReport {
+        scenario: &s.name,
+        runs: runs.iter().map(JsonRun::of).collect(),
+    };
+    let mut o = to_json(&report);
+    o.push('\n');
+    o
 }
 
 #[cfg(test)]
@@ -298,10 +378,10 @@ mod tests {
 
     #[test]
     fn json_strings_are_escaped() {
-        assert_eq!(js("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\u0001\"");
-        assert_eq!(jf(1.5), "1.5");
-        assert_eq!(jf(2.0), "2");
-        assert_eq!(jf(f64::NAN), "null");
+        assert_eq!(to_json(&"a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\u0001\"");
+        assert_eq!(to_json(&1.5), "1.5");
+        assert_eq!(to_json(&2.0), "2");
+        assert_eq!(to_json(&f64::NAN), "null");
     }
 
     #[test]

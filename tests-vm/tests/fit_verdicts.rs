@@ -9,10 +9,14 @@ use std::process::Command;
 
 use tests_vm::fit::{fit, FitReport, FitRequest, Outcome, DEFAULT_WITHIN_S};
 use tests_vm::import::{import, Input};
-use tests_vm::machine::Policy;
-use tests_vm::params::{Params, HZ};
+use tests_vm::log::Message;
+use tests_vm::params::{Params, HZ, PAGESIZE};
+use tests_vm::policy::Policy;
+use tests_vm::report::human;
 use tests_vm::scenario::{builtin, EventKind, Scenario};
 use tests_vm::sim::{self, RunResult};
+use vmm_client::VmmError;
+use zfs_tunables::TunableError;
 
 const GIB: u64 = 1 << 30;
 
@@ -149,10 +153,44 @@ fn fit_on_the_seed_4g_table_with_its_reader_gives_seed_4g_s_verdicts_while_it_re
     let got = fit_verdicts(&f);
     assert_eq!(got, run_verdicts(&reading));
     // The seed's story: the stock kernel's guest does not start while the
-    // reader runs; the patched kernel gives up after its minute, unpaged.
+    // reader runs and the host pages; the patched kernel refuses every
+    // create at once (ENOMEM, bhyve retrying), unpaged.
     assert!(!got[0].started && got[0].paged);
-    assert_eq!(got[3].errno, Some(zfs_tunables::errno::ETIME));
+    assert!(!got[3].started && got[3].errno.is_none());
     assert!(!got[3].paged && !got[3].swapped);
+    // With the kernel's figures, those of the built-in's own refusal to
+    // the page.
+    let patched = &f.policies[3].guests[0];
+    assert_eq!(patched.outcome, Outcome::Waiting);
+    let fit_short = patched.shortfall.as_ref().expect("the kernel's refusal");
+    let run = sim::run(&reading, Policy::Tunables, &Params::default());
+    let run_short = run
+        .log
+        .lines
+        .iter()
+        .find_map(|l| match l.message {
+            Message::CannotReserve(VmmError::Arc(TunableError::ShortOfMemory {
+                requested,
+                available,
+                ..
+            })) => Some((requested.0, available.0)),
+            _ => None,
+        })
+        .expect("the built-in's refusal");
+    assert_eq!(fit_short.requested_bytes, run_short.0);
+    assert!(
+        fit_short.available_bytes.abs_diff(run_short.1) < PAGESIZE,
+        "fit: {} bytes available, run: {}",
+        fit_short.available_bytes,
+        run_short.1
+    );
+    assert!(
+        f.verdict.line.contains(
+            "the 1.8 GiB guest does not fit now: the kernel refuses each create at once (ENOMEM)"
+        ),
+        "{}",
+        f.verdict.line
+    );
 }
 
 /// The setup time `arcsim run seed-128g` gives under `policy`.
@@ -219,16 +257,29 @@ fn a_guest_that_can_never_fit_is_reported_with_the_kernels_reason() {
 }
 
 #[test]
-fn a_guest_that_does_not_fit_now_is_reported_with_the_hosts_figures() {
+fn a_guest_that_does_not_fit_now_is_reported_with_the_kernels_figures() {
     let f = fit(&imported("seed-128g-before.memstat"), &request(80 * GIB));
+    assert!(!f.verdict.all_start);
+    assert!(f.verdict.never_fit.is_empty());
+    let g = &f.policies[3].guests[0];
+    assert_eq!(g.outcome, Outcome::Waiting);
+    // bhyve retries once a second for the whole watch.
+    assert_eq!(g.retry_lines, DEFAULT_WITHIN_S);
+    let short = g.shortfall.as_ref().expect("the kernel's refusal");
+    assert_eq!(short.requested_bytes, 80 * GIB);
+    assert!(short.available_bytes < short.requested_bytes);
     let line = &f.verdict.line;
     assert!(
-        line.contains("the 80.0 GiB guest does not start now")
-            && line.contains("(ETIME)")
-            && line.contains("the host can free 78.6 GiB for guests")
-            && line.contains("it needs 82.3 GiB (RAM and 2.3 GiB of page_t)"),
+        line.contains(&format!(
+            "the 80.0 GiB guest does not fit now: the kernel refuses each create at once \
+             (ENOMEM), {} short of the 80.0 GiB it would reserve, since the host can give {} \
+             without paging",
+            human(short.requested_bytes - short.available_bytes),
+            human(short.available_bytes)
+        )) && line.contains("bhyve retries every second (600 lines in 600 s)"),
         "{line}"
     );
+    assert_eq!(line.lines().count(), 1);
 }
 
 #[test]

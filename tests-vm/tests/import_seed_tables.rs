@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use tests_vm::import::{import, Imported, Input, RUNNING};
-use tests_vm::machine::Policy;
 use tests_vm::params::{Params, PAGESIZE};
+use tests_vm::policy::Policy;
 use tests_vm::scenario::{builtin, parse_scenario, EventKind, Generation, Scenario};
 use tests_vm::sim;
 

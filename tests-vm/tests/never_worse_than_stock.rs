@@ -8,8 +8,8 @@
 //! or 500 MB/s on a 16 GiB host): there the host pages with no guest at
 //! all, and MODEL.md ("Where `tunables` still pages") gives the figures.
 
-use tests_vm::machine::Policy;
 use tests_vm::params::Params;
+use tests_vm::policy::Policy;
 use tests_vm::scenario::parse_scenario;
 use tests_vm::sim;
 

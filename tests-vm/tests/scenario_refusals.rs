@@ -2,8 +2,8 @@
 //! figures; one the kernel would refuse during the run is not (the run's
 //! events carry the kernel's answer, as on a host).
 
-use tests_vm::machine::Policy;
 use tests_vm::params::Params;
+use tests_vm::policy::Policy;
 use tests_vm::scenario::{load_scenario, parse_scenario, EventKind, ScenarioError};
 use tests_vm::sim;
 
@@ -155,22 +155,22 @@ fn a_fault_for_a_guest_no_event_creates_is_refused() {
 #[test]
 fn admin_commands_are_parsed_for_syntax_when_loaded() {
     let head = "[host]\nphysmem = \"32G\"\n[[event]]\nat = \"1s\"\n";
-    // The kstat write path takes bytes in decimal or hex, without the
-    // suffixes a scenario's own sizes take.
+    // A kstat write's value takes the suffixes a scenario's sizes take;
+    // a letter that is none of them is refused where it stands.
     expect(
-        &format!("{head}kstat_write = \"zfs:0:tunables:zfs_arc_max=8G\"\n"),
+        &format!("{head}kstat_write = \"zfs:0:tunables:zfs_arc_max=8X\"\n"),
         5,
         "event[0].kstat_write",
-        "line 5, event[0].kstat_write: \"zfs:0:tunables:zfs_arc_max=8G\" is not a kstat write \
-         (module:instance:name:statistic=value): digit is invalid in the number's base, at \
-         byte 28 (\"G\")",
+        "line 5, event[0].kstat_write: cannot parse 'zfs:0:tunables:zfs_arc_max=8X' at column \
+         29 ('X'): digit is invalid in the number's base (a kstat write is \
+         module:instance:name:statistic=value)",
     );
     expect(
         &format!("{head}mdb_write = \"zfs_arc_max/Z\"\n"),
         5,
         "event[0].mdb_write",
-        "line 5, event[0].mdb_write: \"zfs_arc_max/Z\" is not an mdb write (variable/Z value): \
-         expected a value to write, at its end",
+        "line 5, event[0].mdb_write: syntax error in 'zfs_arc_max/Z' at its end (column 14): \
+         expected a value to write (an mdb write is variable/Z value)",
     );
     let e = refused(&format!("{head}kstat_read = \"zfs:0:/arc.*/\"\n"));
     assert_eq!(
@@ -206,7 +206,12 @@ fn a_guest_the_driver_refuses_is_the_runs_to_report() {
     )
     .expect("a guest the driver would refuse is not a load error");
     let r = sim::run(&s, Policy::Tunables, &Params::default());
-    let refusals: Vec<Option<i32>> = r.events.iter().filter(|e| !e.ok).map(|e| e.errno).collect();
+    let refusals: Vec<Option<i32>> = r
+        .events
+        .iter()
+        .filter(|e| !e.ok())
+        .map(|e| e.errno())
+        .collect();
     assert_eq!(
         refusals,
         [

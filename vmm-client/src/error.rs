@@ -177,22 +177,42 @@ impl From<TunableError> for VmmError {
     }
 }
 
+/// What the operator reads (bhyve's log, the simulator's events): one
+/// sentence that names what was refused and, where the error carries it,
+/// the offending value, never a `Debug` rendering. Instance names are not
+/// carried (the error is `Copy` and the kernel has no allocator); the
+/// caller that has the name prints it beside the message.
 impl fmt::Display for VmmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             VmmError::Arc(e) => write!(f, "{e}"),
-            VmmError::TableFull => write!(f, "the vmm instance table is full"),
-            VmmError::DuplicateName => write!(f, "a vmm instance with this name exists"),
-            VmmError::UnknownInstance => write!(f, "no such vmm instance"),
+            VmmError::TableFull => write!(
+                f,
+                "the vmm instance table is full: destroy an instance before creating another"
+            ),
+            VmmError::DuplicateName => write!(f, "a vmm instance with this name already exists"),
+            VmmError::UnknownInstance => write!(f, "no vmm instance has this name or id"),
             VmmError::Destroyed => {
                 write!(
                     f,
                     "the vmm instance was destroyed while it was being created"
                 )
             }
-            VmmError::Busy => write!(f, "another create is in flight on this instance"),
-            VmmError::BadName => write!(f, "a vmm instance name must have 1 to 228 bytes"),
-            VmmError::BadSegment { segid } => write!(f, "bad memory segment id {segid}"),
+            VmmError::Busy => write!(
+                f,
+                "another memory segment create is in flight on this instance"
+            ),
+            VmmError::BadName => write!(
+                f,
+                "a vmm instance name must have 1 to {} bytes",
+                crate::instance_table::MAX_NAME_LEN
+            ),
+            VmmError::BadSegment { segid } => write!(
+                f,
+                "memory segment id {segid} is refused: ids are 0 to {} and each appears once \
+                 in a request",
+                crate::sizing::MAX_SEGMENTS.saturating_sub(1)
+            ),
             VmmError::SegmentExists { segid } => {
                 write!(f, "memory segment {segid} already exists")
             }
@@ -200,7 +220,7 @@ impl fmt::Display for VmmError {
                 f,
                 "memory segment {segid} exists with another length or kind"
             ),
-            VmmError::ZeroSize => write!(f, "a memory size of zero"),
+            VmmError::ZeroSize => write!(f, "a memory segment of zero bytes cannot be created"),
             VmmError::Overflow => write!(
                 f,
                 "the memory size overflows 64 bits when rounded to pages or \
@@ -211,7 +231,10 @@ impl fmt::Display for VmmError {
                 "allocating guest memory failed ({})",
                 errno::name(VmmError::AllocFailed { errno }.to_errno())
             ),
-            VmmError::OutOfOrder => write!(f, "a create step was called out of order"),
+            VmmError::OutOfOrder => write!(
+                f,
+                "a memory segment create step was called out of order; the create was rolled back"
+            ),
         }
     }
 }
@@ -239,5 +262,40 @@ mod tests {
         assert_eq!((e.to_errno(), e.failure()), (12, Failure::NeverFits));
         assert_eq!(VmmError::from(TunableError::Released), VmmError::Destroyed);
         assert_eq!(VmmError::Destroyed.failure(), Failure::Interrupted);
+    }
+
+    #[test]
+    fn messages_say_what_was_refused_and_the_value() {
+        assert_eq!(
+            VmmError::BadName.to_string(),
+            "a vmm instance name must have 1 to 228 bytes"
+        );
+        assert_eq!(
+            VmmError::BadSegment { segid: -1 }.to_string(),
+            "memory segment id -1 is refused: ids are 0 to 3 and each appears once in a request"
+        );
+        for e in [
+            VmmError::TableFull,
+            VmmError::DuplicateName,
+            VmmError::UnknownInstance,
+            VmmError::Destroyed,
+            VmmError::Busy,
+            VmmError::SegmentExists { segid: 1 },
+            VmmError::SegmentConflict { segid: 1 },
+            VmmError::ZeroSize,
+            VmmError::Overflow,
+            VmmError::AllocFailed { errno: 0 },
+            VmmError::OutOfOrder,
+            VmmError::from(TunableError::NeverFits {
+                requested: Bytes(1),
+                host_limit: Bytes(0),
+            }),
+        ] {
+            let m = e.to_string();
+            assert!(
+                !m.is_empty() && !m.contains('{') && !m.contains("Error"),
+                "{m}"
+            );
+        }
     }
 }

@@ -17,7 +17,8 @@
 
 use std::collections::BTreeMap;
 
-use kstat_export::{parse_mdb_write, RawVariables};
+use admin_syntax::{parse_mdb_write, perform_mdb_write};
+use kstat_export::RawVariables;
 use proptest::prelude::*;
 use vmm_client::table_lock::StdTableLock;
 use vmm_client::{InstanceId, MemSegRequest, SegmentAllocator, SegmentId, StdVmmClient};
@@ -698,7 +699,7 @@ fn run(physmem: Pages, generation: Generation, ops: &[Op]) -> Result<(), TestCas
             Op::MdbWrite(i, v) => {
                 let line = format!("{}/Z 0x{:x}", TUNABLES[i].0, v);
                 let w = parse_mdb_write(line.as_bytes()).unwrap();
-                raw.mdb_write(&w).unwrap();
+                perform_mdb_write(&raw, &w).unwrap();
                 m.raw[i] = v;
                 let mut warned = Vec::new();
                 raw.sync_tick(&t, &mut |w| warned.push(w.name));

@@ -314,16 +314,18 @@ pub fn compute_strict(
             max: allmem.0.saturating_sub(1),
         });
     }
+    let (limits, ignored) = compute_lenient(host, generation, admin);
+
     if admin.arc_min != 0 && admin.arc_min <= floor {
+        // The bounds in force: above the floor and at most the ceiling
+        // (which zfs_arc_min plays no part in).
         return Err(TunableError::OutOfBounds {
             name: names::ZFS_ARC_MIN,
             value: admin.arc_min,
             min: floor.saturating_add(1),
-            max: u64::MAX,
+            max: limits.c_max.0,
         });
     }
-
-    let (limits, ignored) = compute_lenient(host, generation, admin);
 
     if ignored.contains(Ignored::ARC_MIN) {
         // Only the relation can be at fault now: zfs_arc_min > c_max.

@@ -18,12 +18,22 @@ pub enum TunableError {
     /// No tunable has this name.
     UnknownTunable,
     /// A value outside a tunable's bounds, or otherwise malformed.
+    ///
+    /// `min` and `max` are the bounds in force on this host, whichever
+    /// check refused the value: the descriptor's static bounds narrowed by
+    /// the registrant's rules (`zfs_arc_max` above 64 MiB and below
+    /// `allmem`, `zfs_arc_min` above 64 MiB and at most the ceiling). So a
+    /// kstat write, an `mdb -kw` write and an `/etc/system` line with the
+    /// same value quote the same range, and the range is one the admin
+    /// can act on (never "up to 18446744073709551615" for a limit that
+    /// must stay below the host's memory).
     OutOfBounds {
         /// The tunable's name.
         name: &'static str,
         /// The refused value.
         value: u64,
-        /// The smallest accepted value.
+        /// The smallest accepted value (0, "use the default", is accepted
+        /// too where the tunable allows it).
         min: u64,
         /// The largest accepted value.
         max: u64,
@@ -151,7 +161,7 @@ impl TunableError {
 impl fmt::Display for TunableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            TunableError::UnknownTunable => write!(f, "no such tunable"),
+            TunableError::UnknownTunable => write!(f, "no runtime tunable has this name"),
             TunableError::OutOfBounds {
                 name,
                 value,
@@ -219,15 +229,22 @@ impl fmt::Display for TunableError {
                 margin,
             } => write!(
                 f,
-                "cannot reserve {} bytes of ARC headroom now: this host can \
-                 give {} bytes without paging (free memory, what the ARC can \
-                 shed down to c_min and what it has evicted, less earlier \
-                 reservations and a margin of {} bytes)",
-                requested.0, available.0, margin.0
+                "cannot reserve {} bytes of ARC headroom now: {} bytes short; \
+                 this host can give {} bytes without paging (free memory, what \
+                 the ARC can shed down to c_min and what it has evicted, less \
+                 earlier reservations and a margin of {} bytes)",
+                requested.0,
+                requested.0.saturating_sub(available.0),
+                available.0,
+                margin.0
             ),
-            TunableError::ZeroSize => write!(f, "a size of zero"),
+            TunableError::ZeroSize => {
+                write!(f, "a size of zero bytes is refused: it must be positive")
+            }
             TunableError::Overflow => write!(f, "the size overflows 64 bits"),
-            TunableError::UnknownReservation => write!(f, "no such reservation"),
+            TunableError::UnknownReservation => {
+                write!(f, "no live headroom reservation has this handle")
+            }
             TunableError::ExceedsPending { requested, pending } => write!(
                 f,
                 "cannot mark {} bytes allocated: only {} bytes are pending",

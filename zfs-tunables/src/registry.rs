@@ -76,6 +76,11 @@ pub enum Unit {
 pub type RuleFn = fn(&TunableDesc, u64) -> Result<(), TunableError>;
 /// A registrant's check of a complete proposed state.
 ///
+/// It may also be shown a value outside its descriptor's static bounds,
+/// which is refused whatever it answers: an out-of-bounds answer for that
+/// value states the bounds in force on this host, which the refusal then
+/// quotes. So a hook must judge any value, never assume the bounds.
+///
 /// Runs with the component's lock held, and must not call back into the
 /// component: a call that takes the lock would take it a second time,
 /// which panics the kernel (a recursive `mutex_enter`) and deadlocks a
@@ -435,11 +440,22 @@ impl RegistryMeta {
                 .copied()
                 .flatten()
                 .ok_or(TunableError::UnknownTunable)?;
-            check_desc(s.desc, value, context.booting)?;
+            let checked = check_desc(s.desc, value, context.booting);
             if let Some(p) = proposed.get_mut(slot) {
                 *p = value;
             }
             changed |= 1u64 << slot;
+            if let Err(e) = checked {
+                let proposal = Proposal {
+                    registry: self,
+                    values: &proposed,
+                    changed,
+                    context,
+                    host,
+                    generation,
+                };
+                return Err(self.bounds_in_force(e, &proposal, 1u64 << slot));
+            }
         }
         let proposal = Proposal {
             registry: self,
@@ -466,6 +482,47 @@ impl RegistryMeta {
             }
         }
         Ok(changed)
+    }
+
+    /// `e`, a value outside its descriptor's static bounds, with the
+    /// bounds in force on this host when the owning registrant's rules
+    /// state tighter ones (`zfs_arc_max`'s descriptor says "up to
+    /// `u64::MAX`", `arc_init()` says "below `allmem`"): the registrant's
+    /// `validate` hook is shown the proposal, and an out-of-bounds refusal
+    /// of the same value narrows the bounds quoted. So a refused value is
+    /// quoted the same bounds whichever check caught it and whichever
+    /// path (kstat, `mdb -kw`, `/etc/system`) it came by. Any other answer
+    /// from the hook leaves `e` as it is; the write is refused either way.
+    fn bounds_in_force(&self, e: TunableError, proposal: &Proposal<'_>, slot: u64) -> TunableError {
+        let TunableError::OutOfBounds {
+            name,
+            value,
+            min,
+            max,
+        } = e
+        else {
+            return e;
+        };
+        for r in self.affected(slot).iter() {
+            let Some(validate) = r.validate else { continue };
+            if let Err(TunableError::OutOfBounds {
+                name: n,
+                value: v,
+                min: rule_min,
+                max: rule_max,
+            }) = validate(proposal)
+            {
+                if n == name && v == value {
+                    return TunableError::OutOfBounds {
+                        name,
+                        value,
+                        min: core::cmp::max(min, rule_min),
+                        max: core::cmp::min(max, rule_max),
+                    };
+                }
+            }
+        }
+        e
     }
 
     /// The registrants owning any slot in `changed`.

@@ -84,11 +84,37 @@ typedef struct arctun_var {
 	uint64_t	*av_addr;	/* the variable */
 } arctun_var_t;
 
-#define	ARCTUN_ARC_OPS_VERSION	1
-#define	ARCTUN_MAX_VARS		16
+#define	ARCTUN_ARC_OPS_VERSION_1	1	/* aao_size to aao_nvars */
+#define	ARCTUN_ARC_OPS_VERSION_2	2	/* and aao_admission */
+#define	ARCTUN_ARC_OPS_VERSION		ARCTUN_ARC_OPS_VERSION_2
+#define	ARCTUN_MAX_VARS			16
 
 /*
- * What the ARC gives the module at registration.  Both callbacks are
+ * The ARC's own figures for the admission of a headroom reservation (see
+ * arctun_vmm_reserve()), filled in by aao_admission:
+ *
+ *   aad_evictable	bytes eviction could free now: the evictable data
+ *			and metadata of the MRU and MFU lists (arcs_esize).
+ *			Buffers the dbuf caches hold are referenced, so they
+ *			are not among them; the module counts no more of it
+ *			than lies above c_min.
+ *   aad_evicted_cached	bytes already evicted that wait in the ARC's kmem
+ *			caches, where the next reap of those caches returns
+ *			them: the full magazines of their depots.
+ *   aad_pp_reserve	pages of availrmem the ARC keeps above
+ *			pages_pp_maximum (arc_pages_pp_reserve).
+ *
+ * The module adds freemem, availrmem and pages_pp_maximum, which it reads
+ * itself.
+ */
+typedef struct arctun_admission {
+	uint64_t	aad_evictable;
+	uint64_t	aad_evicted_cached;
+	uint64_t	aad_pp_reserve;
+} arctun_admission_t;
+
+/*
+ * What the ARC gives the module at registration.  The callbacks are
  * called with the module's mutexes held and must not block for long:
  *
  *   aao_size	returns the ARC's current size (aggsum_value(&arc_size)).
@@ -98,6 +124,15 @@ typedef struct arctun_var {
  *		nothing else may do while memory is plentiful.  It is also
  *		called from arctun_arc_tick(), so it must not wake or wait
  *		for the thread that runs the tick.
+ *   aao_admission (version 2; may be NULL) fills in the ARC's figures for
+ *		a reservation's admission (arctun_admission_t).  It may take
+ *		the ARC's own locks and kmem's (kmem_cache_stat()), and like
+ *		the others must not call back into the module.
+ *
+ * A reservation is admitted only if the host can give its memory without
+ * paging (see arctun_vmm_reserve()); without aao_admission (a version 1
+ * ops vector, or a NULL one), the module has no view of the ARC's
+ * figures and admits by the ceiling rule alone, as before.
  *
  * aao_vars lists the ARC's tunable variables (aao_nvars of them, at most
  * ARCTUN_MAX_VARS); their values at registration are applied as boot
@@ -109,6 +144,8 @@ typedef struct arctun_arc_ops {
 	void			(*aao_evict)(void);
 	const arctun_var_t	*aao_vars;
 	uint_t			aao_nvars;
+	/* Version 2: */
+	void			(*aao_admission)(arctun_admission_t *);
 } arctun_arc_ops_t;
 
 /*
@@ -134,7 +171,8 @@ typedef struct arctun_limits {
  * arc_init() would ignore is reported and the variable is reset to the
  * value in force), ends boot-time processing, and creates the
  * zfs:0:tunables and zfs:0:arc_headroom kstats.  It returns 0, EINVAL for a
- * NULL or malformed ops vector, ENOTSUP for another ops version, ENOENT for
+ * NULL or malformed ops vector, ENOTSUP for an ops version other than 1 or
+ * 2 (the module reads only the fields of the version given), ENOENT for
  * a variable name that is not a registered tunable, EBUSY if an ARC is
  * already registered, or ENXIO if the module is not initialized.
  * arctun_arc_unregister() removes the callbacks and the kstats; the limits
@@ -213,12 +251,16 @@ extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t, pgcnt_t);
 extern int64_t arctun_arc_reap_to_free(int64_t, uint64_t);
 
 /*
- * Once a second, from the ARC's reap zthr (arc_reap_cb_check()): applies or
- * reverts changed tunable variables (see arctun_var_t) and wakes threads
- * waiting for headroom so they re-check free memory.  May be called with
- * the reap zthr's lock held.
+ * From the ARC's reap zthr (arc_reap_cb_check()), as often as it runs:
+ * once a second of gethrtime(), and no more often however often it is
+ * called, applies or reverts changed tunable variables (see arctun_var_t)
+ * and wakes threads waiting for headroom so they re-check free memory.
+ * Returns 1 when it did that work, 0 when it was called again within the
+ * second (or before arctun_mod_init()), so that the caller can keep its
+ * own once-a-second work in step.  May be called with the reap zthr's
+ * lock held.
  */
-extern void arctun_arc_tick(void);
+extern int arctun_arc_tick(void);
 
 /*
  * The ARC freed memory (an eviction or reap pass finished): wakes threads
@@ -275,8 +317,16 @@ extern void arctun_arc_progress(void);
  * is pending: the page overhead counts as allocated from the start, so it
  * keeps the ceiling lowered while the VM lives and is never waited for.
  * It returns ENOMEM when the reservation does not fit next to the live
- * ones (worth retrying), ENOSPC when it could never fit on this host
- * (reported on the console), EINVAL for a bad segment id or length,
+ * ones, or when the host cannot give its memory now without paging:
+ * free memory plus what the ARC can shed down to c_min plus what it has
+ * evicted and not yet returned, less the pending memory of earlier
+ * reservations and a margin (zfs_arc_headroom_margin; 0, the default,
+ * is lotsfree + desfree), the same sum taken against availrmem above
+ * pages_pp_maximum.  Both are worth retrying, and neither waits: the
+ * second is reported in the system log with the request, what the host
+ * can give and the margin, in bytes.  It returns ENOSPC when the
+ * reservation could never fit on this host (reported on the console),
+ * EINVAL for a bad segment id or length,
  * EOVERFLOW for a length that overflows, EEXIST for a segment that exists,
  * and ENOENT for an unknown instance.  On success *acp holds the create
  * in flight until arctun_vmm_mark_allocated() or arctun_vmm_release()

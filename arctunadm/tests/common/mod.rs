@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use admin_syntax::KstatSnapshot;
 use arctunadm::backend::{Backend, ARCSTATS, ARC_HEADROOM, TUNABLES};
 use arctunadm::{HostSpec, Outcome, SimulatedHost};
-use kstat_export::KstatSnapshot;
 
 pub const MIB: u64 = 1 << 20;
 pub const GIB: u64 = 1 << 30;

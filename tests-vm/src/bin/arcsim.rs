@@ -5,7 +5,13 @@
 //! arcsim list
 //! arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all]
 //!                           [--json] [--plot FILE.svg] [--stats]
+//! arcsim tables [--write] [--root DIR]
 //! ```
+//!
+//! `tables` prints the outcome tables README.md and tests-vm/MODEL.md
+//! quote; `--write` puts them into those documents (under `DIR`, the
+//! repository's root, by default the current directory) between their
+//! markers.
 //!
 //! `--stats` adds one line on standard error: the simulated time, the
 //! wall time it took, and the process's peak resident set (`VmHWM` from
@@ -13,14 +19,15 @@
 
 use std::process::ExitCode;
 
-use tests_vm::machine::Policy;
 use tests_vm::params::Params;
+use tests_vm::policy::Policy;
 use tests_vm::scenario::{self, Scenario};
-use tests_vm::{plot, report, sim};
+use tests_vm::{plot, report, sim, tables};
 
 const USAGE: &str = "usage:
   arcsim list
-  arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all] [--json] [--plot FILE.svg] [--stats]";
+  arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all] [--json] [--plot FILE.svg] [--stats]
+  arcsim tables [--write] [--root DIR]";
 
 fn load(arg: &str) -> Result<Scenario, String> {
     if let Some(r) = scenario::builtin(arg) {
@@ -105,6 +112,37 @@ fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+fn tables_command(args: &[String]) -> Result<(), String> {
+    let mut write = false;
+    let mut root = std::path::PathBuf::from(".");
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--write" => write = true,
+            "--root" => root = it.next().ok_or("--root needs a directory")?.into(),
+            s => return Err(format!("unknown argument {s}\n{USAGE}")),
+        }
+    }
+    for block in tables::blocks()? {
+        if !write {
+            println!("{}:\n{}", block.document, block.body);
+            continue;
+        }
+        let path = root.join(block.document);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let new = tables::splice(&text, &block)?;
+        if new != text {
+            std::fs::write(&path, new)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            println!("{}: table regenerated", path.display());
+        } else {
+            println!("{}: table unchanged", path.display());
+        }
+    }
+    Ok(())
+}
+
 /// This process's peak resident set, KiB (`VmHWM`), where the system
 /// reports it.
 fn peak_resident_kib() -> Option<u64> {
@@ -137,6 +175,7 @@ fn main() -> ExitCode {
         Some("run") => run(args.get(1..).unwrap_or(&[])),
         Some("import") => tests_vm::import::cli(args.get(1..).unwrap_or(&[])),
         Some("fit") => tests_vm::fit::cli(args.get(1..).unwrap_or(&[]), &load),
+        Some("tables") => tables_command(args.get(1..).unwrap_or(&[])),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -10,7 +10,7 @@
 //! present.
 
 // The one place import names the kstat reader.
-use kstat_export::{parse_assignment, ParseErrorKind};
+use admin_syntax::{parse_assignment, ParseErrorKind};
 
 use super::memstat::quote;
 use super::{Located, Problem};

@@ -49,8 +49,8 @@ use std::fmt;
 
 use self::kstat_lines::KstatLine;
 use self::memstat::{Category, Memstat};
-use crate::machine::Policy;
 use crate::params::{Params, PAGESIZE};
+use crate::policy::Policy;
 use crate::scenario::{self, Event, EventKind, Generation, HostSpec, Scenario};
 use crate::sim;
 

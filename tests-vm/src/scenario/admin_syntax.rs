@@ -9,16 +9,16 @@
 //! answer. The parsers are the ones the run hands the commands to; this is
 //! the one place the scenario loader names them.
 
-use kstat_export::{parse_assignment, parse_mdb_write, parse_selector, ParseError};
+use admin_syntax::{parse_assignment, parse_mdb_write, parse_selector, OperatorMessage};
 
 /// `Ok` if `text` is a kstat write (`module:instance:name:statistic=value`,
-/// the value in decimal or `0x` hex), else why not.
+/// the value in decimal, `0x` hex or a size such as `8G`), else why not.
 pub(super) fn kstat_write(text: &str) -> Result<(), String> {
-    parse_assignment(text.as_bytes()).map(drop).map_err(|e| {
+    let request = text.as_bytes();
+    parse_assignment(request).map(drop).map_err(|error| {
         refusal(
-            text,
-            "a kstat write (module:instance:name:statistic=value)",
-            e,
+            OperatorMessage::BadWriteRequest { request, error },
+            "a kstat write is module:instance:name:statistic=value",
         )
     })
 }
@@ -26,31 +26,31 @@ pub(super) fn kstat_write(text: &str) -> Result<(), String> {
 /// `Ok` if `text` is an `mdb -kw` write to a named variable
 /// (`variable/Z value`), else why not.
 pub(super) fn mdb_write(text: &str) -> Result<(), String> {
-    parse_mdb_write(text.as_bytes())
-        .map(drop)
-        .map_err(|e| refusal(text, "an mdb write (variable/Z value)", e))
+    let command = text.as_bytes();
+    parse_mdb_write(command).map(drop).map_err(|error| {
+        refusal(
+            OperatorMessage::MdbSyntax { command, error },
+            "an mdb write is variable/Z value",
+        )
+    })
 }
 
 /// `Ok` if `text` is a `kstat -p` selector
 /// (`module:instance:name:statistic`, shell globs allowed), else why not.
 pub(super) fn kstat_read(text: &str) -> Result<(), String> {
-    parse_selector(text.as_bytes())
-        .map(drop)
-        .map_err(|e| refusal(text, "a kstat selector (module:instance:name:statistic)", e))
+    let operand = text.as_bytes();
+    parse_selector(operand).map(drop).map_err(|error| {
+        refusal(
+            OperatorMessage::BadSelector { operand, error },
+            "a kstat selector is module:instance:name:statistic",
+        )
+    })
 }
 
-/// `"TEXT" is not WHAT: REASON at byte N ("REST")`, naming what the
-/// parser stopped at.
-fn refusal(text: &str, what: &str, e: ParseError) -> String {
-    let reason = e.kind.describe();
-    let at = e.offset.min(text.len());
-    match text.get(at..) {
-        Some("") | None => format!("{text:?} is not {what}: {reason}, at its end"),
-        Some(rest) => {
-            let near: String = rest.chars().take(16).collect();
-            format!("{text:?} is not {what}: {reason}, at byte {at} ({near:?})")
-        }
-    }
+/// What the admin's tool would say (the same sentence the run prints),
+/// and the form the field takes.
+fn refusal(message: OperatorMessage<'_>, form: &str) -> String {
+    format!("{message} ({form})")
 }
 
 #[cfg(test)]
@@ -72,23 +72,34 @@ mod tests {
 
     #[test]
     fn a_refusal_quotes_the_command_and_where_the_parser_stopped() {
-        // The kstat write path takes bytes in decimal or hex, no suffix.
+        // Sizes take the suffixes a scenario's own sizes take; a letter
+        // that is no suffix is refused where it stands.
+        assert_eq!(kstat_write("zfs:0:tunables:zfs_arc_max=8G"), Ok(()));
         assert_eq!(
-            kstat_write("zfs:0:tunables:zfs_arc_max=8G"),
-            Err("\"zfs:0:tunables:zfs_arc_max=8G\" is not a kstat write \
-                 (module:instance:name:statistic=value): digit is invalid in the \
-                 number's base, at byte 28 (\"G\")"
-                .to_string())
+            kstat_write("zfs:0:tunables:zfs_arc_max=8X"),
+            Err(
+                "cannot parse 'zfs:0:tunables:zfs_arc_max=8X' at column 29 ('X'): \
+                 digit is invalid in the number's base \
+                 (a kstat write is module:instance:name:statistic=value)"
+                    .to_string()
+            )
         );
         let e = kstat_write("zfs:0:tunables").unwrap_err();
-        assert!(e.contains("expected a value to write, at its end"), "{e}");
+        assert!(
+            e.contains("at its end (column 15): expected a value to write"),
+            "{e}"
+        );
         let e = mdb_write("zfs_arc_max/J 1").unwrap_err();
         assert!(
-            e.starts_with("\"zfs_arc_max/J 1\" is not an mdb write"),
+            e.starts_with("syntax error in 'zfs_arc_max/J 1' at column 13 ('J 1')"),
             "{e}"
         );
         assert!(!e.contains("ParseError") && !e.contains('{'), "{e}");
         let e = kstat_read("zfs:0:/arc/").unwrap_err();
+        assert!(
+            e.starts_with("bad selector 'zfs:0:/arc/' at column 7"),
+            "{e}"
+        );
         assert!(e.contains("use a glob"), "{e}");
     }
 }

@@ -1,7 +1,8 @@
 //! The built-in scenarios: the seed's hosts and the fault scenarios as
 //! files under `scenarios/`, and the generated fleet.
 
-use super::{parse_scenario, Event, EventKind, Generation, HostSpec, Scenario, ScenarioError};
+use super::load;
+use super::types::{Event, EventKind, Generation, HostSpec, Scenario, ScenarioError};
 use crate::params::{GIB, HZ, MIB};
 
 /// The built-in scenarios: (name, one-line summary, TOML text).
@@ -93,7 +94,7 @@ pub fn builtin(name: &str) -> Option<Result<Scenario, ScenarioError>> {
         .iter()
         .chain(FAULTS.iter())
         .find(|(n, _, _)| *n == name)
-        .map(|(n, _, text)| parse_scenario(text, n))
+        .map(|(n, _, text)| load::load(text, n).map(|l| l.scenario))
 }
 
 /// `fleet-1t`'s guests.

@@ -9,10 +9,10 @@ use serde_path_to_error::Segment;
 use toml::Spanned;
 
 use super::schema::{self, EventTable, ScenarioFile};
-use super::units::{page_rounded, show_duration, show_size};
-use super::{
+use super::types::{
     Event, EventKind, Generation, HostSpec, Loaded, Scenario, ScenarioError, ScenarioWarning,
 };
+use super::units::{page_rounded, show_duration, show_size};
 use crate::params::{HZ, MIB, PAGESIZE};
 
 /// The run's length when `[sim] duration` is not given.

@@ -18,8 +18,8 @@ use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
 use super::admin_syntax;
+use super::types::Generation;
 use super::units::{parse_duration, parse_size};
-use super::Generation;
 use crate::params::HZ;
 
 /// The whole file.

@@ -6,24 +6,39 @@
 //! ranges, `\` quoting); an empty or missing field matches everything, and
 //! the instance is matched as its decimal text. More than four fields is
 //! an error, as `kstat` exits with its usage. `kstat`'s `/regex/` operands
-//! are refused with an error: a kernel-side parser has no regex engine,
-//! and globs cover the component's names.
+//! are refused with an error: these parsers carry no regex engine, and
+//! globs cover the component's names.
 //!
 //! **Assignments** name exactly one statistic and a value:
 //! `module:instance:name:statistic=value`, for example
-//! `zfs:0:tunables:zfs_arc_max=8589934592`. No field may be empty or a
-//! pattern; the instance is a non-negative decimal; the value is decimal,
-//! or hex with `0x`/`0X`. Blanks around the `=` and at either end are
-//! ignored. (`kstat(8)` itself only reads; this is the form the
-//! simulator's and tests' write requests use.)
+//! `zfs:0:tunables:zfs_arc_max=8589934592` or `zfs:0:tunables:zfs_arc_max=8G`.
+//! No field may be empty or a pattern; the instance is a non-negative
+//! decimal. The value is one of:
+//!
+//! - decimal (`8589934592`), or hex with `0x`/`0X` (`0x200000000`);
+//! - a size: a decimal followed by `K`, `M`, `G` or `T` (powers of 1024,
+//!   either case), optionally followed by `B` or `iB` (`8G`, `512MiB`,
+//!   `1.5T`), the sizes the simulator's scenario files and `zfs(8)`
+//!   accept. A fraction must come to a whole number of bytes (`1.5G` is
+//!   1610612736; `0.1K` is refused), with at most 19 significant digits
+//!   after the point.
+//!
+//! Blanks around the `=` and at either end are ignored. (`kstat(8)`
+//! itself only reads; this is the form the simulator's write requests and
+//! the admin command use.) [`write_assignments`] performs parsed requests
+//! through the kstat driver's write path.
 //!
 //! Both parse into fixed-size structures and never allocate.
 
 use heapless::{String, Vec};
+use kstat_export::kstat_driver::MAX_NDATA;
+use kstat_export::kstat_named::KSTAT_NAME_MAX;
+use kstat_export::{Credential, ExportError, KstatId, KstatSet, Sources};
+use zfs_tunables::platform::Platform;
+use zfs_tunables::Hrtime;
 
 use crate::error::{ParseError, ParseErrorKind};
-use crate::kstat_named::KSTAT_NAME_MAX;
-use crate::lexing::{digits_to_u64, fixed_name};
+use crate::lexing::{digit_value, digits_to_u64, fixed_name};
 
 /// The longest glob pattern in one selector field.
 pub const PATTERN_MAX: usize = 64;
@@ -374,7 +389,7 @@ pub fn parse_assignment(input: &[u8]) -> Result<KstatAssignment, ParseError> {
     }
     let value = match rhs {
         [b'0', b'x' | b'X', digits @ ..] => digits_to_u64(digits, 16, rhs_at.saturating_add(2))?,
-        digits => digits_to_u64(digits, 10, rhs_at)?,
+        _ => size_value(rhs, rhs_at)?,
     };
     Ok(KstatAssignment {
         module,
@@ -383,6 +398,125 @@ pub fn parse_assignment(input: &[u8]) -> Result<KstatAssignment, ParseError> {
         statistic,
         value,
     })
+}
+
+/// The most significant digits a size's fraction may have.
+const FRACTION_DIGITS_MAX: usize = 19;
+
+/// A decimal value, or a size with a `K`, `M`, `G` or `T` suffix (see the
+/// module documentation); `at` is where `value` starts in the input.
+fn size_value(value: &[u8], at: usize) -> Result<u64, ParseError> {
+    let digits = |b: &[u8]| b.iter().take_while(|b| b.is_ascii_digit()).count();
+    let int_len = digits(value);
+    let (int, rest) = value.split_at_checked(int_len).unwrap_or((value, &[]));
+    let rest_at = at.saturating_add(int_len);
+    let (frac, rest, rest_at) = match rest {
+        [b'.', after @ ..] => {
+            let n = digits(after);
+            let (frac, rest) = after.split_at_checked(n).unwrap_or((after, &[]));
+            (frac, rest, rest_at.saturating_add(1).saturating_add(n))
+        }
+        _ => (&[][..], rest, rest_at),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return Err(ParseError::new(
+            if rest.is_empty() {
+                ParseErrorKind::UnexpectedEnd
+            } else {
+                ParseErrorKind::InvalidDigit
+            },
+            rest_at,
+        ));
+    }
+    let (shift, unit) = match rest {
+        [b'K' | b'k', unit @ ..] => (10u32, unit),
+        [b'M' | b'm', unit @ ..] => (20, unit),
+        [b'G' | b'g', unit @ ..] => (30, unit),
+        [b'T' | b't', unit @ ..] => (40, unit),
+        unit => (0, unit),
+    };
+    let unit_at = if shift == 0 {
+        rest_at
+    } else {
+        rest_at.saturating_add(1)
+    };
+    match unit {
+        [] | [b'B'] => {}
+        [b'i', b'B'] if shift != 0 => {}
+        _ => return Err(ParseError::new(ParseErrorKind::InvalidDigit, unit_at)),
+    }
+    let whole = if int.is_empty() {
+        0
+    } else {
+        digits_to_u64(int, 10, at)?
+    };
+    let overflow = ParseError::new(ParseErrorKind::Overflow, at);
+    let whole = whole.checked_mul(1u64 << shift).ok_or(overflow)?;
+    // The fraction, exactly: frac / 10^len * 2^shift must be an integer.
+    let significant = frac
+        .iter()
+        .rposition(|&b| b != b'0')
+        .map_or(0, |i| i.saturating_add(1));
+    let frac = frac.get(..significant).unwrap_or(&[]);
+    if frac.is_empty() {
+        return Ok(whole);
+    }
+    let not_whole = ParseError::new(ParseErrorKind::NotWholeBytes, at);
+    if frac.len() > FRACTION_DIGITS_MAX {
+        return Err(not_whole);
+    }
+    let mut numerator: u128 = 0;
+    let mut denominator: u128 = 1;
+    for &b in frac {
+        let d = digit_value(b, 10).ok_or(not_whole)?;
+        numerator = numerator
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u128::from(d)))
+            .ok_or(not_whole)?;
+        denominator = denominator.checked_mul(10).ok_or(not_whole)?;
+    }
+    let scaled = numerator.checked_mul(1u128 << shift).ok_or(not_whole)?;
+    if scaled.checked_rem(denominator) != Some(0) {
+        return Err(not_whole);
+    }
+    let part = scaled.checked_div(denominator).ok_or(not_whole)?;
+    let part = u64::try_from(part).map_err(|_| overflow)?;
+    whole.checked_add(part).ok_or(overflow)
+}
+
+/// Performs parsed `module:instance:name:statistic=value` requests as
+/// root would with `kstat_write(3KSTAT)`: one [`KstatSet::write_values`]
+/// per kstat named, so the values for one kstat are applied together or
+/// not at all (writes to different kstats are independent, as kstat
+/// writes are). Every request must name an existing kstat (`ENOENT`)
+/// before anything is written.
+pub fn write_assignments<P: Platform>(
+    ks: &mut KstatSet,
+    src: &mut Sources<'_, P>,
+    requests: &[KstatAssignment],
+    cred: Credential,
+    now: Hrtime,
+) -> Result<(), ExportError> {
+    for r in requests {
+        let id = KstatId::find(&r.module, r.instance, &r.name).ok_or(ExportError::NoSuchKstat)?;
+        if !KstatSet::exists(id, src) {
+            return Err(ExportError::NoSuchKstat);
+        }
+    }
+    for id in KstatId::ALL {
+        let mut values: Vec<(&str, u64), MAX_NDATA> = Vec::new();
+        for r in requests {
+            if KstatId::find(&r.module, r.instance, &r.name) == Some(id) {
+                values
+                    .push((r.statistic.as_str(), r.value))
+                    .map_err(|_| ExportError::Full)?;
+            }
+        }
+        if !values.is_empty() {
+            ks.write_values(id, src, &values, cred, now)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -483,5 +617,51 @@ mod tests {
             kind(b"zfs:0:tunables:abcdefghijklmnopqrstuvwxyz012345=1"),
             ParseErrorKind::NameTooLong
         );
+    }
+
+    #[test]
+    fn assignments_take_sizes_with_binary_suffixes() {
+        let value = |v: &str| parse_assignment(format!("zfs:0:tunables:x={v}").as_bytes());
+        let gib = 1u64 << 30;
+        for (text, want) in [
+            ("8G", 8 * gib),
+            ("8g", 8 * gib),
+            ("8GiB", 8 * gib),
+            ("8GB", 8 * gib),
+            ("512M", 512 << 20),
+            ("64K", 64 << 10),
+            ("1T", 1 << 40),
+            ("1.5G", 3 * gib / 2),
+            ("1.50G", 3 * gib / 2),
+            ("0.5K", 512),
+            ("16777215T", 16_777_215 << 40),
+            ("4096B", 4096),
+            ("2.0", 2),
+            (".5K", 512),
+            ("0.0000000000000000000000K", 0),
+        ] {
+            assert_eq!(value(text).map(|a| a.value), Ok(want), "{text}");
+        }
+        let err = |v: &str| value(v).unwrap_err();
+        // More significant fraction digits than the parser takes.
+        assert_eq!(
+            err("1.99999999999999999999T").kind,
+            ParseErrorKind::NotWholeBytes
+        );
+        assert_eq!(err("0.1K").kind, ParseErrorKind::NotWholeBytes);
+        assert_eq!(err("1.5").kind, ParseErrorKind::NotWholeBytes);
+        assert_eq!(err("16777216T").kind, ParseErrorKind::Overflow);
+        assert_eq!(err("8X"), ParseError::new(ParseErrorKind::InvalidDigit, 18));
+        assert_eq!(
+            err("8Gb"),
+            ParseError::new(ParseErrorKind::InvalidDigit, 19)
+        );
+        assert_eq!(
+            err("8iB"),
+            ParseError::new(ParseErrorKind::InvalidDigit, 18)
+        );
+        assert_eq!(err("G"), ParseError::new(ParseErrorKind::InvalidDigit, 17));
+        assert_eq!(err("."), ParseError::new(ParseErrorKind::UnexpectedEnd, 18));
+        assert_eq!(err("0x10G").kind, ParseErrorKind::InvalidDigit);
     }
 }

@@ -1,10 +1,12 @@
 //! Acceptance 1: after tunable changes and reservations, `kstat -p` shows
 //! exactly what zfs-tunables and vmm hold, in a format a golden file pins.
 
+#[path = "../../kstat-export/tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;
 
+use admin_syntax::kstat_p::kstat_p;
 use common::{arc_resv_fields, booted, write_tunables, T0, VMM_REGISTRANT};
 use kstat_export::{KstatSet, RawVariables, Sources};
 use zfs_tunables::platform::Platform;
@@ -43,8 +45,7 @@ fn render(t: &ArcTunables<StdPlatform>, fields: &[(&str, u64)], operands: &[&str
         arc_resv: Some(fields),
         raw: None,
     };
-    ks.kstat_p(&mut src, operands, Hrtime(65_250_000_000))
-        .unwrap()
+    kstat_p(&mut ks, &mut src, operands, Hrtime(65_250_000_000)).unwrap()
 }
 
 /// `module:instance:name:statistic` -> value, from `kstat -p` lines.
@@ -63,13 +64,13 @@ fn parse(out: &str) -> BTreeMap<String, String> {
 fn kstat_p_output_matches_the_golden_file() {
     let (t, fields) = scenario();
     let out = render(&t, &fields, &[]);
-    if std::env::var_os("KSTAT_EXPORT_BLESS").is_some() {
+    if std::env::var_os("ADMIN_SYNTAX_BLESS").is_some() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/kstat_p.txt");
         std::fs::write(path, &out).unwrap();
     }
     assert_eq!(
         out, GOLDEN,
-        "rerun with KSTAT_EXPORT_BLESS=1 to see the difference in git"
+        "rerun with ADMIN_SYNTAX_BLESS=1 to see the difference in git"
     );
 }
 
@@ -176,6 +177,6 @@ fn selectors_pick_what_kstat_would() {
         arc_resv: None,
         raw: None,
     };
-    assert_eq!(ks.kstat_p(&mut src, &["vmm"], T0).unwrap(), "");
-    assert!(ks.kstat_p(&mut src, &["a:b:c:d:e"], T0).is_err());
+    assert_eq!(kstat_p(&mut ks, &mut src, &["vmm"], T0).unwrap(), "");
+    assert!(kstat_p(&mut ks, &mut src, &["a:b:c:d:e"], T0).is_err());
 }

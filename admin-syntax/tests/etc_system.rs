@@ -3,11 +3,12 @@
 //! line and an out-of-range value are each reported with their line
 //! number and ignored.
 
+#[path = "../../kstat-export/tests/common/mod.rs"]
 mod common;
 
+use admin_syntax::etc_system::ValueRadix;
+use admin_syntax::{apply_etc_system, FindingKind, ParseErrorKind};
 use common::{booting, VMM_REGISTRANT};
-use kstat_export::etc_system::ValueRadix;
-use kstat_export::{apply_etc_system, FindingKind, ParseErrorKind};
 use zfs_tunables::errno::{EACCES, EINVAL};
 use zfs_tunables::{Bytes, GIB, MIB};
 
@@ -58,11 +59,11 @@ fn good_lines_apply_and_bad_ones_are_reported_by_line_and_ignored() {
         if module == "zfs" && variable == "zfs_arc_maxx")
     );
     assert!(
-        matches!(&f[1].kind, FindingKind::Malformed { error: ParseErrorKind::UnsupportedOperator, near }
+        matches!(&f[1].kind, FindingKind::Malformed { error: ParseErrorKind::UnsupportedOperator, column: 30, near }
         if near == "0x100")
     );
     assert!(
-        matches!(&f[3].kind, FindingKind::Malformed { error: ParseErrorKind::ExtraneousInput, near }
+        matches!(&f[3].kind, FindingKind::Malformed { error: ParseErrorKind::ExtraneousInput, column: 34, near }
         if near == "t64")
     );
     match &f[2].kind {
@@ -95,10 +96,10 @@ fn good_lines_apply_and_bad_ones_are_reported_by_line_and_ignored() {
         [
             "sorry, variable 'zfs_arc_maxx' is not defined in the 'zfs' module on line 10 of \
              /etc/system; line ignored",
-            "unsupported operator at '0x100' on line 11 of /etc/system; line ignored",
+            "unsupported operator at '0x100' on line 11, column 30, of /etc/system; line ignored",
             "zfs:zfs_arc_meta_limit = 0x4000000000 ignored on line 12 of /etc/system: \
              zfs_arc_meta_limit: 274877906944 is out of bounds (accepted: 1 to 8589934592)",
-            "extraneous input at 't64' on line 13 of /etc/system; line ignored",
+            "extraneous input at 't64' on line 13, column 34, of /etc/system; line ignored",
             "vmm:vmm_arc_page_overhead = 5000 ignored on line 14 of /etc/system: \
              vmm_arc_page_overhead: 5000 is out of bounds (accepted: 0 to 4096)",
         ]
@@ -140,7 +141,7 @@ fn piled_up_values_duplicates_and_operators_follow_krtld() {
     };
     assert_eq!(
         dup.to_string(),
-        "zfs:zfs_arc_max is set more than once in /etc/system. \
+        "zfs:zfs_arc_max is set more than once in /etc/system (last on line 3). \
          \"set zfs:zfs_arc_max = 0x200000000\" applied as the current setting."
     );
     assert_eq!(
@@ -164,7 +165,8 @@ fn lines_meant_for_us_in_the_wrong_form_are_reported() {
             "sorry, variable 'zfs_arc_max' is not defined in the 'kernel' on line 1 of \
              /etc/system (write 'set zfs:zfs_arc_max'); line ignored",
             "zfs_arc_max takes a number, not a string, on line 2 of /etc/system; line ignored",
-            "unknown command at 'sett zfs:zfs_arc_max = 1' on line 3 of /etc/system; line ignored",
+            "unknown command at 'sett zfs:zfs_arc_max = 1' on line 3, column 1, of /etc/system; \
+             line ignored",
         ]
     );
     assert_eq!(t.get("zfs_arc_max").unwrap(), 0);
@@ -190,10 +192,10 @@ fn many_bad_lines_are_counted_not_lost() {
     let report = apply_etc_system(&t, text.as_bytes());
     assert_eq!(
         report.findings.len(),
-        kstat_export::etc_system::MAX_FINDINGS
+        admin_syntax::etc_system::MAX_FINDINGS
     );
     assert_eq!(
         report.dropped,
-        40 - kstat_export::etc_system::MAX_FINDINGS as u32
+        40 - admin_syntax::etc_system::MAX_FINDINGS as u32
     );
 }

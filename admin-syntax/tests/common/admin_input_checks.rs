@@ -8,14 +8,15 @@
 //! return the same state every time: the oracles build a twin with it and
 //! ask the core what the answer must be. A broken invariant panics.
 
-use kstat_export::etc_system::SystemLine;
+use admin_syntax::{
+    apply_etc_system, parse_assignment, parse_mdb_write, parse_system_line, perform_mdb_write,
+    write_assignments, AdminError, BootReport, FindingKind, KstatAssignment, SystemLine,
+};
 use kstat_export::kstat_driver::MAX_NDATA;
 use kstat_export::message::MESSAGE_MAX;
 use kstat_export::{
-    apply_etc_system, format_message, parse_assignment, parse_mdb_write, parse_system_line,
-    BootReport, Credential, ExportError, FindingKind, KstatAssignment, KstatDataType, KstatId,
-    KstatName, KstatNamed, KstatSet, KstatValue, RawSyncWarning, RawVariables, Sources,
-    SyncOutcome,
+    format_message, Credential, ExportError, KstatDataType, KstatId, KstatName, KstatNamed,
+    KstatSet, KstatValue, RawSyncWarning, RawVariables, Sources, SyncOutcome,
 };
 use zfs_tunables::errno::{EACCES, EINVAL, ENOENT, ENOSPC, EPERM};
 use zfs_tunables::std_platform::StdPlatform;
@@ -310,7 +311,7 @@ pub fn check_assignment_lines(host: &dyn Fn() -> Host, text: &[u8]) -> Option<Re
             arc_resv: None,
             raw: Some(&mut raw),
         };
-        ks.write_assignments(&mut src, &requests, Credential::SysConfig, NOW)
+        write_assignments(&mut ks, &mut src, &requests, Credential::SysConfig, NOW)
     };
     let after = observe(&t, &raw);
     match result {
@@ -355,12 +356,12 @@ fn mdb_command(t: &Host, raw: &RawVariables<AtomicU64>, line: &[u8]) {
     };
     assert!(!w.symbol.is_empty());
     let before = observe(t, raw);
-    match raw.mdb_write(&w) {
+    match perform_mdb_write(raw, &w) {
         Err(e) => {
             assert!(
                 matches!(
                     e,
-                    ExportError::UnknownVariable | ExportError::WriteOutsideVariable { .. }
+                    AdminError::UnknownVariable | AdminError::WriteOutsideVariable { .. }
                 ),
                 "{e:?}"
             );

@@ -344,7 +344,11 @@ pub enum FindingKind {
     Malformed {
         /// What is wrong.
         error: ParseErrorKind,
-        /// The line from the problem on (at most [`SNIPPET_MAX`] bytes).
+        /// Where on the line, counted in bytes from 1.
+        column: usize,
+        /// The line from the problem on (at most [`SNIPPET_MAX`] bytes,
+        /// a byte that is not printable ASCII shown as `?`); empty when
+        /// the problem is the end of the line.
         near: String<SNIPPET_MAX>,
     },
     /// A variable our module does not register.
@@ -401,6 +405,24 @@ pub struct BootFinding {
     pub kind: FindingKind,
 }
 
+impl BootFinding {
+    /// The finding for `text`, line `line` of the file, which
+    /// [`parse_system_line`] refused with `error`: what is wrong, the
+    /// column, and the line from there on. A caller that parses lines
+    /// itself reports them in the same words.
+    #[must_use]
+    pub fn malformed(line: u32, text: &[u8], error: ParseError) -> BootFinding {
+        BootFinding {
+            line,
+            kind: FindingKind::Malformed {
+                error: error.kind,
+                column: error.column(),
+                near: snippet(text, error.offset),
+            },
+        }
+    }
+}
+
 /// A value in the radix it was written in, as krtld prints it.
 struct AsWritten(u64, ValueRadix);
 
@@ -417,9 +439,24 @@ impl fmt::Display for BootFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let line = self.line;
         match &self.kind {
-            FindingKind::Malformed { error, near } => write!(
+            FindingKind::Malformed {
+                error,
+                column,
+                near,
+            } if near.is_empty() => write!(
                 f,
-                "{} at '{near}' on line {line} of {SYSTEM_FILE}; line ignored",
+                "{} at the end of line {line} (column {column}) of {SYSTEM_FILE}; \
+                 line ignored",
+                error.describe()
+            ),
+            FindingKind::Malformed {
+                error,
+                column,
+                near,
+            } => write!(
+                f,
+                "{} at '{near}' on line {line}, column {column}, of {SYSTEM_FILE}; \
+                 line ignored",
                 error.describe()
             ),
             FindingKind::UnknownTunable { module, variable } => write!(
@@ -456,7 +493,7 @@ impl fmt::Display for BootFinding {
                 radix,
             } => write!(
                 f,
-                "{module}:{name} is set more than once in {SYSTEM_FILE}. \
+                "{module}:{name} is set more than once in {SYSTEM_FILE} (last on line {line}). \
                  \"set {module}:{name} = {}\" applied as the current setting.",
                 AsWritten(*value, *radix)
             ),
@@ -536,13 +573,7 @@ pub fn apply_etc_system<P: Platform>(t: &ArcTunables<P>, text: &[u8]) -> BootRep
                 continue;
             }
             Err(e) => {
-                report.push(BootFinding {
-                    line: line_no,
-                    kind: FindingKind::Malformed {
-                        error: e.kind,
-                        near: snippet(line, e.offset),
-                    },
-                });
+                report.push(BootFinding::malformed(line_no, line, e));
                 continue;
             }
         };

@@ -8,6 +8,7 @@
 
 #[path = "common/admin_input_checks.rs"]
 mod admin_input_checks;
+#[path = "../../kstat-export/tests/common/mod.rs"]
 mod common;
 
 use admin_input_checks::{

@@ -33,10 +33,21 @@
 //! `mdb` unless a symbol has that name, and no tunable does) and
 //! expressions beyond `symbol+offset`. Likewise a value written as a
 //! bare word of hex digits (`dead`) is read as a number.
+//!
+//! # Performing a write
+//!
+//! [`perform_mdb_write`] does to a raw variable what `mdb` does to the C
+//! global: it stores the bytes, and nothing else (the kernel's sync tick,
+//! in `kstat-export`, validates and applies or restores the value later).
+//! Memory is little-endian (amd64, the only platform bhyve runs on): `/W`
+//! writes the low half of the variable, `zfs_arc_max+4/W` the high half.
+//! A write must lie within the 8-byte variable, and a ``module`` prefix
+//! must name the tunable's own module.
 
 use heapless::String;
+use kstat_export::{RawCell, RawVariables};
 
-use crate::error::{ParseError, ParseErrorKind};
+use crate::error::{AdminError, ParseError, ParseErrorKind};
 use crate::lexing::{digits_to_u64, fixed_name, Cursor};
 
 /// The longest symbol or module name accepted.
@@ -271,6 +282,63 @@ pub fn parse_mdb_write_with_radix(input: &[u8], radix: u32) -> Result<MdbWrite, 
         width,
         value,
     })
+}
+
+/// What an `mdb` write did to a raw variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawWriteOutcome {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value before the write.
+    pub old: u64,
+    /// Its value after the write (in force only after the next tick).
+    pub new: u64,
+}
+
+/// Performs a parsed `mdb -kw` write on the raw variable it names: the
+/// variable changes, nothing is validated or applied (that is the next
+/// sync tick's job); see the module documentation.
+pub fn perform_mdb_write<C: RawCell>(
+    raw: &RawVariables<C>,
+    w: &MdbWrite,
+) -> Result<RawWriteOutcome, AdminError> {
+    let var = raw
+        .variable(w.symbol.as_str())
+        .ok_or(AdminError::UnknownVariable)?;
+    if let Some(m) = &w.module {
+        if m.as_str() != var.module {
+            return Err(AdminError::UnknownVariable);
+        }
+    }
+    let width = w.width.bytes();
+    let outside = AdminError::WriteOutsideVariable {
+        offset: w.offset,
+        width,
+    };
+    let end = w.offset.checked_add(u64::from(width)).ok_or(outside)?;
+    if end > 8 {
+        return Err(outside);
+    }
+    // Little-endian: byte `offset` of the variable is bits offset*8.. of
+    // its value.
+    let shift = u32::try_from(w.offset.saturating_mul(8)).map_err(|_| outside)?;
+    let field = w.width.mask();
+    let mask = field.checked_shl(shift).unwrap_or(0);
+    let bits = (w.value & field).checked_shl(shift).unwrap_or(0);
+    let mut old = var.cell.load();
+    loop {
+        let new = (old & !mask) | bits;
+        match var.cell.compare_exchange(old, new) {
+            Ok(_) => {
+                return Ok(RawWriteOutcome {
+                    name: var.name,
+                    old,
+                    new,
+                })
+            }
+            Err(now) => old = now,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -19,11 +19,10 @@ use std::fmt::Write as _;
 use zfs_tunables::platform::Platform;
 use zfs_tunables::Hrtime;
 
-use crate::error::ExportError;
-use crate::exported_kstats::{KstatId, KstatSet, Sources};
-use crate::kstat_driver::Kstat;
-use crate::kstat_named::{KstatDataType, KstatName, KstatNamed};
-use crate::kstat_selector::{parse_selector, KstatSelector};
+use kstat_export::{Kstat, KstatDataType, KstatId, KstatName, KstatNamed, KstatSet, Sources};
+
+use crate::error::AdminError;
+use crate::kstat_operands::{parse_selector, KstatSelector};
 
 /// A statistic's value as `kstat` prints it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,35 +216,33 @@ pub fn render_kstat_p(snapshots: &[KstatSnapshot], selectors: &[KstatSelector]) 
     out
 }
 
-impl KstatSet {
-    /// Reads every kstat that exists and returns their snapshots.
-    pub fn snapshots<P: Platform>(
-        &mut self,
-        src: &mut Sources<'_, P>,
-        now: Hrtime,
-    ) -> Result<Vec<KstatSnapshot>, ExportError> {
-        let mut out = Vec::new();
-        for id in KstatId::ALL {
-            if KstatSet::exists(id, src) {
-                out.push(KstatSnapshot::of(self.read(id, src, now)?));
-            }
+/// Reads every kstat of `ks` that exists and returns their snapshots.
+pub fn snapshots<P: Platform>(
+    ks: &mut KstatSet,
+    src: &mut Sources<'_, P>,
+    now: Hrtime,
+) -> Result<Vec<KstatSnapshot>, AdminError> {
+    let mut out = Vec::new();
+    for id in KstatId::ALL {
+        if KstatSet::exists(id, src) {
+            out.push(KstatSnapshot::of(ks.read(id, src, now)?));
         }
-        Ok(out)
     }
+    Ok(out)
+}
 
-    /// `kstat -p operand...` at `now`: reads every kstat and prints what
-    /// the operands (selector strings) select.
-    pub fn kstat_p<P: Platform>(
-        &mut self,
-        src: &mut Sources<'_, P>,
-        operands: &[&str],
-        now: Hrtime,
-    ) -> Result<String, ExportError> {
-        let selectors = operands
-            .iter()
-            .map(|o| parse_selector(o.as_bytes()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let snaps = self.snapshots(src, now)?;
-        Ok(render_kstat_p(&snaps, &selectors))
-    }
+/// `kstat -p operand...` at `now`: reads every kstat of `ks` and prints
+/// what the operands (selector strings) select.
+pub fn kstat_p<P: Platform>(
+    ks: &mut KstatSet,
+    src: &mut Sources<'_, P>,
+    operands: &[&str],
+    now: Hrtime,
+) -> Result<String, AdminError> {
+    let selectors = operands
+        .iter()
+        .map(|o| parse_selector(o.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let snaps = snapshots(ks, src, now)?;
+    Ok(render_kstat_p(&snaps, &selectors))
 }

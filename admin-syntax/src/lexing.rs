@@ -83,7 +83,10 @@ pub(crate) fn digit_value(b: u8, radix: u32) -> Option<u64> {
 }
 
 /// `digits` (non-empty, every byte a digit of `radix`) as a number;
-/// `offset` is where `digits` starts in the input, for errors.
+/// `offset` is where `digits` starts in the input, for errors. An invalid
+/// digit is reported where it is; a number too large for 64 bits where
+/// it starts, so a message quotes the whole number rather than the digit
+/// it overflowed at.
 pub(crate) fn digits_to_u64(digits: &[u8], radix: u32, offset: usize) -> Result<u64, ParseError> {
     if digits.is_empty() {
         return Err(ParseError::new(ParseErrorKind::UnexpectedEnd, offset));
@@ -95,7 +98,7 @@ pub(crate) fn digits_to_u64(digits: &[u8], radix: u32, offset: usize) -> Result<
         value = value
             .checked_mul(u64::from(radix))
             .and_then(|v| v.checked_add(d))
-            .ok_or(ParseError::new(ParseErrorKind::Overflow, at))?;
+            .ok_or(ParseError::new(ParseErrorKind::Overflow, offset))?;
     }
     Ok(value)
 }
@@ -122,7 +125,7 @@ mod tests {
         assert_eq!(digits_to_u64(b"18446744073709551615", 10, 0), Ok(u64::MAX));
         assert_eq!(
             digits_to_u64(b"18446744073709551616", 10, 3).unwrap_err(),
-            ParseError::new(ParseErrorKind::Overflow, 22)
+            ParseError::new(ParseErrorKind::Overflow, 3)
         );
         assert_eq!(
             digits_to_u64(b"19", 8, 0).unwrap_err(),

@@ -1,0 +1,429 @@
+//! The project's kernel: the `zfs-tunables` component under the ARC,
+//! `vmm-client` under bhyve, and `kstat-export` (the kernel side) with
+//! `admin-syntax` (what the admin types and reads) for every admin path.
+//!
+//! Guest memory is the project's vmm client step by step:
+//! `begin_create()` reserves guest RAM plus `page_t` overhead for both
+//! segments, `poll_headroom()` each tick until the headroom is there (60 s
+//! deadline), `allocate_chunk()` each tick at the allocation rate (pages
+//! leave `freemem` without `PG_WAIT`, and are marked allocated as they
+//! do), `finish()`; any failure is `abort()`ed, which frees and releases
+//! everything. The errno bhyve sees is the ioctl's,
+//! `vmm_client::ioctl_commands::ioctl_errno`, as the kernel module returns
+//! it: `ENOMEM` when the reservation does not fit now or the allocator
+//! failed (each retry is a new create, refused at once with nothing
+//! reserved while there is no headroom), `ENOSPC` when it can never fit,
+//! `ETIME` and `EINTR` from the wait. A guest destroyed while its create
+//! is in flight only has its destruction begun: the create rolls itself
+//! back at its next step.
+//!
+//! The admin has the four kstats (`zfs:0:arcstats`, the writable
+//! `zfs:0:tunables`, `zfs:0:arc_headroom`, `vmm:0:arc_resv`) and the raw
+//! variables with their sync tick, exactly as `kstat-export` implements
+//! them over the component; `admin-syntax` parses what the admin types.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use admin_syntax::kstat_p::snapshots;
+use admin_syntax::{
+    parse_assignment, parse_mdb_write, perform_mdb_write, render_kstat_p, write_assignments,
+    OperatorMessage,
+};
+use kstat_export::{Credential, KstatSet, RawVariables, Sources};
+use vmm_client::ioctl_commands::ioctl_errno;
+use vmm_client::table_lock::StdTableLock;
+use vmm_client::{
+    bhyve_memsegs, AllocProgress, ClientConfig, Creation, DestroyOutcome, InstanceId,
+    SegmentAllocator, SegmentId, VmmArcClient, VmmError,
+};
+use zfs_tunables::sync::AtomicU64;
+use zfs_tunables::{errno, ArcTunables, Bytes, Hrtime};
+
+use crate::admin::{hrtime, kstat_lines, selector, AdminPaths};
+use crate::event::{Event, EventRecord};
+use crate::guest::{AllocFault, Guest, GuestMemory, Phase};
+use crate::log::{Log, Message};
+use crate::machine::Machine;
+use crate::params::{btopr, per_tick, ptob, Params, HZ};
+use crate::platform::SimPlatform;
+
+/// The component, as the ARC, vmm and the kstats share it.
+pub type Component = Arc<ArcTunables<SimPlatform>>;
+
+/// The project's vmm client, on the simulator's component.
+pub type VmmClient = VmmArcClient<SimPlatform, Component, StdTableLock>;
+
+/// The vmm client: it registers `vmm_arc_page_overhead` with the
+/// component, and waits at most `vmm_wait_deadline_s`.
+#[must_use]
+pub fn vmm_client(component: &Component, p: &Params) -> Option<VmmClient> {
+    let config = ClientConfig {
+        wait_limit: Hrtime::from_secs(p.vmm_wait_deadline_s),
+        ..ClientConfig::default()
+    };
+    VmmArcClient::with_config(Arc::clone(component), StdTableLock::new(), config).ok()
+}
+
+/// The project's guest memory: bhyve's creates through the vmm client
+/// (none if the client could not register).
+pub struct TunablesGuests {
+    client: Option<Rc<VmmClient>>,
+}
+
+impl TunablesGuests {
+    /// Creates through `client`.
+    #[must_use]
+    pub fn new(client: Option<Rc<VmmClient>>) -> TunablesGuests {
+        TunablesGuests { client }
+    }
+}
+
+impl GuestMemory for TunablesGuests {
+    fn launch(&mut self, g: &mut Guest, m: &mut Machine, log: &mut Log) {
+        if let Some(client) = &self.client {
+            begin(g, m, log, client);
+        }
+    }
+
+    fn setup_step(&mut self, g: &mut Guest, m: &mut Machine, log: &mut Log) {
+        if let Some(client) = &self.client {
+            step(g, m, log, client);
+        }
+    }
+
+    fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> String {
+        if let Some(client) = &self.client {
+            if g.error.is_none() {
+                let r = client.destroy_by_name(g.name.as_bytes());
+                if let (Ok(DestroyOutcome::Deferred), true) = (r, g.creation.is_some()) {
+                    g.dying = true;
+                    let what = match g.phase {
+                        Phase::HeadroomWait { .. } => "waits for headroom",
+                        _ => "allocates",
+                    };
+                    return format!(
+                        "destruction begun; its create {what} and rolls back at its next step"
+                    );
+                }
+            }
+            g.creation = None;
+        }
+        g.free_all(m);
+        "destroyed".to_string()
+    }
+}
+
+/// The driver's page allocator for a guest's segments: pages leave the
+/// free lists at once (`page_create_va()` without `PG_WAIT`: `freemem`
+/// must stay above `pageout_reserve`) and become VMM Memory.
+struct GuestPages<'a> {
+    m: &'a mut Machine,
+    held: &'a mut u64,
+    fault: &'a mut Option<AllocFault>,
+    log: &'a mut Log,
+    name: &'a str,
+}
+
+impl SegmentAllocator for GuestPages<'_> {
+    fn allocate(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) -> Result<(), i32> {
+        let pages = btopr(bytes.0);
+        if self
+            .m
+            .mem
+            .freemem()
+            .saturating_sub(self.m.thr.pageout_reserve)
+            < pages
+        {
+            return Err(zfs_tunables::errno::ENOMEM);
+        }
+        if AllocFault::allow(self.fault, *self.held, pages) < pages {
+            self.log.push(
+                self.m.now,
+                self.name,
+                Message::AllocatorRefuses {
+                    bytes: ptob(pages),
+                    held: ptob(*self.held),
+                },
+            );
+            return Err(zfs_tunables::errno::ENOMEM);
+        }
+        self.m.mem.take_free(pages);
+        self.m.mem.vmm += pages;
+        *self.held += pages;
+        Ok(())
+    }
+
+    fn free(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) {
+        let pages = btopr(bytes.0).min(*self.held);
+        self.m.mem.vmm -= pages.min(self.m.mem.vmm);
+        *self.held -= pages;
+    }
+}
+
+/// bhyve's `vm_setup_memory()` under `tunables`: the create's first
+/// step, which reserves or is refused at once.
+fn begin(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
+    m.sync_platform();
+    let r = bhyve_memsegs(Bytes(g.requested))
+        .and_then(|segs| client.begin_create(g.name.as_bytes(), &segs));
+    match r {
+        Ok(c) => {
+            g.creation = Some(c);
+            g.phase = Phase::HeadroomWait {
+                deadline: m.now + m.p.vmm_wait_deadline_s * HZ,
+            };
+        }
+        Err(e) => setup_failed(g, m, log, e, Message::CannotReserve(e)),
+    }
+}
+
+/// The ioctl failed with `e` (`why` says so): bhyve retries `ENOMEM`,
+/// exits on anything else.
+fn setup_failed(g: &mut Guest, m: &mut Machine, log: &mut Log, e: VmmError, why: Message) {
+    let errno = ioctl_errno(e);
+    if g.dying {
+        // bhyve was killed; its instance is gone.
+        g.fail(errno, why, log, m.now);
+    } else if errno == zfs_tunables::errno::ENOMEM {
+        // The reason once, not with every retry (unless it changes).
+        if g.last_refusal.as_ref().is_none_or(|(_, last)| *last != why) {
+            log.push(m.now, &g.name, why);
+        }
+        g.last_refusal = Some((errno, why));
+        g.enomem_retry(m, log);
+    } else {
+        g.fail(errno, why, log, m.now);
+        log.push(m.now, &g.name, Message::SetupFailed { errno });
+    }
+}
+
+/// One transition of the create: the headroom wait, then allocation
+/// chunk by chunk.
+fn step(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
+    match g.phase {
+        Phase::RetrySleep { until } if m.now >= until => {
+            g.phase = Phase::Setup;
+            return;
+        }
+        Phase::Setup => {
+            begin(g, m, log, client);
+            return;
+        }
+        _ => {}
+    }
+    let Some(mut c) = g.creation.take() else {
+        return;
+    };
+    m.sync_platform();
+    let mut pages = GuestPages {
+        m,
+        held: &mut g.vmm_pages,
+        fault: &mut g.alloc_fault,
+        log,
+        name: &g.name,
+    };
+    let outcome: Result<Option<Creation>, VmmError> = match g.phase {
+        Phase::HeadroomWait { .. } => match client.poll_headroom(&mut c) {
+            Ok(true) => {
+                g.phase = Phase::HeadroomAlloc {
+                    left: g.segs.iter().sum(),
+                };
+                Ok(Some(c))
+            }
+            Ok(false) => Ok(Some(c)),
+            Err(e) => Err(client.abort(c, &mut pages, e)),
+        },
+        Phase::HeadroomAlloc { left } => {
+            let chunk = Bytes(per_tick(pages.m.p.alloc_rate));
+            match client.allocate_chunk(&mut c, &mut pages, chunk) {
+                Ok(AllocProgress::More) => {
+                    g.phase = Phase::HeadroomAlloc {
+                        left: left.saturating_sub(btopr(chunk.0)),
+                    };
+                    Ok(Some(c))
+                }
+                Ok(AllocProgress::Done) => client.finish(c, &mut pages).map(|_| None),
+                Err(e) => Err(client.abort(c, &mut pages, e)),
+            }
+        }
+        _ => Ok(Some(c)),
+    };
+    match outcome {
+        Ok(Some(c)) => g.creation = Some(c),
+        Ok(None) => {
+            g.phase = Phase::Running;
+            g.started_at = Some(m.now);
+        }
+        Err(e) => setup_failed(g, m, log, e, Message::Vmm(e)),
+    }
+}
+
+/// `/etc/system` at boot (before `finish_boot()`), through the component;
+/// each applied value and each warning is an event at 0 s.
+#[must_use]
+pub fn apply_etc_system(component: &Component, lines: &[String]) -> Vec<EventRecord> {
+    let mut out = Vec::new();
+    if lines.is_empty() {
+        return out;
+    }
+    let text = lines.join("\n");
+    let report = admin_syntax::apply_etc_system(component.as_ref(), text.as_bytes());
+    for (name, value, line) in &report.applied {
+        out.push(EventRecord::done(
+            0,
+            Event::EtcSystem {
+                line: usize::try_from(*line).unwrap_or(usize::MAX),
+            },
+            format!("{name} = {value}"),
+        ));
+    }
+    for f in &report.findings {
+        out.push(EventRecord::refused(
+            0,
+            Event::EtcSystem {
+                line: usize::try_from(f.line).unwrap_or(usize::MAX),
+            },
+            errno::EINVAL,
+            f.to_string(),
+        ));
+    }
+    out
+}
+
+/// The project's admin paths.
+pub struct TunablesAdmin {
+    component: Component,
+    vmm: Option<Rc<VmmClient>>,
+    kstats: KstatSet,
+    raw: RawVariables<AtomicU64>,
+}
+
+impl TunablesAdmin {
+    /// The kstats and raw variables over `component`, with vmm's
+    /// `arc_resv` from `vmm`.
+    #[must_use]
+    pub fn new(component: Component, vmm: Option<Rc<VmmClient>>) -> Option<TunablesAdmin> {
+        Some(TunablesAdmin {
+            kstats: KstatSet::new(Hrtime(0)).ok()?,
+            raw: RawVariables::with_owned_cells(&component).ok()?,
+            component,
+            vmm,
+        })
+    }
+
+    fn arc_resv_fields(&self) -> Option<[(&'static str, u64); vmm_client::ArcResvStats::FIELDS]> {
+        self.vmm.as_ref().map(|c| c.stats().fields())
+    }
+}
+
+impl AdminPaths for TunablesAdmin {
+    fn kstat_read(&mut self, m: &Machine, sel: &str) -> Result<Vec<String>, (i32, String)> {
+        let selector = selector(sel)?;
+        let fields = self.arc_resv_fields();
+        let mut src = Sources {
+            tunables: self.component.as_ref(),
+            arc_resv: fields.as_ref().map(|f| &f[..]),
+            raw: None,
+        };
+        let snaps = snapshots(&mut self.kstats, &mut src, hrtime(m.now))
+            .map_err(|e| (e.to_errno(), format!("kstat: {e}")))?;
+        kstat_lines(&render_kstat_p(&snaps, &[selector]), sel)
+    }
+
+    fn kstat_write(&mut self, m: &Machine, w: &str) -> EventRecord {
+        let ev = Event::KstatWrite {
+            assignment: w.to_string(),
+        };
+        let a = match parse_assignment(w.as_bytes()) {
+            Ok(a) => a,
+            Err(error) => {
+                let message = OperatorMessage::BadWriteRequest {
+                    request: w.as_bytes(),
+                    error,
+                };
+                return EventRecord::refused(m.now, ev, errno::EINVAL, format!("kstat: {message}"));
+            }
+        };
+        let fields = self.arc_resv_fields();
+        let mut src = Sources {
+            tunables: self.component.as_ref(),
+            arc_resv: fields.as_ref().map(|f| &f[..]),
+            raw: Some(&mut self.raw as &mut dyn kstat_export::RecordApplied),
+        };
+        let r = write_assignments(
+            &mut self.kstats,
+            &mut src,
+            std::slice::from_ref(&a),
+            Credential::SysConfig,
+            hrtime(m.now),
+        )
+        .map(|()| format!("{} = {}", a.statistic.as_str(), a.value))
+        .map_err(|error| {
+            let message = OperatorMessage::KstatWriteRefused { request: &a, error };
+            (error.to_errno(), format!("kstat: {message}"))
+        });
+        EventRecord::of(m.now, ev, r)
+    }
+
+    fn mdb_write(&mut self, m: &Machine, w: &str) -> EventRecord {
+        let ev = Event::MdbWrite {
+            command: w.to_string(),
+        };
+        let parsed = match parse_mdb_write(w.as_bytes()) {
+            Ok(p) => p,
+            Err(error) => {
+                let message = OperatorMessage::MdbSyntax {
+                    command: w.as_bytes(),
+                    error,
+                };
+                return EventRecord::refused(m.now, ev, errno::EINVAL, format!("mdb: {message}"));
+            }
+        };
+        let r = perform_mdb_write(&self.raw, &parsed)
+            .map(|o| {
+                format!(
+                    "{}: 0x{:x} = 0x{:x} (the sync tick picks it up)",
+                    o.name, o.old, o.new
+                )
+            })
+            .map_err(|error| {
+                let message = OperatorMessage::MdbWriteRefused {
+                    write: &parsed,
+                    error,
+                };
+                (error.to_errno(), format!("mdb: {message}"))
+            });
+        EventRecord::of(m.now, ev, r)
+    }
+
+    fn sync_tick(&mut self, m: &Machine) -> Vec<EventRecord> {
+        let raw = &mut self.raw;
+        let before: Vec<(&'static str, Option<u64>)> =
+            raw.names().map(|n| (n, raw.last_applied(n))).collect();
+        let mut warnings = Vec::new();
+        raw.sync_tick(self.component.as_ref(), &mut |w| {
+            warnings.push((w.name, w.error.to_errno(), w.to_string()))
+        });
+        let mut out = Vec::new();
+        for (name, e, text) in warnings {
+            out.push(EventRecord::refused(
+                m.now,
+                Event::Sync { variable: name },
+                e,
+                format!("WARNING: {text}"),
+            ));
+        }
+        for (name, old) in before {
+            let new = raw.last_applied(name);
+            if new != old {
+                out.push(EventRecord::done(
+                    m.now,
+                    Event::Sync { variable: name },
+                    format!("{name} = {} applied", new.unwrap_or(0)),
+                ));
+            }
+        }
+        out
+    }
+}
