@@ -366,3 +366,19 @@ fn fit_wants_a_host_and_guests() {
         assert!(stderr.starts_with(want), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn arcsims_usage_lists_import_and_fit_as_they_parse() {
+    let out = Command::new(env!("CARGO_BIN_EXE_arcsim"))
+        .arg("help")
+        .output()
+        .expect("arcsim runs");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    for usage in [tests_vm::import::USAGE, tests_vm::fit::USAGE] {
+        assert!(
+            text.lines().any(|l| l == usage),
+            "{usage:?} not in:\n{text}"
+        );
+    }
+}
