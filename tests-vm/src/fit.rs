@@ -170,7 +170,7 @@ pub struct Shortfall {
     pub available_bytes: u64,
     /// `zfs_arc_headroom_margin`, the free memory a start leaves.
     pub margin_bytes: u64,
-    /// The kernel's message, without its `vmm: ` prefix.
+    /// The kernel's message (`ShortOfMemory`'s sentence).
     pub message: String,
 }
 
@@ -338,10 +338,16 @@ pub fn fit(base: &Scenario, req: &FitRequest) -> FitReport {
     }
 }
 
-/// The kernel's message without its `vmm: ` prefix.
+/// The kernel's message without the `vmm: cannot reserve memory: ` its
+/// log line starts with.
 fn kernel_says(message: Option<&str>) -> String {
     message
-        .map(|m| m.strip_prefix("vmm: ").unwrap_or(m).to_string())
+        .map(|m| {
+            let m = m.strip_prefix("vmm: ").unwrap_or(m);
+            m.strip_prefix("cannot reserve memory: ")
+                .unwrap_or(m)
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
