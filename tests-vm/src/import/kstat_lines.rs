@@ -12,8 +12,8 @@
 // The one place import names the kstat reader.
 use admin_syntax::{parse_assignment, ParseErrorKind};
 
+use super::located::{Located, Problem};
 use super::memstat::quote;
-use super::{Located, Problem};
 
 /// One line of `kstat -p` output.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 //! add up to `Total`), so a table that was edited, truncated or taken on
 //! a host with other pages is refused with the line at fault.
 
-use super::{Located, Problem};
+use super::located::{Located, Problem};
 use crate::params::PAGESIZE;
 
 /// A row's category, by mdb's label.

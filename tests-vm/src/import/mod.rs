@@ -43,6 +43,7 @@
 //!   whose bytes overflow is an error naming its line.
 
 mod kstat_lines;
+mod located;
 mod memstat;
 
 use std::fmt;
@@ -122,29 +123,6 @@ pub struct Imported {
     pub toml: String,
     /// What the import took by default, in input order.
     pub warnings: Vec<ImportWarning>,
-}
-
-/// A sentence about what is wrong (the parsers' half of an error).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Problem(String);
-
-impl Problem {
-    pub(crate) fn new(message: String) -> Problem {
-        Problem(message)
-    }
-}
-
-/// A problem at a line of the input being read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Located {
-    line: usize,
-    problem: Problem,
-}
-
-impl Located {
-    pub(crate) fn at(line: usize, problem: Problem) -> Located {
-        Located { line, problem }
-    }
 }
 
 /// What the inputs held, before it is put together.
