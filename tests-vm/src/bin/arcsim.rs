@@ -6,11 +6,20 @@
 //! arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all]
 //!                           [--guests] [--json] [--plot FILE.svg] [--stats]
 //! arcsim tables [--write] [--root DIR]
+//! arcsim import [--name NAME] [-o FILE.toml] [FILE...|-]
+//! arcsim fit (--scenario <name-or-file> | FILE...|-) --ram SIZE [--ram SIZE...]
+//!            [--arcfill RATE] [--within DURATION] [--json]
 //! ```
 //!
 //! `run` prints a summary row per policy first, then each policy's run,
 //! listing the guests that matter (refused, destroyed, waiting, the
 //! slowest few); `--guests` lists every guest, log line and event.
+//!
+//! `import` writes a scenario of an operator's host from its `mdb -ke
+//! ::memstat`, `kstat -p zfs:0:arcstats` and `kstat -p
+//! unix:0:system_pages` output (`tests_vm::import`); `fit` says whether
+//! guests of the given sizes start now on such a host, under each kernel
+//! (`tests_vm::fit`).
 //!
 //! `tables` prints the outcome tables README.md and tests-vm/MODEL.md
 //! quote; `--write` puts them into those documents (under `DIR`, the
@@ -31,7 +40,9 @@ use tests_vm::{plot, report, sim, tables};
 const USAGE: &str = "usage:
   arcsim list
   arcsim run <name-or-file> [--policy legacy|os8005|reservoir|tunables|all] [--guests] [--json] [--plot FILE.svg] [--stats]
-  arcsim tables [--write] [--root DIR]";
+  arcsim tables [--write] [--root DIR]
+  arcsim import [--name NAME] [-o FILE.toml] [FILE...|-]   (::memstat, kstat -p zfs:0:arcstats, kstat -p unix:0:system_pages)
+  arcsim fit (--scenario <name-or-file> | FILE...|-) --ram SIZE [--ram SIZE...] [--arcfill RATE] [--within DURATION] [--json]";
 
 fn load(arg: &str) -> Result<Scenario, String> {
     if let Some(r) = scenario::builtin(arg) {
@@ -179,6 +190,8 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("run") => run(args.get(1..).unwrap_or(&[])),
+        Some("import") => tests_vm::import::cli(args.get(1..).unwrap_or(&[])),
+        Some("fit") => tests_vm::fit::cli(args.get(1..).unwrap_or(&[]), &load),
         Some("tables") => tables_command(args.get(1..).unwrap_or(&[])),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
