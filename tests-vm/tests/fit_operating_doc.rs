@@ -46,9 +46,9 @@ struct Step {
 fn steps(block: &[String]) -> Vec<Step> {
     let mut out: Vec<Step> = Vec::new();
     for line in block {
-        if let Some(command) = line.strip_prefix("$ ") {
+        if let Some(typed) = line.strip_prefix("$ ") {
             out.push(Step {
-                command: command.to_string(),
+                command: typed.to_string(),
                 output: Vec::new(),
             });
         } else {
