@@ -23,7 +23,7 @@ DESCRIPTION
      that a kernel with misc/arctun adjusts at runtime (zfs_arc_max,
      zfs_arc_min, zfs_arc_meta_limit, zfs_arc_meta_min,
      dbuf_cache_max_bytes, dbuf_metadata_cache_max_bytes,
-     vmm_arc_page_overhead), and shows the ARC's limits and the memory
+     zfs_arc_headroom_margin, vmm_arc_page_overhead), and shows the ARC's limits and the memory
      bhyve guests hold. It reads and writes the kstats zfs:0:tunables,
      zfs:0:arcstats, zfs:0:arc_headroom, vmm:0:arc_resv and
      unix:0:system_pages through libkstat. A write is one kstat_write(3KSTAT)

@@ -483,7 +483,7 @@ fn status(c: &mut Ctx<'_>, inv: &Invocation) -> Step<()> {
                 o,
                 "margin",
                 &format_size(bytes("lotsfree").saturating_add(bytes("desfree"))),
-                "lotsfree + desfree: a starting guest waits for its pending bytes and this",
+                "lotsfree + desfree: kept free beyond what starting guests wait for",
             );
         }
     }
@@ -495,7 +495,7 @@ fn status(c: &mut Ctx<'_>, inv: &Invocation) -> Step<()> {
             o,
             "margin",
             &format_size(m),
-            "zfs:0:arc_headroom:margin: a starting guest waits for its pending bytes and this",
+            "zfs_arc_headroom_margin: kept free beyond what starting guests wait for",
         );
     }
     Ok(())

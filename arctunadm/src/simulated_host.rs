@@ -27,6 +27,8 @@
 //! freemem = 12G             # free memory
 //! lotsfree = 2G             # optional: physmem/64 (setupclock())
 //! desfree = 1G              # optional: lotsfree/2
+//! availrmem = 30G           # optional: physmem less the ARC and guests
+//! arc_evictable = 50G       # optional: the whole ARC
 //! caller = root             # or unprivileged (no sys_config privilege)
 //! arctun = loaded           # or unloaded: zfs:0:arcstats only
 //! vmm = loaded              # or unloaded: no vmm:0:arc_resv
@@ -44,7 +46,9 @@ use vmm_client::{bhyve_memsegs, InstanceId, SegmentAllocator, SegmentId, VmmArcC
 use zfs_tunables::errno;
 use zfs_tunables::registry::TunableFlags;
 use zfs_tunables::std_platform::StdPlatform;
-use zfs_tunables::{ArcTunables, Bytes, Generation, HostMemory, PageSize, Pages, Platform};
+use zfs_tunables::{
+    AdmissionFigures, ArcTunables, Bytes, Generation, HostMemory, PageSize, Pages, Platform,
+};
 
 use crate::backend::{
     Backend, BackendError, KstatCall, KstatRef, ARCSTATS, ARC_HEADROOM, ARC_RESV, SYSTEM_PAGES,
@@ -83,6 +87,13 @@ pub struct HostSpec {
     pub lotsfree: Option<u64>,
     /// `desfree` in bytes (`None`: `lotsfree / 2`).
     pub desfree: Option<u64>,
+    /// `availrmem` in bytes, the pages not locked down (`None`: physical
+    /// memory less the ARC's and the guests', which are locked; the
+    /// kernel's and processes' memory counted as unlocked).
+    pub availrmem: Option<u64>,
+    /// Bytes of the ARC that eviction could free now (`None`: all of it;
+    /// the component counts no more than lies above `c_min`).
+    pub arc_evictable: Option<u64>,
     /// Whether the caller has the `sys_config` privilege.
     pub privileged: bool,
     /// Whether `misc/arctun` is loaded (its zfs kstats exist).
@@ -107,6 +118,8 @@ impl HostSpec {
             freemem: physmem / 8,
             lotsfree: None,
             desfree: None,
+            availrmem: None,
+            arc_evictable: None,
             privileged: true,
             arctun_loaded: true,
             vmm_loaded: true,
@@ -150,6 +163,8 @@ impl HostSpec {
                 "freemem" => freemem = Some(size(value)?),
                 "lotsfree" => spec.lotsfree = Some(size(value)?),
                 "desfree" => spec.desfree = Some(size(value)?),
+                "availrmem" => spec.availrmem = Some(size(value)?),
+                "arc_evictable" => spec.arc_evictable = Some(size(value)?),
                 "caller" => spec.privileged = flag(value, "root", "unprivileged")?,
                 "arctun" => spec.arctun_loaded = flag(value, "loaded", "unloaded")?,
                 "vmm" => spec.vmm_loaded = flag(value, "loaded", "unloaded")?,
@@ -179,6 +194,40 @@ impl HostSpec {
         Ok(spec)
     }
 }
+
+impl HostSpec {
+    /// The figures the module reads for admission (`zfs:0:arc_headroom`'s
+    /// `available_now`), from the host's: `availrmem` and the ARC's
+    /// evictable bytes as given or defaulted (see the fields), nothing
+    /// evicted waiting in kmem caches, and the floor of `availrmem` the ARC
+    /// keeps, `pages_pp_maximum` as `init_pages_pp_maximum()` computes it
+    /// (`availrmem_initial / 25 + btopr(4 MiB)`) with
+    /// `arc_pages_pp_reserve`'s 64 pages.
+    #[must_use]
+    pub fn admission_figures(&self) -> AdmissionFigures {
+        let guests = self
+            .guests
+            .iter()
+            .fold(0u64, |sum, g| sum.saturating_add(g.ram));
+        let availrmem = self.availrmem.unwrap_or_else(|| {
+            self.physmem
+                .saturating_sub(self.arc_size)
+                .saturating_sub(guests)
+        });
+        let initial = bytes_to_pages(self.physmem).0;
+        let pp_maximum = (initial / 25).saturating_add(bytes_to_pages(4 << 20).0);
+        AdmissionFigures {
+            availrmem: bytes_to_pages(availrmem),
+            availrmem_floor: Pages(pp_maximum.saturating_add(ARC_PAGES_PP_RESERVE)),
+            arc_evictable: Bytes(self.arc_evictable.unwrap_or(self.arc_size)),
+            arc_evicted_cached: Bytes(0),
+        }
+    }
+}
+
+/// `arc_pages_pp_reserve`: pages of `availrmem` the ARC leaves above
+/// `pages_pp_maximum` (arc.c).
+const ARC_PAGES_PP_RESERVE: u64 = 64;
 
 /// A guest's memory always allocates (the simulated host has it).
 struct GuestMemory;
@@ -251,6 +300,7 @@ impl SimulatedHost {
             None
         };
         platform.set_freemem(bytes_to_pages(spec.freemem));
+        platform.set_admission(Some(spec.admission_figures()));
         let writes: Vec<(&str, u64)> = spec
             .tunables
             .iter()

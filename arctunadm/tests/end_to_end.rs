@@ -529,3 +529,54 @@ fn help_is_a_manual_page() {
     }
     let _ = root;
 }
+
+#[test]
+fn help_names_every_tunable_the_kernel_registers() {
+    let out = arctunadm::run::<&mut arctunadm::SimulatedHost>(&["--help".to_string()], || {
+        Err("no kernel".to_string())
+    });
+    // The manual page wraps lines: compare word by word.
+    let words: Vec<&str> = out
+        .stdout
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+        .collect();
+    let mut h = host(TOUR);
+    let root = TempDir::new("help-tunables");
+    let get = adm(&mut h, root.path(), &["get", "-p"]);
+    assert_eq!(get.status, 0, "{get:?}");
+    let names: Vec<&str> = get
+        .stdout
+        .lines()
+        .filter_map(|l| l.split('\t').next()?.rsplit(':').next())
+        .collect();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in names {
+        assert!(words.contains(&name), "--help does not name {name}");
+    }
+}
+
+#[test]
+fn status_says_what_a_start_could_have_now() {
+    let root = TempDir::new("available");
+    let mut h = host(TOUR);
+    let out = adm(&mut h, root.path(), &["status"]);
+    assert_eq!(out.status, 0, "{out:?}");
+    // The tour host: 12 GiB free, an ARC of 60 GiB above a 1 GiB c_min,
+    // all evictable, and the default margin lotsfree + desfree (2 GiB +
+    // 1 GiB): 12 + 59 - 3 = 68 GiB. The availrmem side (128 GiB less the
+    // ARC and the 32 GiB guest, plus the 59 GiB, less pages_pp_maximum)
+    // is larger.
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("available now"))
+        .unwrap_or_else(|| panic!("no available-now row:\n{}", out.stdout));
+    assert!(line.contains(" 68.0 GiB "), "{line}");
+    let p = adm(&mut h, root.path(), &["status", "-p"]);
+    assert!(
+        p.stdout
+            .contains(&format!("zfs:0:arc_headroom:available_now\t{}\n", 68 * GIB)),
+        "{}",
+        p.stdout
+    );
+}
