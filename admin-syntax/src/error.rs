@@ -141,13 +141,6 @@ impl ParseError {
     pub const fn column(&self) -> usize {
         self.offset.saturating_add(1)
     }
-
-    /// This error with the input it was found in, for a message that
-    /// quotes the offending text (see [`Located`](crate::messages::Located)).
-    #[must_use]
-    pub const fn located(self, input: &[u8]) -> crate::messages::Located<'_> {
-        crate::messages::Located { error: self, input }
-    }
 }
 
 /// Without its input: what is wrong and the column. With the input, use

@@ -78,6 +78,17 @@ pub struct Located<'a> {
     pub input: &'a [u8],
 }
 
+// Here, not beside `ParseError` in error.rs, so that error.rs imports
+// nothing of this file: this file imports the error types.
+impl ParseError {
+    /// This error with the input it was found in, for a message that
+    /// quotes the offending text (see [`Located`]).
+    #[must_use]
+    pub const fn located(self, input: &[u8]) -> Located<'_> {
+        Located { error: self, input }
+    }
+}
+
 impl fmt::Display for Located<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let input = Quoted {

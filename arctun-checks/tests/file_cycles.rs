@@ -73,6 +73,46 @@ fn the_kernel_module_s_files_import_each_other_in_one_direction() {
     assert!(stdout(&out).contains("no cycle"), "{}", stdout(&out));
 }
 
+/// Every crate of the repository: each directory with a Cargo.toml and a
+/// src/, found, not listed, so a new crate is checked too.
+#[test]
+fn every_crate_s_files_import_each_other_in_one_direction() {
+    let root = repo_root();
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|d| d.join("Cargo.toml").is_file() && d.join("src").is_dir())
+        .map(|d| d.join("src"))
+        .collect();
+    dirs.sort();
+    for expected in [
+        "arctun-kmod",
+        "tests-vm",
+        "vmm-client",
+        "zfs-tunables",
+        "kstat-export",
+    ] {
+        assert!(
+            dirs.iter().any(|d| d.parent().unwrap().ends_with(expected)),
+            "{expected} not found among {dirs:?}"
+        );
+    }
+    let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+    let out = run(&refs);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout(&out).matches("no cycle").count(),
+        dirs.len(),
+        "{}",
+        stdout(&out)
+    );
+}
+
 /// The demonstration the issue asks for: a copy of the module's sources
 /// where the lowest file, the kernel primitives, reaches up to the
 /// kstats, which reach it back through the state module.

@@ -12,6 +12,20 @@
 use std::fmt;
 
 use admin_syntax::KstatSnapshot;
+use zfs_tunables::errno;
+
+/// `ENXIO`: the kstat went away between lookup and use.
+pub(crate) const ENXIO: i32 = 6;
+
+/// An errno's symbolic name, or its number.
+#[must_use]
+pub fn errno_name(e: i32) -> String {
+    match (e, errno::name(e)) {
+        (ENXIO, _) => "ENXIO".to_string(),
+        (_, "E?") => format!("errno {e}"),
+        (_, name) => name.to_string(),
+    }
+}
 
 /// A kstat by `module:instance:name`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,12 +126,9 @@ impl fmt::Display for BackendError {
     /// [`crate::refusal::message`] says more for a refused write).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BackendError::Errno { call, errno } => write!(
-                f,
-                "{} failed: {}",
-                call.name(),
-                crate::refusal::errno_name(*errno)
-            ),
+            BackendError::Errno { call, errno } => {
+                write!(f, "{} failed: {}", call.name(), errno_name(*errno))
+            }
             BackendError::NoSuchStatistic(s) => write!(f, "no statistic {s}"),
             BackendError::NotUint64(s) => write!(f, "{s} is not a KSTAT_DATA_UINT64 statistic"),
             BackendError::NotNamed => f.write_str("not a named kstat"),

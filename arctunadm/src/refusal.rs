@@ -9,21 +9,12 @@
 
 use zfs_tunables::errno;
 
-use crate::backend::{Backend, BackendError, KstatCall, KstatRef, ARCSTATS, ARC_RESV, TUNABLES};
+use crate::backend::{
+    Backend, BackendError, KstatCall, KstatRef, ARCSTATS, ARC_RESV, ENXIO, TUNABLES,
+};
 use crate::host_model::{replay, static_refusal, Figures};
 
-/// `ENXIO`: the kstat went away between lookup and use.
-const ENXIO: i32 = 6;
-
-/// An errno's symbolic name, or its number.
-#[must_use]
-pub fn errno_name(e: i32) -> String {
-    match (e, errno::name(e)) {
-        (ENXIO, _) => "ENXIO".to_string(),
-        (_, "E?") => format!("errno {e}"),
-        (_, name) => name.to_string(),
-    }
-}
+pub use crate::backend::errno_name;
 
 /// `name=value, ...`.
 fn listed(writes: &[(&str, u64)]) -> String {

@@ -5,7 +5,7 @@ use core::fmt;
 use illumos_ddi as errno;
 use zfs_tunables::TunableError;
 
-use crate::kstat_named::KstatDataType;
+use crate::kstat_data_type::KstatDataType;
 
 /// Everything that can go wrong in this crate.
 ///

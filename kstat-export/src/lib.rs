@@ -145,6 +145,7 @@
 
 mod error;
 pub mod exported_kstats;
+mod kstat_data_type;
 pub mod kstat_driver;
 pub mod kstat_named;
 pub mod message;

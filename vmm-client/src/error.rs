@@ -205,13 +205,13 @@ impl fmt::Display for VmmError {
             VmmError::BadName => write!(
                 f,
                 "a vmm instance name must have 1 to {} bytes",
-                crate::instance_table::MAX_NAME_LEN
+                crate::limits::MAX_NAME_LEN
             ),
             VmmError::BadSegment { segid } => write!(
                 f,
                 "memory segment id {segid} is refused: ids are 0 to {} and each appears once \
                  in a request",
-                crate::sizing::MAX_SEGMENTS.saturating_sub(1)
+                crate::limits::MAX_SEGMENTS.saturating_sub(1)
             ),
             VmmError::SegmentExists { segid } => {
                 write!(f, "memory segment {segid} already exists")

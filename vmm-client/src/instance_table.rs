@@ -4,7 +4,8 @@
 use heapless::Vec;
 use zfs_tunables::{Bytes, ReservationId};
 
-use crate::sizing::{SegmentId, MAX_SEGMENTS};
+use crate::limits::MAX_SEGMENTS;
+use crate::sizing::SegmentId;
 use crate::stats::ArcResvStats;
 
 /// Instances the table holds at once. With at most one reservation per
@@ -13,12 +14,7 @@ use crate::stats::ArcResvStats;
 /// table.
 pub const MAX_INSTANCES: usize = 256;
 
-/// `VM_MAX_NAMELEN` on illumos (`SPECNAMELEN - VM_MAX_PREFIXLEN -
-/// VM_MAX_SUFFIXLEN - 1`, `sys/vmm.h`), counting the terminating NUL.
-pub const VM_MAX_NAMELEN: usize = 229;
-
-/// The longest instance name, in bytes.
-pub const MAX_NAME_LEN: usize = VM_MAX_NAMELEN - 1;
+pub use crate::limits::{MAX_NAME_LEN, VM_MAX_NAMELEN};
 
 /// An instance's name: bytes, as the kernel keeps it, without the NUL.
 pub type InstanceName = Vec<u8, MAX_NAME_LEN>;

@@ -200,6 +200,7 @@ mod client;
 mod error;
 pub mod instance_table;
 pub mod ioctl_commands;
+mod limits;
 pub mod page_overhead;
 pub mod segment_allocator;
 pub mod sizing;

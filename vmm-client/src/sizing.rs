@@ -7,9 +7,7 @@ use zfs_tunables::{Bytes, PageSize, Pages};
 
 use crate::error::VmmError;
 
-/// Memory segments per instance: `VM_MAX_MEMSEGS` on illumos (`vmm.c`),
-/// the guest's low and high memory, the boot ROM and the framebuffer.
-pub const MAX_SEGMENTS: usize = 4;
+pub use crate::limits::MAX_SEGMENTS;
 
 /// bhyve's `lowmem_limit` default (`vmmapi.c`): guest RAM up to 3 GiB goes
 /// in the low segment, the rest in the high segment above 4 GiB.
