@@ -25,6 +25,7 @@ use crate::host::kmem::Kmem;
 use crate::host::memory::{Memory, Thresholds};
 use crate::params::{ms_to_ticks, per_tick, ptob, Params, HZ, PAGESIZE};
 use limits::ArcLimits;
+use zfs_tunables::{headroom_cut, Bytes};
 
 /// The reap zthr (`arc_reap_zthr`): idle until its timer or a wake-up,
 /// or inside `arc_reap_cb()`'s one-second sleep.
@@ -234,18 +235,19 @@ impl ArcModel {
     /// lower it after its next check and its one-second sleep. The guest's
     /// memory then comes out of `c`, not out of the overflow band a reader
     /// may be filling.
+    ///
+    /// The arithmetic is zfs-tunables' [`headroom_cut`], which the kernel
+    /// module exports as `arctun_arc_headroom_cut()`: one rule for both.
     fn cut_for_headroom(&mut self, mem: &Memory, thr: &Thresholds, p: &Params) {
         let term = self.limits.headroom_term(mem, thr);
-        if term >= 0 {
-            return;
-        }
-        let in_flight = mem
-            .arc_size
-            .saturating_sub(self.c())
-            .saturating_add(mem.arc_depot);
-        let deficit = term.unsigned_abs().saturating_sub(in_flight);
-        if deficit > 0 {
-            self.reduce_target_size(deficit, mem, p);
+        let cut = headroom_cut(
+            term,
+            Bytes(mem.arc_size),
+            Bytes(self.c()),
+            Bytes(mem.arc_depot),
+        );
+        if cut.0 > 0 {
+            self.reduce_target_size(cut.0, mem, p);
         }
     }
 

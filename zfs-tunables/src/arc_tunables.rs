@@ -792,6 +792,27 @@ impl<P: Platform> ArcTunables<P> {
         to_free.saturating_sub(in_flight.saturating_as_i64())
     }
 
+    /// How far the ARC lowers `c` at once when its evictor is kicked
+    /// while a reservation is pending: the headroom term's deficit less
+    /// what is already on its way to `freemem` (`arc_size - arc_c`, and
+    /// `evicted_cached` in the ARC's kmem caches); see
+    /// [`headroom_cut`](crate::headroom::headroom_cut), the rule the
+    /// simulator uses too. Zero with nothing pending. Pure arithmetic on
+    /// its arguments and one atomic load; no lock.
+    #[inline]
+    pub fn headroom_cut(
+        &self,
+        headroom_term: i64,
+        arc_size: Bytes,
+        arc_c: Bytes,
+        evicted_cached: Bytes,
+    ) -> Bytes {
+        if self.pending.load(Ordering::Relaxed) == 0 {
+            return Bytes::ZERO;
+        }
+        crate::headroom::headroom_cut(headroom_term, arc_size, arc_c, evicted_cached)
+    }
+
     // ---------------------------------------------------------------
     // Headroom reservations.
     // ---------------------------------------------------------------

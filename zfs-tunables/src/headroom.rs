@@ -184,6 +184,43 @@ impl HostSupply {
     }
 }
 
+/// How far to lower the ARC's target `c` at once when the evictor is
+/// kicked (`arc_tunables_evict()` in the patched `arc.c`), for the
+/// headroom term `headroom_term` of `arc_available_memory()` (see
+/// [`ArcTunables::headroom_term`](crate::ArcTunables::headroom_term)), an
+/// ARC of `arc_size` bytes with target `arc_c`, and `evicted_cached`
+/// bytes the ARC evicted that its kmem caches' depots still hold.
+///
+/// A negative term is a deficit: that much more must reach `freemem`
+/// before the waiting guests have their memory. Part of it is already on
+/// its way: `arc_size - arc_c`, which the adjust zthr has been asked to
+/// evict, and `evicted_cached`, which the next reap returns. The rest is
+/// the cut: lowering `c` by it now puts the guests' memory under `c`,
+/// where a reader filling the ARC cannot take it, instead of waiting for
+/// the reaper's next check and its one-second sleep to find the same
+/// deficit. Zero when the term is not negative (no deficit, or nothing
+/// pending: `i64::MAX`) or when what is in flight covers it.
+///
+/// The same figures as [`ArcTunables::reap_to_free`](crate::ArcTunables::reap_to_free)
+/// counts in flight, so the kick and the reaper never ask twice for the
+/// same bytes. Pure integer arithmetic, saturating: every argument is
+/// accepted.
+#[must_use]
+pub fn headroom_cut(
+    headroom_term: i64,
+    arc_size: Bytes,
+    arc_c: Bytes,
+    evicted_cached: Bytes,
+) -> Bytes {
+    if headroom_term >= 0 {
+        return Bytes::ZERO;
+    }
+    let in_flight = arc_size
+        .saturating_sub(arc_c)
+        .saturating_add(evicted_cached);
+    Bytes(headroom_term.unsigned_abs()).saturating_sub(in_flight)
+}
+
 /// `v`, or `u64::MAX` if it does not fit.
 fn clamp_u64(v: u128) -> u64 {
     u64::try_from(v).unwrap_or(u64::MAX)
@@ -545,6 +582,66 @@ impl Default for HeadroomTable {
 mod tests {
     use super::*;
     use crate::units::GIB;
+
+    #[test]
+    fn headroom_cut_is_zero_without_a_deficit() {
+        let (size, c) = (Bytes(60 * GIB), Bytes(50 * GIB));
+        assert_eq!(headroom_cut(i64::MAX, size, c, Bytes::ZERO), Bytes::ZERO);
+        assert_eq!(headroom_cut(0, size, c, Bytes::ZERO), Bytes::ZERO);
+        assert_eq!(
+            headroom_cut(1, Bytes::ZERO, Bytes::ZERO, Bytes::ZERO),
+            Bytes::ZERO
+        );
+    }
+
+    #[test]
+    fn headroom_cut_is_the_deficit_less_what_is_in_flight() {
+        let g = |n: u64| Bytes(n * GIB);
+        let deficit = -i64::try_from(10 * GIB).unwrap();
+        // Nothing in flight: the whole deficit.
+        assert_eq!(headroom_cut(deficit, g(50), g(50), Bytes::ZERO), g(10));
+        // An ARC below c has nothing in flight either.
+        assert_eq!(headroom_cut(deficit, g(40), g(50), Bytes::ZERO), g(10));
+        // size - c and the depots count, each and together.
+        assert_eq!(headroom_cut(deficit, g(53), g(50), Bytes::ZERO), g(7));
+        assert_eq!(headroom_cut(deficit, g(50), g(50), g(2)), g(8));
+        assert_eq!(headroom_cut(deficit, g(53), g(50), g(2)), g(5));
+    }
+
+    #[test]
+    fn headroom_cut_is_zero_when_in_flight_covers_the_deficit() {
+        let g = |n: u64| Bytes(n * GIB);
+        let deficit = -i64::try_from(10 * GIB).unwrap();
+        assert_eq!(
+            headroom_cut(deficit, g(60), g(50), Bytes::ZERO),
+            Bytes::ZERO
+        );
+        assert_eq!(headroom_cut(deficit, g(58), g(50), g(2)), Bytes::ZERO);
+        assert_eq!(headroom_cut(deficit, g(70), g(50), g(5)), Bytes::ZERO);
+        // One byte short of covering it.
+        assert_eq!(
+            headroom_cut(deficit, Bytes(60 * GIB - 1), g(50), Bytes::ZERO),
+            Bytes(1)
+        );
+    }
+
+    #[test]
+    fn headroom_cut_saturates_at_the_extremes() {
+        let max = Bytes(u64::MAX);
+        // i64::MIN's magnitude is 2^63, which fits in u64.
+        assert_eq!(
+            headroom_cut(i64::MIN, Bytes::ZERO, max, Bytes::ZERO),
+            Bytes(1 << 63)
+        );
+        // In flight saturates at u64::MAX instead of wrapping.
+        assert_eq!(headroom_cut(i64::MIN, max, Bytes::ZERO, max), Bytes::ZERO);
+        assert_eq!(headroom_cut(-1, max, Bytes::ZERO, Bytes::ZERO), Bytes::ZERO);
+        assert_eq!(headroom_cut(-1, Bytes::ZERO, Bytes::ZERO, max), Bytes::ZERO);
+        assert_eq!(
+            headroom_cut(-1, Bytes::ZERO, Bytes::ZERO, Bytes::ZERO),
+            Bytes(1)
+        );
+    }
 
     #[test]
     fn reserve_mark_release_round_trip() {

@@ -199,7 +199,7 @@ pub mod units;
 pub use arc_limits::{AdminValues, ArcLimits, Generation, HostMemory};
 pub use arc_tunables::{ArcTunables, HeadroomStats, WaitTicket};
 pub use error::TunableError;
-pub use headroom::{HeadroomCounters, HostSupply, ReleaseOutcome, ReservationId};
+pub use headroom::{headroom_cut, HeadroomCounters, HostSupply, ReleaseOutcome, ReservationId};
 pub use platform::{AdmissionFigures, MemoryFigures, Platform, Wake};
 pub use published_limits::LimitsSnapshot;
 pub use registry::{

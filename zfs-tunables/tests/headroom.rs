@@ -167,6 +167,30 @@ fn headroom_term_counts_pending_bytes_only() {
 }
 
 #[test]
+fn the_kick_cuts_c_by_the_deficit_not_in_flight_while_a_reservation_is_pending() {
+    let t = booted(64, Generation::Current);
+    let (lotsfree, desfree) = (Pages(131_072), Pages(65_536)); // 512 + 256 MiB
+    let free = Pages(4 * 262_144); // 4 GiB
+    let (size, c) = (Bytes(40 * GIB), Bytes(38 * GIB));
+    // Nothing pending: no cut, whatever the figures say.
+    assert_eq!(t.headroom_cut(i64::MIN, size, c, Bytes(GIB)), Bytes::ZERO);
+    let id = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
+    let term = t.headroom_term(free, lotsfree, desfree);
+    // 4 GiB free, 10 GiB pending, 768 MiB kept: 6.75 GiB short; 2 GiB
+    // are on their way from the adjust zthr and 1 GiB from the depots.
+    assert_eq!(term, -((6 * GIB + 768 * MIB) as i64));
+    let cut = t.headroom_cut(term, size, c, Bytes(GIB));
+    assert_eq!(cut, Bytes(3 * GIB + 768 * MIB));
+    assert_eq!(cut, zfs_tunables::headroom_cut(term, size, c, Bytes(GIB)));
+    // Claimed, the bytes leave the term, and a stale negative term read
+    // before the claim cuts nothing either.
+    t.claim(id).unwrap();
+    assert_eq!(t.headroom_term(free, lotsfree, desfree), i64::MAX);
+    assert_eq!(t.headroom_cut(-1, size, c, Bytes::ZERO), Bytes::ZERO);
+    t.release(id).unwrap();
+}
+
+#[test]
 fn a_waiter_keeps_lotsfree_and_desfree_free() {
     let t = shared(16);
     t.platform().set_lotsfree(Pages(2000));
