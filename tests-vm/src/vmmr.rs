@@ -168,8 +168,7 @@ impl VmmReservoir {
                 m.now,
                 ev,
                 zfs_tunables::errno::EALREADY,
-                "rsrvrctl: Operation already in progress (another resize is under way)"
-                    .to_string(),
+                "rsrvrctl: Operation already in progress (another resize is under way)".to_string(),
             )
             .with_detail(self.detail());
         }

@@ -29,10 +29,7 @@ fn builtin() -> Scenario {
 /// `[[event]]` tables).
 fn variant(lines: &str) -> Scenario {
     let (_, _, text) = BUILTINS.iter().find(|(n, _, _)| *n == NAME).unwrap();
-    let replaced = text.replace(
-        "[[event]]\nat = \"10s\"\nrsrvrctl = \"-a 65536\"\n",
-        lines,
-    );
+    let replaced = text.replace("[[event]]\nat = \"10s\"\nrsrvrctl = \"-a 65536\"\n", lines);
     assert_ne!(replaced, *text, "the rsrvrctl event was replaced");
     scenario::parse_scenario(&replaced, NAME).unwrap()
 }
@@ -172,7 +169,11 @@ fn a_growth_that_cannot_fit_now_is_refused_at_once_under_tunables_only() {
     assert_eq!(issued[0].errno(), Some(ENOMEM), "{:?}", issued[0]);
     assert_eq!(reservoir(issued[0]), (0, false));
     assert!(returned.is_empty());
-    assert_eq!(c_max_read(&r, 239.0), c_max_read(&r, 9.0), "nothing reserved");
+    assert_eq!(
+        c_max_read(&r, 239.0),
+        c_max_read(&r, 9.0),
+        "nothing reserved"
+    );
     assert_eq!(r.arc_after_bytes, r.arc_before_bytes, "nothing evicted");
     assert_eq!(r.pages_paged_out, 0);
     // Today's kernel waits in page_xresv() for good, needfree raised.
@@ -217,7 +218,11 @@ fn a_shrink_gives_back_exactly_the_headroom_it_removes() {
     assert_eq!(reservoir(issued[2]), (0, false));
     let before = c_max_read(&r, 9.0);
     assert_eq!(before - c_max_read(&r, 120.0), 48 * GIB);
-    assert_eq!(c_max_read(&r, 239.0), before, "the ceiling restored exactly");
+    assert_eq!(
+        c_max_read(&r, 239.0),
+        before,
+        "the ceiling restored exactly"
+    );
     assert_eq!(vmm_after(&r), 21_525_168_128);
     // Today's kernel gives the pages back too.
     let stock = run(&s, Policy::Reservoir);

@@ -110,8 +110,8 @@ impl Rsrvrctl {
                 (None, _) => chunk = Some(bytes),
             }
         }
-        let (op, bytes) =
-            resize.ok_or_else(|| "no resize: expected -a, -r or -s with a size in MiB".to_string())?;
+        let (op, bytes) = resize
+            .ok_or_else(|| "no resize: expected -a, -r or -s with a size in MiB".to_string())?;
         Ok(Rsrvrctl {
             op,
             bytes,
@@ -154,7 +154,10 @@ mod tests {
             (ReservoirOp::Add, 64 << 30, 0, "-a 65536")
         );
         let r = Rsrvrctl::parse("-c 1024 -r0x400").unwrap();
-        assert_eq!((r.op, r.bytes, r.chunk), (ReservoirOp::Remove, 1 << 30, 1 << 30));
+        assert_eq!(
+            (r.op, r.bytes, r.chunk),
+            (ReservoirOp::Remove, 1 << 30, 1 << 30)
+        );
         assert_eq!(Rsrvrctl::parse("-s 0").unwrap().target(5), Some((0, 0)));
         assert_eq!(Rsrvrctl::parse("-r 8").unwrap().target(0), None);
         assert_eq!(
@@ -168,8 +171,19 @@ mod tests {
             "the chunk is at most the size"
         );
         for bad in [
-            "", "-a", "-a 64G", "-a -1", "-a 1.5", "64", "-a 1 -s 2", "-c 1", "-a 1 -c 1 -c 2",
-            "-q", "-x 1", "-a 0x", "-a 99999999999999999",
+            "",
+            "-a",
+            "-a 64G",
+            "-a -1",
+            "-a 1.5",
+            "64",
+            "-a 1 -s 2",
+            "-c 1",
+            "-a 1 -c 1 -c 2",
+            "-q",
+            "-x 1",
+            "-a 0x",
+            "-a 99999999999999999",
         ] {
             assert!(Rsrvrctl::parse(bad).is_err(), "{bad:?}");
         }
