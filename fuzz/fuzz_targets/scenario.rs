@@ -51,7 +51,8 @@ fuzz_target!(|data: &[u8]| {
             | EventKind::Memstat
             | EventKind::Arcfill(_)
             | EventKind::AllocFault { .. }
-            | EventKind::EvictorStall(_) => {}
+            | EventKind::EvictorStall(_)
+            | EventKind::Rsrvrctl(_) => {}
         }
     }
 });

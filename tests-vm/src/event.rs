@@ -20,6 +20,20 @@ use kstat_export::{ExportError, RawSyncWarning};
 use crate::log::Message;
 use crate::params::HZ;
 
+/// `ENOTTY` (`sys/errno.h`): an ioctl the driver does not know (the 2021
+/// vmm's answer to `rsrvrctl`). Not among the component's errnos.
+pub const ENOTTY: i32 = 25;
+
+/// The symbolic name of an errno a run's event can carry: the
+/// component's, and [`ENOTTY`].
+#[must_use]
+pub fn errno_name(errno: i32) -> &'static str {
+    match errno {
+        ENOTTY => "ENOTTY",
+        e => zfs_tunables::errno::name(e),
+    }
+}
+
 /// What an event was.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -94,6 +108,19 @@ pub enum Event {
         /// The variable.
         variable: &'static str,
     },
+    /// The admin ran `rsrvrctl` (`rsrvrctl -a 65536`): refused at once,
+    /// done at once, or still resizing the reservoir (then
+    /// [`Event::RsrvrctlReturned`] says when and how it ended).
+    Rsrvrctl {
+        /// The command line, as the admin typed it.
+        command: String,
+    },
+    /// An `rsrvrctl` that was still resizing the reservoir when it was
+    /// run returned (`rsrvrctl -a 65536`).
+    RsrvrctlReturned {
+        /// The command line.
+        command: String,
+    },
 }
 
 impl fmt::Display for Event {
@@ -116,6 +143,9 @@ impl fmt::Display for Event {
             }
             Event::Arcfill { rate } => write!(f, "arcfill {rate}"),
             Event::Sync { variable } => write!(f, "sync {variable}"),
+            Event::Rsrvrctl { command } | Event::RsrvrctlReturned { command } => {
+                write!(f, "rsrvrctl {command}")
+            }
         }
     }
 }
@@ -182,6 +212,14 @@ pub enum Detail {
     /// The sync tick refused a raw write and wrote back the value kept
     /// (the kernel's `cmn_err(CE_WARN)`).
     Restored(RawSyncWarning),
+    /// `rsrvrctl` returned, or goes on resizing: the reservoir's size
+    /// then (what `rsrvrctl -q` would show as free plus allocated).
+    Reservoir {
+        /// Bytes in the reservoir.
+        size: u64,
+        /// Whether the resize is still under way.
+        resizing: bool,
+    },
 }
 
 impl fmt::Display for Detail {
@@ -190,7 +228,7 @@ impl fmt::Display for Detail {
             Detail::Retrying { errno, why } => write!(
                 f,
                 "bhyve started; {} ({why}): bhyve retries every second",
-                zfs_tunables::errno::name(*errno)
+                errno_name(*errno)
             ),
             Detail::SetupFailed(why) => write!(f, "{why}"),
             Detail::DestructionBegun { stage } => write!(
@@ -200,6 +238,11 @@ impl fmt::Display for Detail {
             Detail::KstatRefused(e) => write!(f, "{e}"),
             Detail::Applied { value } => write!(f, "{value} applied"),
             Detail::Restored(w) => write!(f, "WARNING: {w}"),
+            Detail::Reservoir { size, resizing } => write!(
+                f,
+                "the reservoir holds {size} bytes{}",
+                if *resizing { " and is resizing" } else { "" }
+            ),
         }
     }
 }

@@ -23,3 +23,4 @@ pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod tables;
+pub mod vmmr;

@@ -8,6 +8,11 @@
 //! | [`os8005`] | stock, with `arc_virt_machine_reserve()` | `vm_arc_resv()`, then `legacy` | stock |
 //! | [`reservoir`] | stock | `vmmr_add()`: `page_xresv()`, page by page | stock |
 //! | [`tunables`] | the component | the vmm client | `kstat-export` |
+//!
+//! The vmm reservoir ([`crate::vmmr`]) exists in current illumos only:
+//! stock under `reservoir`, a headroom owner of the component under
+//! `tunables`, absent (`rsrvrctl` gets `ENOTTY`) under `legacy` and
+//! `os8005`.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -24,6 +29,7 @@ use crate::machine::Machine;
 use crate::params::{btopr, Params};
 use crate::platform::SimPlatform;
 use crate::scenario::Scenario;
+use crate::vmmr::{ReservoirKernel, VmmReservoir};
 
 pub mod legacy;
 pub mod os8005;
@@ -82,6 +88,8 @@ pub struct Booted {
     pub admin: Box<dyn AdminPaths>,
     /// One event per `/etc/system` line applied or refused.
     pub events: Vec<EventRecord>,
+    /// The vmm reservoir, empty (`rsrvrctl` resizes it).
+    pub reservoir: VmmReservoir,
 }
 
 /// Boots `s`'s host with `policy`'s kernel: `arc_init()` (with
@@ -104,6 +112,9 @@ pub fn boot(policy: Policy, p: Params, s: &Scenario) -> Booted {
         let vmm = tunables::vmm_client(&component, &machine.p).map(Rc::new);
         let events = tunables::apply_etc_system(&component, &s.etc_system);
         machine.finish_boot();
+        let reservoir = VmmReservoir::new(ReservoirKernel::Headroom(Box::new(
+            tunables::ReservoirOwner::new(Arc::clone(&component)),
+        )));
         let admin: Box<dyn AdminPaths> = match tunables::TunablesAdmin::new(component, vmm.clone())
         {
             Some(a) => Box::new(a),
@@ -114,6 +125,7 @@ pub fn boot(policy: Policy, p: Params, s: &Scenario) -> Booted {
             guests: Box::new(tunables::TunablesGuests::new(vmm)),
             admin,
             events,
+            reservoir,
         };
     }
     // arc_init() reads what /etc/system set, once.
@@ -127,10 +139,16 @@ pub fn boot(policy: Policy, p: Params, s: &Scenario) -> Booted {
     };
     let mut machine = Machine::new(p, s, arc);
     machine.finish_boot();
+    // The reservoir came to illumos after the 2021 kernels.
+    let reservoir = VmmReservoir::new(match policy {
+        Policy::Reservoir => ReservoirKernel::Stock,
+        Policy::Legacy | Policy::Os8005 | Policy::Tunables => ReservoirKernel::Absent,
+    });
     Booted {
         machine,
         guests,
         admin: Box::new(StockAdmin::default()),
         events,
+        reservoir,
     }
 }

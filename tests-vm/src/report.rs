@@ -382,7 +382,7 @@ fn render_guests(o: &mut String, r: &RunResult, detail: Detail) {
         let Some(v) = row.first() else { continue };
         let state = GuestState::of(v);
         let why = match (&v.error, v.errno) {
-            (Some(e), Some(n)) => format!("{}: {e}", zfs_tunables::errno::name(n)),
+            (Some(e), Some(n)) => format!("{}: {e}", crate::event::errno_name(n)),
             (Some(e), None) => e.clone(),
             _ => String::new(),
         };
@@ -532,7 +532,7 @@ pub fn render_run(s: &Scenario, r: &RunResult, detail: Detail) -> String {
             }
             let status = match &e.outcome {
                 Ok(_) => "ok".to_string(),
-                Err(r) => format!("{} ({})", zfs_tunables::errno::name(r.errno), r.errno),
+                Err(r) => format!("{} ({})", crate::event::errno_name(r.errno), r.errno),
             };
             let _ = writeln!(
                 o,

@@ -1,12 +1,14 @@
 //! The run loop: boots the scenario's host under one policy, then tick by
 //! tick hands each scenario event due to the subsystem it is for, steps
-//! the guests, runs the raw-variable sync once a second, and advances the
-//! machine (jumping over quiet stretches).
+//! the guests and a reservoir resize under way, runs the raw-variable sync
+//! once a second, and advances the machine (jumping over quiet
+//! stretches).
 //!
 //! The work is the subsystems': [`Fleet`] for the guests,
 //! [`ArcModel`](crate::arc_model::ArcModel) for the ARC's faults and
 //! reader, the kernel's [`AdminPaths`](crate::admin::AdminPaths) for the
-//! admin's commands, [`Recorder`] for what the operator observes, and
+//! admin's commands, [`VmmReservoir`](crate::vmmr::VmmReservoir) for
+//! `rsrvrctl`, [`Recorder`] for what the operator observes, and
 //! [`Machine`](crate::machine::Machine) for the host's threads.
 
 use crate::fleet::Fleet;
@@ -70,6 +72,7 @@ fn run_policy(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         guests: mut kernel,
         mut admin,
         mut events,
+        mut reservoir,
     } = policy::boot(policy, p, s);
     let mut fleet = Fleet::default();
     let mut log = Log::default();
@@ -101,6 +104,7 @@ fn run_policy(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
                 }
                 EventKind::EvictorStall(ticks) => Some(m.arc.stall_evictor(now, *ticks)),
                 EventKind::Arcfill(rate) => Some(m.arc.set_arcfill(now, *rate)),
+                EventKind::Rsrvrctl(r) => Some(reservoir.rsrvrctl(r, &mut m)),
             };
             events.extend(record);
         }
@@ -110,6 +114,7 @@ fn run_policy(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
         }
 
         fleet.step(kernel.as_mut(), &mut m, &mut log, &mut events);
+        events.extend(reservoir.step(&mut m));
         // The raw-variable sync rides on the reap timer (once a second).
         if m.now.is_multiple_of(HZ) {
             events.extend(admin.sync_tick(&m));
@@ -120,7 +125,7 @@ fn run_policy(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
             .events
             .get(next_event)
             .map_or(s.duration, |e| e.at.min(s.duration));
-        if fleet.settled() && m.quiescent() && next_at > m.now + HZ {
+        if fleet.settled() && reservoir.idle() && m.quiescent() && next_at > m.now + HZ {
             let to = recorder.skip_target(&m, next_at - 1);
             m.skip_to(to);
         }

@@ -48,6 +48,11 @@ fn models_zfs_stall_table_is_the_runs_output() {
 }
 
 #[test]
+fn models_reservoir_growth_table_is_the_runs_output() {
+    assert_current(&tables::reservoir_block().unwrap());
+}
+
+#[test]
 fn every_generated_block_has_its_own_markers() {
     // Two blocks of one document with one marker would overwrite each
     // other.

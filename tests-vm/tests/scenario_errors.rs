@@ -90,7 +90,7 @@ fn an_unknown_key_names_its_line_and_what_is_allowed() {
         7,
         "event[1].reboot",
         "line 7, event[1].reboot: unknown key (allowed: at, vm_create, vm_destroy, kstat_write, \
-         mdb_write, kstat_read, memstat, arcfill, alloc_fault, evictor_stall)",
+         mdb_write, kstat_read, memstat, arcfill, alloc_fault, evictor_stall, rsrvrctl)",
     );
     expect(
         "[host]\nphysmem = \"4G\"\n[[event]]\nat = \"1s\"\nvm_create = { name = \"a\", ram = \"1G\", cpus = 2 }\n",
@@ -177,7 +177,7 @@ fn a_missing_key_names_the_table_that_lacks_it() {
         3,
         "event[0]",
         "line 3, event[0]: needs one action, one of vm_create, vm_destroy, kstat_write, \
-         mdb_write, kstat_read, memstat, arcfill, alloc_fault, evictor_stall",
+         mdb_write, kstat_read, memstat, arcfill, alloc_fault, evictor_stall, rsrvrctl",
     );
     // No line is at fault when the whole table is absent.
     assert_eq!(

@@ -38,7 +38,7 @@ use vmm_client::{
     SegmentAllocator, SegmentId, VmmArcClient, VmmError,
 };
 use zfs_tunables::sync::AtomicU64;
-use zfs_tunables::{errno, ArcTunables, Bytes, Hrtime};
+use zfs_tunables::{errno, ArcTunables, Bytes, Hrtime, ReservationId, TunableError, WaitTicket};
 
 use crate::admin::{hrtime, kstat_lines, selector, AdminPaths};
 use crate::event::{CreateStage, Detail, Event, EventRecord};
@@ -47,6 +47,7 @@ use crate::log::{Log, Message};
 use crate::machine::Machine;
 use crate::params::{btopr, per_tick, ptob, Params, HZ};
 use crate::platform::SimPlatform;
+use crate::vmmr::ReservoirHeadroom;
 
 /// The component, as the ARC, vmm and the kstats share it.
 pub type Component = Arc<ArcTunables<SimPlatform>>;
@@ -253,6 +254,134 @@ fn step(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
             g.started_at = Some(m.now);
         }
         Err(e) => setup_failed(g, m, log, e, Message::Vmm(e)),
+    }
+}
+
+/// The vmm reservoir as a headroom owner of the component ("reservoir"),
+/// as arctun-kmod's `OwnerTable` keeps one: one committed reservation for
+/// what the reservoir holds, at most one growth in flight, waited for in
+/// its place in the queue (60 s, `GROWTH_WAIT_LIMIT`), claimed when its
+/// wait ends, then folded into the committed one or released.
+pub struct ReservoirOwner {
+    component: Component,
+    held: Option<ReservationId>,
+    growth: Option<OwnerGrowth>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct OwnerGrowth {
+    reservation: ReservationId,
+    bytes: Bytes,
+    deadline: Hrtime,
+    ticket: WaitTicket,
+}
+
+impl ReservoirOwner {
+    /// The owner, registered with `component`, holding nothing.
+    #[must_use]
+    pub fn new(component: Component) -> ReservoirOwner {
+        ReservoirOwner {
+            component,
+            held: None,
+            growth: None,
+        }
+    }
+}
+
+/// A component refusal as the owner entry points return it: `NeverFits`
+/// is `ENOSPC` at an owner's boundary (arctun-kmod's `KmodError`), so the
+/// caller does not retry.
+fn owner_refusal(e: TunableError) -> (i32, String) {
+    let errno = match e {
+        TunableError::NeverFits { .. } => errno::ENOSPC,
+        e => e.to_errno(),
+    };
+    (errno, e.to_string())
+}
+
+impl ReservoirHeadroom for ReservoirOwner {
+    fn grow(&mut self, m: &Machine, bytes: u64) -> Result<(), (i32, String)> {
+        if self.growth.is_some() {
+            return Err((errno::EBUSY, "a growth is in flight".to_string()));
+        }
+        m.sync_platform();
+        let bytes = Bytes(btopr(bytes) * crate::params::PAGESIZE);
+        let reservation = self
+            .component
+            .reserve("reservoir", bytes)
+            .map_err(owner_refusal)?;
+        self.growth = Some(OwnerGrowth {
+            reservation,
+            bytes,
+            deadline: crate::admin::hrtime(m.now)
+                .saturating_add(Hrtime::from_secs(m.p.vmm_wait_deadline_s)),
+            ticket: WaitTicket::default(),
+        });
+        Ok(())
+    }
+
+    fn poll(&mut self, m: &Machine) -> Result<bool, (i32, String)> {
+        let Some(g) = self.growth.as_mut() else {
+            return Ok(true);
+        };
+        m.sync_platform();
+        let ready = self
+            .component
+            .poll_wait(g.reservation, g.deadline, &mut g.ticket)
+            .and_then(|ready| {
+                if ready {
+                    self.component.claim(g.reservation)?;
+                }
+                Ok(ready)
+            });
+        match ready {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                self.release(m);
+                Err(owner_refusal(e))
+            }
+        }
+    }
+
+    fn commit(&mut self, m: &Machine) {
+        let Some(g) = self.growth.take() else {
+            return;
+        };
+        m.sync_platform();
+        let joined = match self.held {
+            Some(held) => self.component.merge_allocated(held, g.reservation),
+            None => self.component.mark_allocated(g.reservation, g.bytes),
+        };
+        match joined {
+            Ok(()) => {
+                if self.held.is_none() {
+                    self.held = Some(g.reservation);
+                }
+            }
+            // It cannot fail for a growth this owner made; if it did, the
+            // headroom goes back, as arctun-kmod's commit does.
+            Err(_) => {
+                let _ = self.component.release(g.reservation);
+            }
+        }
+    }
+
+    fn release(&mut self, m: &Machine) {
+        if let Some(g) = self.growth.take() {
+            m.sync_platform();
+            let _ = self.component.release(g.reservation);
+        }
+    }
+
+    fn shrink(&mut self, m: &Machine, bytes: u64) {
+        let Some(held) = self.held else {
+            return;
+        };
+        m.sync_platform();
+        let bytes = Bytes(btopr(bytes) * crate::params::PAGESIZE);
+        if let Ok(Bytes(0)) = self.component.shrink(held, bytes) {
+            self.held = None;
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use super::types::{Event, EventKind, Generation, HostSpec, Scenario, ScenarioErr
 use crate::params::{GIB, HZ, MIB};
 
 /// The built-in scenarios: (name, one-line summary, TOML text).
-pub const BUILTINS: [(&str, &str, &str); 5] = [
+pub const BUILTINS: [(&str, &str, &str); 6] = [
     (
         "seed-4g",
         "4 GiB host, ARC held at c_min by a reader, 1.8 GiB guest; the reader is killed after 3 minutes",
@@ -26,6 +26,11 @@ pub const BUILTINS: [(&str, &str, &str); 5] = [
         "seed-128g-fix",
         "the same host as booted for the OS-8005 test (its own ::memstat): ARC 69.0 GiB",
         include_str!("../../scenarios/seed-128g-fix.toml"),
+    ),
+    (
+        "seed-128g-reservoir-grow",
+        "seed-128g's host (ARC 65.4 GiB, a 20.0 GiB guest running); the vmm reservoir is grown by 64 GiB (rsrvrctl -a 65536)",
+        include_str!("../../scenarios/seed-128g-reservoir-grow.toml"),
     ),
     (
         "busy-reader",

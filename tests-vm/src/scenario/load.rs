@@ -225,6 +225,7 @@ fn actions(t: EventTable) -> Vec<Action> {
         one("evictor_stall", t.evictor_stall, |v| {
             EventKind::EvictorStall(v.0)
         }),
+        one("rsrvrctl", t.rsrvrctl, |v| EventKind::Rsrvrctl(v.0)),
     ]
     .into_iter()
     .flatten()

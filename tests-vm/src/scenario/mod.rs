@@ -32,6 +32,7 @@
 mod admin_syntax;
 mod builtin;
 mod load;
+mod rsrvrctl;
 mod schema;
 mod types;
 mod units;
@@ -40,6 +41,7 @@ pub use builtin::{
     builtin, fleet, BUILTINS, FAULTS, FLEET_1T_GUESTS, FLEET_1T_SECONDS, FLEET_ARC_MAX_CYCLE,
     FLEET_READER_RATE, GENERATED,
 };
+pub use rsrvrctl::{ReservoirOp, Rsrvrctl};
 pub use types::{
     Event, EventKind, Generation, HostSpec, Loaded, Scenario, ScenarioError, ScenarioWarning,
 };

@@ -18,6 +18,7 @@ use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
 use super::admin_syntax;
+use super::rsrvrctl::Rsrvrctl;
 use super::types::Generation;
 use super::units::{parse_duration, parse_size};
 use crate::params::HZ;
@@ -98,6 +99,7 @@ pub(super) struct EventTable {
     pub arcfill: Option<Spanned<Size>>,
     pub alloc_fault: Option<Spanned<AllocFaultTable>>,
     pub evictor_stall: Option<Spanned<Duration>>,
+    pub rsrvrctl: Option<Spanned<RsrvrctlCommand>>,
 }
 
 /// `vm_create = { name = "...", ram = "..." }`.
@@ -347,6 +349,25 @@ pub(super) type Command = Checked<AnyName>;
 pub(super) type KstatWriteCommand = Checked<KstatWriteSyntax>;
 pub(super) type MdbWriteCommand = Checked<MdbWriteSyntax>;
 pub(super) type KstatReadCommand = Checked<KstatReadSyntax>;
+
+/// `rsrvrctl`: the tool's command line, read as it reads it.
+pub(super) struct RsrvrctlCommand(pub Rsrvrctl);
+
+impl<'de> Deserialize<'de> for RsrvrctlCommand {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RsrvrctlCommand;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an rsrvrctl command line, \"-a 65536\" (sizes in MiB)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RsrvrctlCommand, E> {
+                Rsrvrctl::parse(v).map(RsrvrctlCommand).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
 
 /// `etc_system`: the lines, in order.
 pub(super) struct EtcSystemLines(pub Vec<EtcSystemLine>);

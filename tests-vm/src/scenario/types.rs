@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::rsrvrctl::Rsrvrctl;
+
 /// Which `arc_init()` to reproduce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Generation {
@@ -66,6 +68,8 @@ pub enum EventKind {
     },
     /// Fault: the ARC's adjust thread evicts nothing for this many ticks.
     EvictorStall(u64),
+    /// `rsrvrctl`: the admin resizes the vmm reservoir.
+    Rsrvrctl(Rsrvrctl),
 }
 
 /// One `[[event]]`.

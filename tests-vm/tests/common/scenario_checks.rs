@@ -17,7 +17,8 @@ pub const DEFAULT_NAME: &str = "unnamed";
 /// kernel boots on, whose `::memstat` categories and ARC fit in
 /// `physmem`, a positive duration, rates of at least a page a second,
 /// events in time order and within the run, named guests, trimmed,
-/// non-empty admin commands, and faults that name a guest the file
+/// non-empty admin commands, `rsrvrctl` sizes in whole MiB, and faults
+/// that name a guest the file
 /// creates and fire; and the same text always gives the same result.
 /// Returns the result.
 pub fn check_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
@@ -93,6 +94,11 @@ pub fn check_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
                     }
                     EventKind::EvictorStall(ticks) => assert!(*ticks > 0),
                     EventKind::Memstat | EventKind::Arcfill(_) => {}
+                    // rsrvrctl's sizes are whole MiB, as the tool takes them.
+                    EventKind::Rsrvrctl(r) => {
+                        assert!(!r.text.is_empty() && r.text.trim() == r.text, "{r:?}");
+                        assert!(r.bytes % MIB == 0 && r.chunk % MIB == 0, "{r:?}");
+                    }
                 }
             }
         }
