@@ -179,6 +179,8 @@ test_before_init(void)
 	CHECK(arctun_arc_headroom(0, 0, 0) == INT64_MAX);
 	/* The reaper's rule is the stock one until the module is up. */
 	CHECK(arctun_arc_reap_to_free(GIB, GIB) == (int64_t)GIB);
+	/* ... and the kick cuts nothing. */
+	CHECK_U64(arctun_arc_headroom_cut(INT64_MIN, 2 * GIB, GIB, 0), 0);
 	(void) memset(&l, 0xff, sizeof (l));
 	arctun_arc_limits(&l);
 	CHECK_U64(l.al_c_max, 0);
@@ -393,6 +395,9 @@ test_arc_moves(void)
 	CHECK(arctun_arc_reap_to_free(GIB, UINT64_MAX) == (int64_t)GIB);
 	CHECK(arctun_arc_reap_to_free(-5, GIB) == -5);
 	CHECK(arctun_arc_reap_to_free(INT64_MIN, UINT64_MAX) == INT64_MIN);
+	/* ... nor does the kick cut c, whatever term it is given. */
+	CHECK_U64(arctun_arc_headroom_cut(INT64_MIN, 0, 0, 0), 0);
+	CHECK_U64(arctun_arc_headroom_cut(-1, 0, 0, 0), 0);
 	arctun_arc_progress();
 
 	(void) arctun_arc_set_target(UINT64_MAX);
@@ -860,6 +865,18 @@ test_vmm_guests(void)
 	CHECK(arctun_arc_reap_to_free(0, UINT64_MAX) == -INT64_MAX);
 	CHECK(arctun_arc_reap_to_free(INT64_MIN, UINT64_MAX) == INT64_MIN);
 	CHECK(arctun_arc_reap_to_free(INT64_MAX, UINT64_MAX) == 0);
+	/*
+	 * The kick's cut counts the same bytes in flight: the deficit less
+	 * size - c and the depots' bytes, nothing once they cover it, and
+	 * nothing without a deficit.
+	 */
+	CHECK_U64(arctun_arc_headroom_cut(-(int64_t)(10 * GIB), 12 * GIB,
+	    10 * GIB, GIB), 7 * GIB);
+	CHECK_U64(arctun_arc_headroom_cut(-(int64_t)GIB, 12 * GIB, 10 * GIB,
+	    0), 0);
+	CHECK_U64(arctun_arc_headroom_cut(0, GIB, 0, 0), 0);
+	CHECK_U64(arctun_arc_headroom_cut(INT64_MIN, UINT64_MAX, 0,
+	    UINT64_MAX), 0);
 	wait_in_background(&w, &ac);
 	fake_advance(61 * SEC);
 	CHECK_INT(wait_result(&w), ETIME);

@@ -119,6 +119,52 @@ pub fn new_file(dir: &Path, path: &str) -> Result<String, String> {
     found.ok_or_else(|| format!("the series does not create {path}"))
 }
 
+/// The definition of the C function `name` that the series adds to `path`
+/// whole (every line of it, from its return type to its closing brace, an
+/// added line of one hunk), without the leading `+`: for a C test that
+/// compiles the series' own code. An error if no patch adds it whole, or
+/// if more than one does.
+pub fn added_function(dir: &Path, path: &str, name: &str) -> Result<String, String> {
+    let mut found: Option<String> = None;
+    let opening = format!("+{name}(");
+    for p in series(dir)? {
+        let mut file: Option<&str> = None;
+        let lines: Vec<&str> = p.text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(rest) = line.strip_prefix("diff --git ") {
+                file = rest.split_once(" b/").map(|(_, b)| b);
+                continue;
+            }
+            if file != Some(path) || !line.starts_with(&opening) {
+                continue;
+            }
+            // The return type on the line before, illumos style.
+            let start = i
+                .checked_sub(1)
+                .filter(|&j| lines.get(j).is_some_and(|l| l.starts_with("+static ")))
+                .ok_or_else(|| format!("{}: {name}() has no added return type line", p.name))?;
+            let mut body = Vec::new();
+            for l in lines.iter().skip(start) {
+                let Some(text) = l.strip_prefix('+') else {
+                    return Err(format!("{}: {name}() is not added whole", p.name));
+                };
+                body.push(text);
+                if text == "}" {
+                    break;
+                }
+            }
+            if body.last() != Some(&"}") {
+                return Err(format!("{}: {name}() has no closing brace", p.name));
+            }
+            if found.is_some() {
+                return Err(format!("the series adds {name}() to {path} twice"));
+            }
+            found = Some(body.join("\n") + "\n");
+        }
+    }
+    found.ok_or_else(|| format!("the series adds no {name}() to {path}"))
+}
+
 /// One hunk of a `git diff` patch.
 #[derive(Clone, Debug, Default)]
 pub struct Hunk {

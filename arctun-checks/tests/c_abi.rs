@@ -11,7 +11,7 @@ use std::process::Command;
 
 use arctun_checks::artifact::build_kmod;
 use arctun_checks::c_decls::header_prototypes;
-use arctun_checks::patches::{new_file, strip_c_comments};
+use arctun_checks::patches::{added_function, new_file, strip_c_comments};
 use arctun_checks::{repo_root, target_root, tool_available};
 
 /// vmm's headroom glue, which patches/0003 creates.
@@ -196,5 +196,46 @@ fn the_default_limits_follow_todays_arc_init() {
         &[c_dir().join("arc_formula_test.c")],
         &[],
         10,
+    );
+}
+
+/// The functions patches/0002 adds to `arc.c` for the headroom cut and
+/// the paced cut, extracted from the patch.
+const ARC_C: &str = "usr/src/uts/common/fs/zfs/arc.c";
+const ARC_CUT_FUNCTIONS: [&str; 5] = [
+    "arc_adjust_target",
+    "arc_adjust_pass_start",
+    "arc_adjust_pass_end",
+    "arc_overflow_target",
+    "arc_tunables_evict",
+];
+
+/// The series' headroom cut and paced cut (issue 17, finding 1): the
+/// ARC's evictor callback as patches/0002 writes it lowers `c` at a kick
+/// by the headroom deficit less what is in flight
+/// (`arctun_arc_headroom_cut()`), and a cut is evicted in passes that
+/// readers wait for one at a time, where the stock rule makes every
+/// reader wait for all of it.
+#[test]
+#[cfg_attr(
+    not(arctun_gcc),
+    ignore = "gcc is not installed; the C tests need it (.ci/run installs it, and under CI=true a missing gcc fails)"
+)]
+fn the_arc_cuts_c_by_the_headroom_deficit_and_paces_the_eviction() {
+    let dir = target_root().join("series-arc-cut");
+    std::fs::create_dir_all(&dir).unwrap();
+    let patches = repo_root().join("patches");
+    let mut code = String::new();
+    for f in ARC_CUT_FUNCTIONS {
+        let text = added_function(&patches, ARC_C, f).unwrap_or_else(|e| panic!("{e}"));
+        code.push_str(&text);
+        code.push('\n');
+    }
+    std::fs::write(dir.join("arc_cut_series.c"), code).unwrap();
+    compile_and_run(
+        "arc_cut_test",
+        &[c_dir().join("arc_cut_test.c")],
+        &[dir.clone(), c_dir()],
+        50,
     );
 }

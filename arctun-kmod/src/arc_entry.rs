@@ -318,6 +318,30 @@ pub extern "C" fn arctun_arc_reap_to_free(to_free: i64, in_flight: u64) -> i64 {
     with_component(to_free, |c| c.reap_to_free(to_free, Bytes(in_flight)))
 }
 
+/// `uint64_t arctun_arc_headroom_cut(int64_t, uint64_t, uint64_t, uint64_t);`
+///
+/// How far `arc_tunables_evict()` lowers `arc_c` at once for the headroom
+/// term `headroom` (from [`arctun_arc_headroom`]) of an ARC of `size`
+/// bytes with target `c` and `evicted_cached` bytes in its kmem caches'
+/// depots: the deficit less what is in flight
+/// ([`ArcTunables::headroom_cut`](zfs_tunables::ArcTunables::headroom_cut)).
+/// 0 while nothing is pending and before `arctun_mod_init()`. Every
+/// argument is accepted (the core saturates). One atomic load; no lock,
+/// so the evictor callback may call it with arctun's locks and the reap
+/// zthr's held.
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_headroom_cut(
+    headroom: i64,
+    size: u64,
+    c: u64,
+    evicted_cached: u64,
+) -> u64 {
+    with_component(0, |comp| {
+        comp.headroom_cut(headroom, Bytes(size), Bytes(c), Bytes(evicted_cached))
+            .0
+    })
+}
+
 /// Whether any reservation has bytes pending, without taking a lock: the
 /// headroom term is `i64::MAX` exactly when nothing is pending (with zero
 /// free memory, `lotsfree` and `desfree` it is otherwise `-pending`).

@@ -39,7 +39,11 @@
 //!   3  component lock                      with the progress condvar
 //!   4  callback lock
 //!   taken by the ARC's callbacks under ours:
-//!      aao_evict:     arc_adjust_lock, then the adjust zthr's zthr_state_lock
+//!      aao_evict:     arc_size's aggsum locks; while the headroom term
+//!                     shows a deficit, each ARC kmem cache's kstat lock,
+//!                     depot lock and CPU cache locks (kmem_cache_stat());
+//!                     arc_adjust_lock, then the adjust zthr's
+//!                     zthr_state_lock
 //!      aao_size:      arc_size's aggsum locks
 //!      aao_admission: each ARC kmem cache's kstat lock, depot lock and
 //!                     CPU cache locks (kmem_cache_stat())
@@ -80,9 +84,17 @@
 //!   component lock, and the
 //!   ARC's registration installs and removes the callbacks, so the
 //!   callback lock is also taken with nothing else held.
-//! - callback, then the ARC's locks: `arc_tunables_evict()` takes
-//!   `arc_adjust_lock`, sets its flags and then wakes the adjust zthr
-//!   (`zthr_wakeup()`, its `zthr_state_lock`; not the request lock), and
+//! - callback, then the ARC's locks: `arc_tunables_evict()` reads the
+//!   ARC's size (the aggsum's locks) and, while the headroom term shows a
+//!   deficit, its kmem caches' depots (`kmem_cache_stat()`, as
+//!   `arc_tunables_admission()` does) for the headroom cut, lowers `c` by
+//!   it through `arc_reduce_target_size()` (the lock-free
+//!   `arctun_arc_reduce_target()`, then `arc_adjust_lock` and a wakeup of
+//!   the adjust zthr), takes `arc_adjust_lock`, sets its flags and then
+//!   wakes the adjust zthr (`zthr_wakeup()`, its `zthr_state_lock`; not
+//!   the request lock); the arctun functions it calls
+//!   (`arctun_arc_headroom()`, `arctun_arc_headroom_cut()`, `arc_c`'s
+//!   `arctun_arc_c()`) take no lock. And
 //!   `arc_tunables_size()` is `aggsum_value(&arc_size)`, which takes the
 //!   aggsum's lock and its buckets'; `arc_tunables_admission()` reads the
 //!   lists' evictable sizes (atomic counters) and asks `kmem_cache_stat()`

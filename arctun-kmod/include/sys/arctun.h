@@ -251,6 +251,28 @@ extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t, pgcnt_t);
 extern int64_t arctun_arc_reap_to_free(int64_t, uint64_t);
 
 /*
+ * The headroom cut, for the ARC's arc_tunables_evict(): called as
+ * arctun_arc_headroom_cut(headroom, size, c, evicted_cached), with the
+ * headroom term (arctun_arc_headroom()), arc_size, arc_c and the bytes
+ * the ARC evicted that its kmem caches' depots still hold, it returns how
+ * far to lower arc_c at once (arc_reduce_target_size()): the term's
+ * deficit less what is already on its way to freemem (size - c, which
+ * the adjust zthr has been asked to evict, and evicted_cached, which the
+ * next reap returns).  0 when the term is not negative, when what is in
+ * flight covers the deficit, when nothing is pending, and before
+ * arctun_mod_init().
+ *
+ * A guest's memory then comes out of arc_c at the kick, not out of the
+ * overflow band a reader may be filling, and the reaper does not have to
+ * find the same deficit a second later.  It counts in flight what
+ * arctun_arc_reap_to_free() does, so the two never ask for the same
+ * bytes twice.  Any value of any argument is accepted (the sums
+ * saturate).  Takes no lock; any context.
+ */
+extern uint64_t arctun_arc_headroom_cut(int64_t, uint64_t, uint64_t,
+    uint64_t);
+
+/*
  * From the ARC's reap zthr (arc_reap_cb_check()), as often as it runs:
  * once a second of gethrtime(), and no more often however often it is
  * called, applies or reverts changed tunable variables (see arctun_var_t)
