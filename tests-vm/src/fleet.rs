@@ -217,6 +217,23 @@ impl Fleet {
         self.active.is_empty()
     }
 
+    /// What the guests still setting up have yet to take, bytes: their
+    /// segments' pages less the pages they hold, and of that the part not
+    /// yet reserved from `availrmem`. Free memory now that is already
+    /// theirs: a guest bhyve started at boot may still be creating its
+    /// pages when the first guest after boot starts.
+    #[must_use]
+    pub fn still_to_take(&self) -> (u64, u64) {
+        self.active
+            .iter()
+            .filter_map(|&i| self.guests.get(i))
+            .map(|g| {
+                let left = g.segs.iter().sum::<u64>().saturating_sub(g.vmm_pages);
+                (left * PAGESIZE, left.saturating_sub(g.unbacked) * PAGESIZE)
+            })
+            .fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
+    }
+
     /// Bytes of guest RAM (page-rounded) of the guests created at or after
     /// tick `since` that started and still run.
     #[must_use]

@@ -20,7 +20,9 @@
 use crate::params::{btopr, ptob, Params};
 use crate::scenario::{EventKind, Scenario};
 
-/// The host before the first guest created after boot (bytes).
+/// The host before the first guest created after boot (bytes), with the
+/// memory that guests bhyve started earlier and still setting up have yet
+/// to take counted as theirs, not as free.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HostBefore {
     /// `freemem`.

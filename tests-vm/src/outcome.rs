@@ -154,18 +154,21 @@ struct Before {
 }
 
 impl Before {
-    fn of(m: &Machine) -> Before {
+    /// The host `m` as the ideal sees it: the memory guests still setting
+    /// up (`fleet`) have yet to take is theirs, not free.
+    fn of(m: &Machine, fleet: &Fleet) -> Before {
+        let (to_take, to_reserve) = fleet.still_to_take();
         Before {
             memstat: Memstat::of(&m.mem),
             arc_bytes: m.mem.arc_size,
             host: HostBefore {
-                freemem: m.mem.freemem_bytes(),
+                freemem: m.mem.freemem_bytes().saturating_sub(to_take),
                 arc: m.mem.arc_size,
                 arc_depot: m.mem.arc_depot,
                 c_min: m.arc.c_min(),
                 c_max: m.arc.c_max(),
                 keep_free: (m.thr.lotsfree + m.thr.desfree) * PAGESIZE,
-                availrmem: m.mem.availrmem() * PAGESIZE,
+                availrmem: (m.mem.availrmem() * PAGESIZE).saturating_sub(to_reserve),
                 availrmem_floor: (m.thr.pages_pp_maximum + m.p.arc_pages_pp_reserve) * PAGESIZE,
             },
         }
@@ -202,17 +205,17 @@ impl Recorder {
 
     /// A scenario event due at `at` is about to happen: the host is
     /// "before" if it is the first guest created after boot.
-    pub fn event_due(&mut self, at: u64, m: &Machine) {
+    pub fn event_due(&mut self, at: u64, m: &Machine, fleet: &Fleet) {
         if Some(at) == self.first_late_create && self.before.is_none() {
-            self.before = Some(Before::of(m));
+            self.before = Some(Before::of(m, fleet));
         }
     }
 
     /// The events due this tick happened: with no guest created after
     /// boot, "before" is now; the series takes a sample once a second.
-    pub fn events_done(&mut self, m: &Machine) {
+    pub fn events_done(&mut self, m: &Machine, fleet: &Fleet) {
         if self.before.is_none() && self.first_late_create.is_none() {
-            self.before = Some(Before::of(m));
+            self.before = Some(Before::of(m, fleet));
         }
         if m.now.is_multiple_of(SAMPLE_EVERY) {
             self.sample(m);
@@ -286,7 +289,7 @@ impl Recorder {
         events: Vec<EventRecord>,
         log: Log,
     ) -> RunResult {
-        let before = self.before.unwrap_or_else(|| Before::of(m));
+        let before = self.before.unwrap_or_else(|| Before::of(m, fleet));
         // The run's own host before; the run loop replaces both with the
         // scenario's ideal (`crate::sim::run`).
         let ideal = ideal(s, self.first_late_create, before.host, &m.p);

@@ -82,7 +82,7 @@ fn run_policy(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
     loop {
         while let Some(e) = s.events.get(next_event).filter(|e| e.at <= m.now) {
             next_event += 1;
-            recorder.event_due(e.at, &m);
+            recorder.event_due(e.at, &m, &fleet);
             let now = m.now;
             let record = match &e.kind {
                 EventKind::VmCreate { name, ram } => {
@@ -108,7 +108,7 @@ fn run_policy(s: &Scenario, policy: Policy, base: &Params) -> RunResult {
             };
             events.extend(record);
         }
-        recorder.events_done(&m);
+        recorder.events_done(&m, &fleet);
         if m.now >= s.duration {
             break;
         }
