@@ -26,12 +26,20 @@ pub struct Params {
     // ----- rates (parameters of the hardware, not of the source) -----
     /// ARC eviction throughput, bytes/s (`arc_adjust()` in the adjust
     /// zthr). Seed: "it did take about 3 seconds for the ARC to empty
-    /// sufficiently" for ~60 GB. Scenario key `[sim] evict_rate`.
+    /// sufficiently" for ~60 GB, on illumos. The published figures
+    /// (1.4 to 2 GB/s for one evict thread, openzfs/zfs #12397; up to
+    /// 6.5 GB/s with many readers, #17970) were measured on OpenZFS for
+    /// Linux and FreeBSD; the seed is the only figure from illumos, whose
+    /// `arc_adjust()` hands evicted buffers back to kmem caches instead
+    /// of freeing their pages (the model returns them to the free lists
+    /// at `kmem_reap_rate`). The model keeps the seed's figure. Scenario
+    /// key `[sim] evict_rate`.
     pub evict_rate: u64,
     /// Guest memory allocation throughput, bytes/s (page creation and
-    /// zeroing: `vm_object_clear()`, `vmmr_alloc_pages()`). Assumption,
-    /// bounded by the seed: the guest was booting 40 s after its memory
-    /// was available. Scenario key `[sim] alloc_rate`.
+    /// zeroing of a transient guest: `vm_object_clear()`,
+    /// `vmmr_alloc_pages()`): about 400 ms per GiB, 2.5 GiB/s
+    /// (TritonDataCenter/rshyve, docs/features.md). Scenario key
+    /// `[sim] alloc_rate`.
     pub alloc_rate: u64,
     /// Rate at which the kmem taskq destroys full magazines of the ARC's
     /// caches and returns their slabs to the page allocator, bytes/s
@@ -158,7 +166,7 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             evict_rate: 20 * GIB,
-            alloc_rate: 4 * GIB,
+            alloc_rate: 5 * GIB / 2,
             kmem_reap_rate: 20 * GIB,
             kmem_reap_scan_rate: 192 * MIB,
             kmem_kernel_reapable_permille: 14,
