@@ -10,7 +10,8 @@
 //! `FMR_LOTSFREE` term does and `availrmem` above `pages_pp_maximum +
 //! arc_pages_pp_reserve` as its `FMR_PAGES_PP_MAXIMUM` term does (on a
 //! large host with little pageable memory that is the larger of the two). The guests it holds are taken in the order
-//! bhyve starts them, skipping those the scenario destroys. The ideal ARC
+//! bhyve starts them, skipping those the scenario destroys, and the VMM
+//! reservoir holds what `rsrvrctl` sets it to. The ideal ARC
 //! is the ARC *before* less what those guests must take from it, under the
 //! lowest ceiling the scenario sets (`c_max` at boot, or a `zfs_arc_max`
 //! an admin writes later). The lower bound on the start is that eviction
@@ -18,7 +19,7 @@
 //! rate.
 
 use crate::params::{btopr, ptob, Params};
-use crate::scenario::{EventKind, Scenario};
+use crate::scenario::{EventKind, ReservoirOp, Scenario};
 
 /// The host before the first guest created after boot (bytes), with the
 /// memory that guests bhyve started earlier and still setting up have yet
@@ -104,17 +105,38 @@ pub fn ideal(s: &Scenario, first_create: Option<u64>, before: HostBefore, p: &Pa
         .min(before.availrmem.saturating_sub(before.availrmem_floor));
     let room = free_room + shed;
     let mut held = 0u64;
-    if let Some(first) = first_create {
-        for e in &s.events {
-            if let EventKind::VmCreate { name, ram } = &e.kind {
-                if e.at < first || destroyed(name, e.at) {
-                    continue;
-                }
+    // Events from the first guest after boot on (with none, from the
+    // first tick after the start) come after "before".
+    let from = first_create.unwrap_or(1);
+    let mut reservoir = 0u64;
+    for e in s.events.iter().filter(|e| e.at >= from) {
+        match &e.kind {
+            EventKind::VmCreate { name, ram } if !destroyed(name, e.at) => {
                 let bytes = ptob(btopr(*ram));
                 if held + bytes <= room {
                     held += bytes;
                 }
             }
+            // The reservoir holds what `rsrvrctl` sets it to, as a guest
+            // holds its RAM (its pages have their page_ts from boot).
+            EventKind::Rsrvrctl(r) => {
+                let target = ptob(btopr(match r.op {
+                    ReservoirOp::Add => reservoir.saturating_add(r.bytes),
+                    ReservoirOp::Remove => reservoir.saturating_sub(r.bytes),
+                    ReservoirOp::Set => r.bytes,
+                }));
+                if target >= reservoir {
+                    let grow = target - reservoir;
+                    if held + grow <= room {
+                        held += grow;
+                        reservoir = target;
+                    }
+                } else {
+                    held = held.saturating_sub(reservoir - target);
+                    reservoir = target;
+                }
+            }
+            _ => {}
         }
     }
     let from_arc = held.saturating_sub(free_room).min(before.arc);
