@@ -89,6 +89,15 @@ pub struct ArcModel {
     /// ([`ArcLimits::paced_cut`]): the size it evicts down to in this
     /// pass, `MAX(c, size - step)`, with `step` one tick's eviction.
     pub pass_target: Option<u64>,
+    /// Bytes of ARC buffers the dbuf cache holds: dbufs without holds
+    /// keep their buffers referenced, so the adjust zthr cannot evict
+    /// them. Reads through the DMU release each block's dbuf into the
+    /// cache, and its evict thread keeps it at `dbuf_cache_max_bytes`
+    /// ([`ArcLimits::dbuf_cache_max`]). The metadata dbuf cache holds
+    /// only the objects of the dataset hierarchy
+    /// (`DMU_OT_IS_METADATA_CACHED`), not a file's or a volume's
+    /// indirect blocks or dnodes, and the model takes it as empty.
+    pub dbuf_cached: u64,
 }
 
 fn pages_i(n: u64) -> i64 {
@@ -117,6 +126,7 @@ impl ArcModel {
             zfs_blocked: Vec::new(),
             blocked_since: None,
             pass_target: None,
+            dbuf_cached: 0,
         }
     }
 
@@ -152,10 +162,10 @@ impl ArcModel {
         self.limits.p()
     }
 
-    /// The bytes the dbuf caches pin (at most the ARC's size).
+    /// The bytes the dbuf cache pins (at most the ARC's size).
     #[must_use]
     pub fn pinned(&self, mem: &Memory) -> u64 {
-        self.limits.dbuf_pin_max().min(mem.arc_size)
+        self.dbuf_cached.min(mem.arc_size)
     }
 
     /// The end of `arc_init()` and of boot (see
@@ -163,11 +173,10 @@ impl ArcModel {
     /// pressure left it (`arc_reap_cb_check()` set `arc_no_grow` and
     /// `arc_growtime`).
     pub fn finish_boot(&mut self, now: u64, p: &Params, mem: &Memory, thr: &Thresholds) {
-        self.limits.finish_boot(
-            mem.arc_size,
-            p.dbuf_cache_shift,
-            p.dbuf_metadata_cache_shift,
-        );
+        self.limits.finish_boot(mem.arc_size, p.dbuf_cache_shift);
+        // The reads that filled the ARC left their dbufs in the dbuf
+        // cache, up to its limit.
+        self.dbuf_cached = self.limits.dbuf_cache_max().min(mem.arc_size);
         self.sync(now, mem, thr);
         self.no_grow = true;
         self.growtime = now + p.arc_grow_retry_s * HZ;
@@ -175,7 +184,7 @@ impl ArcModel {
 
     /// Copies the clock and the memory figures to the limits' owner.
     pub fn sync(&self, now: u64, mem: &Memory, thr: &Thresholds) {
-        self.limits.sync(now, mem, thr);
+        self.limits.sync(now, mem, thr, self.pinned(mem));
     }
 
     /// `arc_available_memory()`, in bytes: the smallest of its terms.
@@ -399,6 +408,10 @@ impl ArcModel {
         thr: &Thresholds,
         kmem: &mut Kmem,
     ) {
+        // dbuf_evict_thread() keeps the dbuf cache at its limit, which
+        // under the component follows the ARC's ceiling: a dbuf it evicts
+        // drops its hold, and the buffer becomes evictable.
+        self.dbuf_cached = self.dbuf_cached.min(self.limits.dbuf_cache_max());
         self.sync(now, mem, thr);
         // kick_evictor(): the component lowered c or reserved headroom. As
         // arc_tunables_evict() in the patch: the adjust zthr is woken, the
@@ -508,7 +521,15 @@ impl ArcModel {
                 let avail = mem.freemem().saturating_sub(floor);
                 let got_pages = need_pages.min(avail);
                 mem.take_free(got_pages);
-                mem.arc_size += from_depot + got_pages * PAGESIZE;
+                let read = from_depot + got_pages * PAGESIZE;
+                mem.arc_size += read;
+                // Each block read leaves its dbuf in the dbuf cache, whose
+                // buffers are the ARC's.
+                self.dbuf_cached = self
+                    .dbuf_cached
+                    .saturating_add(read)
+                    .min(self.limits.dbuf_cache_max())
+                    .min(mem.arc_size);
             }
         }
         self.note_blocking(now, mem, thr, p);

@@ -89,8 +89,6 @@ pub struct Params {
     pub arc_swapfs_reserve: u64,
     /// `dbuf_cache_shift` (`dbuf.c`): dbuf cache = `c_max >> 5`.
     pub dbuf_cache_shift: u32,
-    /// `dbuf_metadata_cache_shift` (`dbuf.c`): `c_max >> 6`.
-    pub dbuf_metadata_cache_shift: u32,
 
     // ----- kmem.c -----
     /// `kmem_reap_interval` (15 s): `kmem_reap()` is self-throttling, and
@@ -181,7 +179,6 @@ impl Default for Params {
             paced_cut: true,
             arc_swapfs_reserve: 64,
             dbuf_cache_shift: 5,
-            dbuf_metadata_cache_shift: 6,
             kmem_reap_interval_s: 15,
             t_minarmem: 25,
             lotsfree_fraction: 64,

@@ -206,7 +206,34 @@ fn a_full_arc_sheds_only_what_cached_dbufs_do_not_pin() {
     run_for(&mut m, 30);
     let pinned = m.arc.pinned(&m.mem);
     assert_eq!(m.mem.arc_size, pinned);
-    // dbuf_cache_max_bytes + dbuf_metadata_cache_max_bytes of c_max.
+    // dbuf_cache_max_bytes of c_max: the reads that filled the ARC filled
+    // the dbuf cache; the metadata dbuf cache holds only the dataset
+    // hierarchy's objects.
     let c_max = m.arc.c_max();
-    assert_eq!(pinned, (c_max >> 5) + (c_max >> 6));
+    assert_eq!(pinned, c_max >> 5);
+}
+
+/// The dbuf cache holds what reads put in it, up to `dbuf_cache_max_bytes`:
+/// an ARC smaller than that limit pins all of itself, a reader fills the
+/// cache to the limit as the ARC grows and no further, and a full ARC
+/// then sheds down to what the cache holds.
+#[test]
+fn the_dbuf_cache_holds_what_reads_put_in_it_up_to_its_limit() {
+    let mut m = host(Policy::Legacy, "2G");
+    let limit = m.arc.c_max() >> 5;
+    assert!(
+        limit > 2 * GIB,
+        "the premise: the limit is above the ARC's size"
+    );
+    assert_eq!(m.arc.dbuf_cached, m.mem.arc_size);
+    // A reader missing 256 MiB/s: the ARC grows once arc_grow_retry has
+    // passed, and the cache with it.
+    let _ = m.arc.set_arcfill(m.now, 256 * MIB);
+    run_for(&mut m, 300);
+    assert!(m.mem.arc_size > 2 * limit, "{}", m.mem.arc_size);
+    assert_eq!(m.arc.dbuf_cached, limit);
+    let _ = m.arc.set_arcfill(m.now, 0);
+    m.arc.reduce_target_size(u64::MAX / 2, &m.mem, &m.p);
+    run_for(&mut m, 30);
+    assert_eq!(m.mem.arc_size, limit);
 }

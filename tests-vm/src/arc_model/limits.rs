@@ -55,14 +55,14 @@ pub trait ArcLimits {
     fn p(&self) -> u64;
     /// `arc_meta_limit` and `arc_meta_min`.
     fn meta(&self) -> (u64, u64);
-    /// Bytes the dbuf caches can hold (`dbuf_cache_max_bytes` +
-    /// `dbuf_metadata_cache_max_bytes`).
-    fn dbuf_pin_max(&self) -> u64;
+    /// Bytes the dbuf cache may hold (`dbuf_cache_max_bytes`), the
+    /// target its evict thread trims it to.
+    fn dbuf_cache_max(&self) -> u64;
     /// The end of `arc_init()` and of boot: `c` starts at the ARC's size
     /// (its growth stopped where memory pressure left it), and the dbuf
-    /// caches are sized from `c_max` (`dbuf_init()`, shifts from
+    /// cache is sized from `c_max` (`dbuf_init()`, the shift from
     /// `Params`).
-    fn finish_boot(&mut self, size: u64, dbuf_cache_shift: u32, dbuf_metadata_cache_shift: u32);
+    fn finish_boot(&mut self, size: u64, dbuf_cache_shift: u32);
     /// `arc_reduce_target_size(to_free)` on an ARC of `asize` bytes.
     fn reduce_target(&mut self, to_free: u64, asize: u64, shrink_shift: u32);
     /// `arc_adapt()`'s growth of `c` by `bytes` (the caller checked the
@@ -86,7 +86,7 @@ pub trait ArcLimits {
     fn notify_progress(&self);
     /// Copies the clock (tick `now`) and the memory figures to where the
     /// limits' owner reads them.
-    fn sync(&self, now: u64, mem: &Memory, thr: &Thresholds);
+    fn sync(&self, now: u64, mem: &Memory, thr: &Thresholds, pinned: u64);
     /// Whether the adjust zthr evicts a cut of `c` in passes, readers
     /// waiting only for the pass (the project's `arc.c`); the stock
     /// kernels make every reader wait for the whole cut.
@@ -105,7 +105,7 @@ pub struct StockLimits {
     p: u64,
     meta_limit: u64,
     meta_min: u64,
-    dbuf_pin_max: u64,
+    dbuf_cache_max: u64,
 }
 
 impl StockLimits {
@@ -120,7 +120,7 @@ impl StockLimits {
             p: l.c_max.0 / 2,
             meta_limit: l.meta_limit.0,
             meta_min: l.meta_min.0,
-            dbuf_pin_max: 0,
+            dbuf_cache_max: 0,
         }
     }
 }
@@ -146,15 +146,14 @@ impl ArcLimits for StockLimits {
         (self.meta_limit, self.meta_min)
     }
 
-    fn dbuf_pin_max(&self) -> u64 {
-        self.dbuf_pin_max
+    fn dbuf_cache_max(&self) -> u64 {
+        self.dbuf_cache_max
     }
 
-    fn finish_boot(&mut self, size: u64, dbuf_cache_shift: u32, dbuf_metadata_cache_shift: u32) {
+    fn finish_boot(&mut self, size: u64, dbuf_cache_shift: u32) {
         self.c = size.clamp(self.c_min, self.c_max);
         self.p = self.c / 2;
-        self.dbuf_pin_max =
-            (self.c_max >> dbuf_cache_shift) + (self.c_max >> dbuf_metadata_cache_shift);
+        self.dbuf_cache_max = self.c_max >> dbuf_cache_shift;
     }
 
     fn reduce_target(&mut self, to_free: u64, asize: u64, shrink_shift: u32) {
@@ -203,7 +202,7 @@ impl ArcLimits for StockLimits {
 
     fn notify_progress(&self) {}
 
-    fn sync(&self, _: u64, _: &Memory, _: &Thresholds) {}
+    fn sync(&self, _: u64, _: &Memory, _: &Thresholds, _: u64) {}
 }
 
 /// The project's limits: the ARC reads and moves `c` through the
@@ -257,12 +256,11 @@ impl ArcLimits for TunablesLimits {
         (s.meta_limit.0, s.meta_min.0)
     }
 
-    fn dbuf_pin_max(&self) -> u64 {
-        let s = self.component.limits();
-        s.dbuf_cache_max.0 + s.dbuf_metadata_cache_max.0
+    fn dbuf_cache_max(&self) -> u64 {
+        self.component.limits().dbuf_cache_max.0
     }
 
-    fn finish_boot(&mut self, size: u64, _: u32, _: u32) {
+    fn finish_boot(&mut self, size: u64, _: u32) {
         let t = &self.component;
         t.finish_boot();
         t.published().set_target(Bytes(size));
@@ -312,7 +310,7 @@ impl ArcLimits for TunablesLimits {
         self.paced
     }
 
-    fn sync(&self, now: u64, mem: &Memory, thr: &Thresholds) {
+    fn sync(&self, now: u64, mem: &Memory, thr: &Thresholds, pinned: u64) {
         let ns = now.saturating_mul(1_000_000_000 / HZ);
         let figures = MemoryFigures {
             freemem: Pages(mem.freemem()),
@@ -321,9 +319,8 @@ impl ArcLimits for TunablesLimits {
         };
         let platform = self.component.platform();
         platform.set(Hrtime(ns), figures, Bytes(mem.arc_size));
-        // What the module's ARC hook reads for admission: the dbuf caches'
+        // What the module's ARC hook reads for admission: the dbuf cache's
         // buffers are referenced, so never evictable.
-        let pinned = self.dbuf_pin_max().min(mem.arc_size);
         platform.set_admission(AdmissionFigures {
             availrmem: Pages(mem.availrmem()),
             availrmem_floor: Pages(thr.pages_pp_maximum.saturating_add(self.pages_pp_reserve)),
