@@ -804,6 +804,8 @@ test_vmm_guests(void)
 	 * allocated.  The ceiling stays lowered.
 	 */
 	CHECK_INT(arctun_vmm_wait(&ac), 0);
+	/* A second wait is refused and leaves the claimed create as it is. */
+	CHECK_INT(arctun_vmm_wait(&ac), EINVAL);
 	CHECK_U64(headroom("pending"), GUEST64);
 	CHECK_U64(headroom("reserved"), GUEST64 + OVERHEAD64);
 	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
@@ -895,6 +897,17 @@ test_vmm_guests(void)
 	CHECK_INT(wait_result(&w), EINTR);
 	arctun_vmm_release(&ac, EINTR);
 	CHECK_U64(resv("fail_interrupted"), 1);
+
+	/*
+	 * Marked allocated before its wait: refused, and the segment rolled
+	 * back (nothing pending, the ceiling back); the buffer is consumed.
+	 */
+	CHECK_INT(arctun_vmm_reserve(vm1, 0, 8 * GIB, 1, &ac), 0);
+	CHECK_INT(arctun_vmm_mark_allocated(&ac), EINVAL);
+	CHECK_U64(headroom("pending"), 0);
+	CHECK_U64(arctun_arc_c_max(), BASE - GUEST64 - OVERHEAD64);
+	CHECK_INT(arctun_vmm_wait(&ac), EINVAL);
+	arctun_vmm_release(&ac, ENOMEM);
 
 	/*
 	 * The margin: a wait needs free memory for its pending bytes plus

@@ -12,14 +12,16 @@
 //! but reaches `vm_destroy()` only at the last close, and a VM of the same
 //! name may be created in between, as stock vmm allows. The instance is
 //! found by its id only. Each memory segment (`vm_alloc_memseg()`) is one create of
-//! the client, in four steps the driver drives:
+//! the client, in four steps the driver drives, each one of vmm-client's
+//! `VM_ALLOC_MEMSEG` steps ([`ioctl_commands`](vmm_client::ioctl_commands),
+//! which the simulator drives too):
 //!
-//! | step | entry point | vmm-client |
-//! |---|---|---|
-//! | reserve | `arctun_vmm_reserve` | `begin_alloc_memseg` (refusals are immediate) |
-//! | wait | `arctun_vmm_wait` | `wait_headroom` (until free memory covers it plus `lotsfree + desfree`; `ETIME`, `EINTR`), then `claim_headroom`: out of the headroom term before the driver takes its pages, still counted by younger waiters |
-//! | mark allocated | `arctun_vmm_mark_allocated` | `allocate_chunk` for the whole segment, then `finish` |
-//! | release | `arctun_vmm_release` | `abort` (after any failure) |
+//! | step | entry point | vmm-client | the create after it |
+//! |---|---|---|---|
+//! | reserve | `arctun_vmm_reserve` | `memseg_reserve` (refusals are immediate) | `Reserved` |
+//! | wait | `arctun_vmm_wait` | `memseg_wait`: `wait_headroom` (until free memory covers it plus `lotsfree + desfree`; `ETIME`, `EINTR`), then `claim_headroom`: out of the headroom term before the driver takes its pages, still counted by younger waiters | `Claimed` (`Reserved` or `Ready` if it failed) |
+//! | mark allocated | `arctun_vmm_mark_allocated` | `memseg_commit`: the whole segment recorded, then `finish` | gone |
+//! | release | `arctun_vmm_release` | `memseg_release`: `abort` (after any failure) | gone |
 //!
 //! The driver allocates the segment itself (`vm_object_allocate()`,
 //! one `vmem_alloc()`), between the wait and the marking; the allocator
@@ -27,9 +29,15 @@
 //!
 //! The create in flight lives in the caller's `arctun_vmm_create_t`, an
 //! opaque, 8-byte aligned buffer on the driver's stack: no table, and no
-//! lock beyond the client's. A magic word says whether it holds a live
-//! create, so a buffer that was never filled, or was already consumed, is
-//! refused (`EINVAL`) instead of read.
+//! lock beyond the client's. A magic word says which state the create it
+//! holds is in, or that it holds none, so a buffer that was never filled,
+//! or was already consumed, is refused (`EINVAL`) instead of read, and so
+//! is a step the create's state does not allow: a second wait, or a wait
+//! after the claim, is `EINVAL` and leaves the create as it was; marking
+//! a segment allocated before its wait succeeded is `EINVAL` and rolls
+//! it back. Rust callers get the same order from the types
+//! (`Creation<Reserved>`, `<Ready>`, `<Claimed>`); C callers from the
+//! word.
 //!
 //! # errno at the driver's boundary
 //!
@@ -41,12 +49,14 @@
 //! with `cmn_err`, so when bhyve exits with "Unable to setup memory (28)"
 //! the console says why. No change to bhyve is needed.
 
-use core::mem::MaybeUninit;
+use core::mem::ManuallyDrop;
 
 use illumos_ddi::{c_char, c_int, uint_t, EINVAL};
-use vmm_client::ioctl_commands::ioctl_errno;
+use vmm_client::ioctl_commands::{
+    ioctl_errno, memseg_commit, memseg_release, memseg_reserve, memseg_wait, MemsegCreate,
+};
 use vmm_client::{
-    AllocProgress, ClientConfig, Creation, InstanceId, MemSegRequest, NameOwner, SegmentAllocator,
+    Claimed, ClientConfig, Creation, InstanceId, NameOwner, Ready, Reserved, SegmentAllocator,
     SegmentId, VmmError,
 };
 use zfs_tunables::{Bytes, TunableError};
@@ -219,16 +229,34 @@ pub struct arctun_vmm_create_t {
 /// What an `arctun_vmm_create_t` holds, in Rust's terms.
 #[repr(C)]
 struct Token {
-    /// [`LIVE`] while `creation` holds a create in flight.
+    /// Which of `slot`'s fields holds the create in flight ([`RESERVED`],
+    /// [`READY`], [`CLAIMED`]), or [`DEAD`].
     magic: u64,
     /// Why the last wait failed (a [`WaitFailure`] code), for the counter
     /// the release files the failure under.
     wait_failure: u64,
-    creation: MaybeUninit<Creation>,
+    slot: Slot,
 }
 
-/// "arctunvc": a token holding a live create.
-const LIVE: u64 = 0x6172_6374_756e_7663;
+/// The create in flight, in the state its last step left it; `magic`
+/// says which field was written. (An enum would not fit the caller's 64
+/// bytes: its tag would need a word of its own.)
+#[repr(C)]
+union Slot {
+    reserved: ManuallyDrop<Creation<Reserved>>,
+    ready: ManuallyDrop<Creation<Ready>>,
+    claimed: ManuallyDrop<Creation<Claimed>>,
+}
+
+/// "arctunvr": a token holding a reserved create (after
+/// arctun_vmm_reserve(), or a failed wait).
+const RESERVED: u64 = 0x6172_6374_756e_7672;
+/// "arctunvy": a token holding a create whose headroom was found but
+/// whose claim failed.
+const READY: u64 = 0x6172_6374_756e_7679;
+/// "arctunvc": a token holding a claimed create (after a successful
+/// arctun_vmm_wait()).
+const CLAIMED: u64 = 0x6172_6374_756e_7663;
 /// A consumed (or refused) token.
 const DEAD: u64 = 0;
 
@@ -263,31 +291,73 @@ impl WaitFailure {
     }
 }
 
-/// The token in a caller's buffer, if it holds a live create.
+/// The token in a caller's buffer.
 ///
 /// # Safety
 ///
 /// `p` is NULL or points to a readable, writable `arctun_vmm_create_t`
 /// that no other thread uses meanwhile.
-unsafe fn live_token<'a>(p: *mut arctun_vmm_create_t) -> Option<&'a mut Token> {
+unsafe fn token<'a>(p: *mut arctun_vmm_create_t) -> Option<&'a mut Token> {
     if p.is_null() {
         return None;
     }
     // SAFETY: non-NULL per the contract; the buffer is 8-byte aligned and
-    // large enough (asserted below), and Token has no invalid bit pattern
-    // except in `creation`, which is only read when `magic` says it was
-    // written by arctun_vmm_reserve().
-    let t = unsafe { &mut *p.cast::<Token>() };
-    (t.magic == LIVE).then_some(t)
+    // large enough (asserted below). `magic` and `wait_failure` are plain
+    // words; `slot` is only read through `take`, which reads the field
+    // `magic` says was written.
+    Some(unsafe { &mut *p.cast::<Token>() })
 }
 
-/// Takes the create out of a live token, leaving it dead.
-fn take(t: &mut Token) -> (Creation, u64) {
+/// Takes the create out of a token, leaving it dead: `None` if it held
+/// none (never filled, or already consumed).
+fn take(t: &mut Token) -> Option<(MemsegCreate, u64)> {
+    let magic = t.magic;
     t.magic = DEAD;
-    // SAFETY: the token was live, so `creation` was written by
-    // arctun_vmm_reserve() and not taken since (taking marks it dead).
-    let c = unsafe { t.creation.assume_init_read() };
-    (c, t.wait_failure)
+    // In each arm, `magic` names the field `put` wrote last, and it was
+    // not taken since (taking marks the token dead).
+    let c = match magic {
+        RESERVED => {
+            // SAFETY: `reserved` was written (above).
+            let c = unsafe { core::ptr::read(&raw const t.slot.reserved) };
+            MemsegCreate::Reserved(ManuallyDrop::into_inner(c))
+        }
+        READY => {
+            // SAFETY: `ready` was written (above).
+            let c = unsafe { core::ptr::read(&raw const t.slot.ready) };
+            MemsegCreate::Ready(ManuallyDrop::into_inner(c))
+        }
+        CLAIMED => {
+            // SAFETY: `claimed` was written (above).
+            let c = unsafe { core::ptr::read(&raw const t.slot.claimed) };
+            MemsegCreate::Claimed(ManuallyDrop::into_inner(c))
+        }
+        _ => return None,
+    };
+    Some((c, t.wait_failure))
+}
+
+/// Puts a create in flight into a token, which becomes live.
+fn put(t: &mut Token, c: MemsegCreate) {
+    match c {
+        MemsegCreate::Reserved(c) => {
+            t.slot = Slot {
+                reserved: ManuallyDrop::new(c),
+            };
+            t.magic = RESERVED;
+        }
+        MemsegCreate::Ready(c) => {
+            t.slot = Slot {
+                ready: ManuallyDrop::new(c),
+            };
+            t.magic = READY;
+        }
+        MemsegCreate::Claimed(c) => {
+            t.slot = Slot {
+                claimed: ManuallyDrop::new(c),
+            };
+            t.magic = CLAIMED;
+        }
+    }
 }
 
 /// The driver's own allocation, seen from vmm-client: the segment is
@@ -322,26 +392,18 @@ pub unsafe extern "C" fn arctun_vmm_reserve(
         return EINVAL;
     }
     // SAFETY: non-NULL, writable, and this thread's per the contract.
-    let t = unsafe { &mut *tokp.cast::<Token>() };
+    let Some(t) = (unsafe { token(tokp) }) else {
+        return EINVAL;
+    };
     t.magic = DEAD;
     t.wait_failure = WaitFailure::None as u64;
     let cl = match client() {
         Ok(cl) => cl,
         Err(e) => return e.to_errno(),
     };
-    let seg = match SegmentId::new(i64::from(segid)) {
-        Ok(seg) => seg,
-        Err(e) => return ioctl_errno(e),
-    };
-    let req = MemSegRequest {
-        segid: seg,
-        len: Bytes(len),
-        sysmem: sysmem != 0,
-    };
-    match cl.begin_alloc_memseg(InstanceId(id), req) {
+    match memseg_reserve(cl, InstanceId(id), i64::from(segid), len, sysmem != 0) {
         Ok(c) => {
-            t.creation.write(c);
-            t.magic = LIVE;
+            put(t, MemsegCreate::Reserved(c));
             0
         }
         Err(e) => {
@@ -363,11 +425,18 @@ pub unsafe extern "C" fn arctun_vmm_wait(tokp: *mut arctun_vmm_create_t) -> c_in
         Err(e) => return e.to_errno(),
     };
     // SAFETY: per the contract.
-    let Some(t) = (unsafe { live_token(tokp) }) else {
+    let Some(t) = (unsafe { token(tokp) }) else {
         return EINVAL;
     };
-    // SAFETY: the token is live, so `creation` holds a create.
-    let c = unsafe { t.creation.assume_init_mut() };
+    // Only a reserved create waits; any other is put back untouched.
+    let c = match take(t) {
+        Some((MemsegCreate::Reserved(c), _)) => c,
+        Some((other, _)) => {
+            put(t, other);
+            return EINVAL;
+        }
+        None => return EINVAL,
+    };
     // The caller allocates the segment next, and page_create_va() takes
     // freemem for all of it at once, before the pages are zeroed (seconds,
     // for a large guest). Counted both as gone from freemem and as pending
@@ -375,10 +444,13 @@ pub unsafe extern "C" fn arctun_vmm_wait(tokp: *mut arctun_vmm_create_t) -> c_in
     // a second time; so it is claimed now: out of the headroom term, still
     // counted by younger waiters until it is marked allocated, so they are
     // not admitted on the memory it is taking.
-    let ready = cl.wait_headroom(c).and_then(|()| cl.claim_headroom(c));
-    match ready {
-        Ok(()) => 0,
-        Err(e) => {
+    match memseg_wait(cl, c) {
+        Ok(c) => {
+            put(t, MemsegCreate::Claimed(c));
+            0
+        }
+        Err((c, e)) => {
+            put(t, c);
             t.wait_failure = WaitFailure::of(e) as u64;
             ioctl_errno(e)
         }
@@ -397,20 +469,24 @@ pub unsafe extern "C" fn arctun_vmm_mark_allocated(tokp: *mut arctun_vmm_create_
         Err(e) => return e.to_errno(),
     };
     // SAFETY: per the contract.
-    let Some(t) = (unsafe { live_token(tokp) }) else {
+    let Some(t) = (unsafe { token(tokp) }) else {
         return EINVAL;
     };
-    let (mut c, _) = take(t);
     let mut alloc = DriverAllocates;
-    loop {
-        match cl.allocate_chunk(&mut c, &mut alloc, Bytes(u64::MAX)) {
-            Ok(AllocProgress::More) => {}
-            Ok(AllocProgress::Done) => break,
-            Err(e) => return ioctl_errno(cl.abort(c, &mut alloc, e)),
+    let committed = match take(t) {
+        Some((MemsegCreate::Claimed(c), _)) => memseg_commit(cl, c, &mut alloc),
+        // A claim that failed (the instance was destroyed): the commit
+        // finds that and rolls back.
+        Some((MemsegCreate::Ready(c), _)) => memseg_commit(cl, c, &mut alloc),
+        // Marked allocated without a successful wait: a caller's bug,
+        // rolled back.
+        Some((c @ MemsegCreate::Reserved(_), _)) => {
+            Err(memseg_release(cl, c, &mut alloc, VmmError::OutOfOrder))
         }
-    }
-    match cl.finish(c, &mut alloc) {
-        Ok(_) => 0,
+        None => return EINVAL,
+    };
+    match committed {
+        Ok(()) => 0,
         Err(e) => ioctl_errno(e),
     }
 }
@@ -426,11 +502,14 @@ pub unsafe extern "C" fn arctun_vmm_release(tokp: *mut arctun_vmm_create_t, err:
         return;
     };
     // SAFETY: per the contract.
-    let Some(t) = (unsafe { live_token(tokp) }) else {
+    let Some(t) = (unsafe { token(tokp) }) else {
         return;
     };
-    let (c, wait_failure) = take(t);
-    let _ = cl.abort(
+    let Some((c, wait_failure)) = take(t) else {
+        return;
+    };
+    let _ = memseg_release(
+        cl,
         c,
         &mut DriverAllocates,
         WaitFailure::error(wait_failure, err),

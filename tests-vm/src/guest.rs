@@ -12,7 +12,7 @@
 //! tries again; on any other error it prints "Unable to setup memory (N)"
 //! and exits.
 
-use vmm_client::Creation;
+use vmm_client::{Creation, Ready, Reserved};
 
 use crate::event::CreateStage;
 use crate::log::{Log, Message};
@@ -110,6 +110,16 @@ pub enum Phase {
     Destroyed,
 }
 
+/// `tunables`: a guest's create in flight in the vmm client, in the state
+/// its last step left it.
+#[derive(Debug)]
+pub enum InFlight {
+    /// Reserved, waiting for headroom.
+    Waiting(Creation<Reserved>),
+    /// Headroom found, allocating.
+    Allocating(Creation<Ready>),
+}
+
 /// One guest.
 #[derive(Debug)]
 pub struct Guest {
@@ -144,7 +154,7 @@ pub struct Guest {
     /// OS-8005: pages of `arc_virt_machine_reserved` it holds.
     pub arc_resv_pages: u64,
     /// `tunables`: its create in flight in the vmm client.
-    pub creation: Option<Creation>,
+    pub creation: Option<InFlight>,
     /// An armed allocation fault.
     pub alloc_fault: Option<AllocFault>,
     /// `tunables`: destroyed while its create was in flight; the create

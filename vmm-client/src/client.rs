@@ -80,8 +80,116 @@ impl Default for ClientConfig {
     }
 }
 
+/// The states a create in flight passes through, in this order; each step
+/// of a create takes the state it needs and returns the next, so a Rust
+/// caller cannot take them out of order.
+///
+/// | state | reached by | next |
+/// |---|---|---|
+/// | [`Reserved`] | [`begin_create`], [`begin_alloc_memseg`] | [`poll_headroom`], [`wait_headroom`] |
+/// | [`Ready`] | headroom found | [`claim_headroom`], or [`allocate_chunk`] for a caller that takes its pages chunk by chunk |
+/// | [`Claimed`] | [`claim_headroom`] | [`allocate_chunk`] |
+///
+/// [`finish`] ends a create that may allocate ([`Ready`] or [`Claimed`]),
+/// [`abort`] one in any state.
+///
+/// The order is checked by the compiler. A create that has just been
+/// reserved may only wait (or be aborted):
+///
+/// ```compile_fail
+/// # use vmm_client::{Creation, Reserved, SegmentAllocator, StdVmmClient};
+/// # use zfs_tunables::Bytes;
+/// fn too_soon(vmm: &StdVmmClient<'_>, mut c: Creation<Reserved>, mem: &mut impl SegmentAllocator) {
+///     // Allocating before headroom is found.
+///     let _ = vmm.allocate_chunk(&mut c, mem, Bytes(4096));
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use vmm_client::{Creation, Reserved, StdVmmClient};
+/// fn too_soon(vmm: &StdVmmClient<'_>, c: Creation<Reserved>) {
+///     // Claiming before the wait succeeded.
+///     let _ = vmm.claim_headroom(c);
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use vmm_client::{Creation, Reserved, SegmentAllocator, StdVmmClient};
+/// fn too_soon(vmm: &StdVmmClient<'_>, c: Creation<Reserved>, mem: &mut impl SegmentAllocator) {
+///     // Committing before headroom is found.
+///     let _ = vmm.finish(c, mem);
+/// }
+/// ```
+///
+/// while the same calls on a create whose headroom was found compile:
+///
+/// ```
+/// # use vmm_client::{Creation, Polled, Ready, Reserved, SegmentAllocator, StdVmmClient, VmmError};
+/// # use zfs_tunables::Bytes;
+/// fn in_order(
+///     vmm: &StdVmmClient<'_>,
+///     c: Creation<Reserved>,
+///     mem: &mut impl SegmentAllocator,
+/// ) -> VmmError {
+///     let ready: Creation<Ready> = match vmm.poll_headroom(c) {
+///         Ok(Polled::Ready(c)) => c,
+///         Ok(Polled::Waiting(c)) => return vmm.abort(c, mem, VmmError::Busy),
+///         Err(f) => return vmm.abort(f.creation, mem, f.error),
+///     };
+///     let mut claimed = match vmm.claim_headroom(ready) {
+///         Ok(c) => c,
+///         Err(f) => return vmm.abort(f.creation, mem, f.error),
+///     };
+///     if let Err(e) = vmm.allocate_chunk(&mut claimed, mem, Bytes(4096)) {
+///         return vmm.abort(claimed, mem, e);
+///     }
+///     vmm.finish(claimed, mem).err().unwrap_or(VmmError::Busy)
+/// }
+/// ```
+///
+/// [`begin_create`]: VmmArcClient::begin_create
+/// [`begin_alloc_memseg`]: VmmArcClient::begin_alloc_memseg
+/// [`poll_headroom`]: VmmArcClient::poll_headroom
+/// [`wait_headroom`]: VmmArcClient::wait_headroom
+/// [`claim_headroom`]: VmmArcClient::claim_headroom
+/// [`allocate_chunk`]: VmmArcClient::allocate_chunk
+/// [`finish`]: VmmArcClient::finish
+/// [`abort`]: VmmArcClient::abort
+pub trait CreateState: sealed::Sealed {}
+
+/// A state in which the create's memory may be allocated and the create
+/// finished: [`Ready`] or [`Claimed`].
+pub trait MayAllocate: CreateState {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Reserved {}
+    impl Sealed for super::Ready {}
+    impl Sealed for super::Claimed {}
+}
+
+/// The create's reservation is made; it waits for headroom.
+#[derive(Debug)]
+pub enum Reserved {}
+
+/// Free memory covers the create: its memory may be allocated.
+#[derive(Debug)]
+pub enum Ready {}
+
+/// The create's pending bytes are claimed (out of the headroom term): the
+/// caller is taking its pages now.
+#[derive(Debug)]
+pub enum Claimed {}
+
+impl CreateState for Reserved {}
+impl CreateState for Ready {}
+impl CreateState for Claimed {}
+impl MayAllocate for Ready {}
+impl MayAllocate for Claimed {}
+
 /// A create in flight, between [`begin_create`] (or
-/// [`begin_alloc_memseg`]) and [`finish`] or [`abort`].
+/// [`begin_alloc_memseg`]) and [`finish`] or [`abort`], in state `S`
+/// ([`CreateState`]).
 ///
 /// It must end in `finish` or `abort`: both consume it. A create that is
 /// dropped instead keeps its instance busy (and, if it had begun
@@ -94,16 +202,16 @@ impl Default for ClientConfig {
 /// [`abort`]: VmmArcClient::abort
 #[must_use = "a create must end in finish() or abort()"]
 #[derive(Debug)]
-pub struct Creation {
+pub struct Creation<S: CreateState = Reserved> {
     instance: InstanceId,
     token: u64,
     grant: Option<ReservationId>,
     deadline: Hrtime,
     ticket: WaitTicket,
-    ready: bool,
+    _state: PhantomData<fn() -> S>,
 }
 
-impl Creation {
+impl<S: CreateState> Creation<S> {
     /// The instance being created or given memory.
     #[must_use]
     pub fn instance(&self) -> InstanceId {
@@ -123,11 +231,39 @@ impl Creation {
         self.deadline
     }
 
-    /// Whether headroom was found and allocation may proceed.
-    #[must_use]
-    pub fn is_ready(&self) -> bool {
-        self.ready
+    /// The same create, moved on to state `T` by the step that proved it.
+    fn into_state<T: CreateState>(self) -> Creation<T> {
+        Creation {
+            instance: self.instance,
+            token: self.token,
+            grant: self.grant,
+            deadline: self.deadline,
+            ticket: self.ticket,
+            _state: PhantomData,
+        }
     }
+}
+
+/// A step that failed: the create, still in flight in the state it was
+/// in, and why. It must be [`abort`](VmmArcClient::abort)ed (now, or, as
+/// the kernel module does, when the driver releases it).
+#[must_use = "a failed create must be aborted"]
+#[derive(Debug)]
+pub struct StepFailed<S: CreateState> {
+    /// The create.
+    pub creation: Creation<S>,
+    /// Why the step failed.
+    pub error: VmmError,
+}
+
+/// What one [`poll_headroom`](VmmArcClient::poll_headroom) found.
+#[must_use = "a create must end in finish() or abort()"]
+#[derive(Debug)]
+pub enum Polled {
+    /// Not yet: poll again later.
+    Waiting(Creation<Reserved>),
+    /// Free memory covers the create.
+    Ready(Creation<Ready>),
 }
 
 /// What one [`allocate_chunk`](VmmArcClient::allocate_chunk) left to do.
@@ -346,7 +482,11 @@ where
     /// reserves the total as one reservation, all or nothing. A refusal
     /// (`EINVAL`, `EOVERFLOW`, `EEXIST`, `ENOSPC`, `ENOMEM`) changes
     /// nothing but its counter and never waits.
-    pub fn begin_create(&self, name: &[u8], segs: &[MemSegRequest]) -> Result<Creation, VmmError> {
+    pub fn begin_create(
+        &self,
+        name: &[u8],
+        segs: &[MemSegRequest],
+    ) -> Result<Creation<Reserved>, VmmError> {
         self.begin(Target::New(name), segs)
             .inspect_err(|&e| self.count_failure(e))
     }
@@ -359,12 +499,16 @@ where
         &self,
         instance: InstanceId,
         seg: MemSegRequest,
-    ) -> Result<Creation, VmmError> {
+    ) -> Result<Creation<Reserved>, VmmError> {
         self.begin(Target::Existing(instance), &[seg])
             .inspect_err(|&e| self.count_failure(e))
     }
 
-    fn begin(&self, target: Target<'_>, segs: &[MemSegRequest]) -> Result<Creation, VmmError> {
+    fn begin(
+        &self,
+        target: Target<'_>,
+        segs: &[MemSegRequest],
+    ) -> Result<Creation<Reserved>, VmmError> {
         let name = match target {
             Target::New(n) => Some(checked_name(n)?),
             Target::Existing(_) => None,
@@ -401,7 +545,7 @@ where
             grant,
             deadline,
             ticket: WaitTicket::default(),
-            ready: grant.is_none(),
+            _state: PhantomData,
         })
     }
 
@@ -565,18 +709,22 @@ where
 
     /// Step 2, without sleeping (the simulator's discrete time): whether
     /// free memory now covers the create's pending bytes, every older
-    /// pending reservation's and `lotsfree + desfree`. `ETIME` once the deadline has passed;
-    /// `ENOENT` ([`VmmError::Destroyed`]) if the instance was destroyed
-    /// meanwhile. Takes no table lock.
-    pub fn poll_headroom(&self, c: &mut Creation) -> Result<bool, VmmError> {
+    /// pending reservation's and `lotsfree + desfree` ([`Polled`]). A
+    /// create without memory is ready at once. `ETIME` once the deadline
+    /// has passed; `ENOENT` ([`VmmError::Destroyed`]) if the instance was
+    /// destroyed meanwhile. Takes no table lock.
+    pub fn poll_headroom(&self, mut c: Creation<Reserved>) -> Result<Polled, StepFailed<Reserved>> {
         let Some(grant) = c.grant else {
-            c.ready = true;
-            return Ok(true);
+            return Ok(Polled::Ready(c.into_state()));
         };
-        if !c.ready {
-            c.ready = self.arc.poll_wait(grant, c.deadline, &mut c.ticket)?;
+        match self.arc.poll_wait(grant, c.deadline, &mut c.ticket) {
+            Ok(true) => Ok(Polled::Ready(c.into_state())),
+            Ok(false) => Ok(Polled::Waiting(c)),
+            Err(e) => Err(StepFailed {
+                creation: c,
+                error: e.into(),
+            }),
         }
-        Ok(c.ready)
     }
 
     /// Step 2, sleeping: waits on the headroom core's condition variable
@@ -584,12 +732,19 @@ where
     /// deadline passes (`ETIME`), a signal arrives (`EINTR`) or the
     /// instance is destroyed (`ENOENT`). The table lock is not held while
     /// it sleeps.
-    pub fn wait_headroom(&self, c: &mut Creation) -> Result<(), VmmError> {
-        if let (Some(grant), false) = (c.grant, c.ready) {
-            self.arc.wait(grant, c.deadline)?;
+    pub fn wait_headroom(
+        &self,
+        c: Creation<Reserved>,
+    ) -> Result<Creation<Ready>, StepFailed<Reserved>> {
+        if let Some(grant) = c.grant {
+            if let Err(e) = self.arc.wait(grant, c.deadline) {
+                return Err(StepFailed {
+                    creation: c,
+                    error: e.into(),
+                });
+            }
         }
-        c.ready = true;
-        Ok(())
+        Ok(c.into_state())
     }
 
     /// Step 2b, for a caller that takes a whole segment's pages at once
@@ -600,14 +755,14 @@ where
     /// caller is taking now, while younger waiters still count it until
     /// [`allocate_chunk`](Self::allocate_chunk) records it or
     /// [`abort`](Self::abort) releases it. From here on a destroy leaves
-    /// the rollback to the create, as once it allocates. `EINVAL` before
-    /// headroom was found; `ENOENT` if the instance was destroyed meanwhile.
-    pub fn claim_headroom(&self, c: &Creation) -> Result<(), VmmError> {
-        if !c.ready {
-            return Err(VmmError::OutOfOrder);
-        }
-        self.locked().with(|t| {
-            let r = Self::own_record(t, c)?;
+    /// the rollback to the create, as once it allocates. `ENOENT` if the
+    /// instance was destroyed meanwhile.
+    pub fn claim_headroom(
+        &self,
+        c: Creation<Ready>,
+    ) -> Result<Creation<Claimed>, StepFailed<Ready>> {
+        let claimed = self.locked().with(|t| {
+            let r = Self::own_record(t, &c)?;
             if r.state == InstanceState::Destroying {
                 return Err(VmmError::Destroyed);
             }
@@ -618,26 +773,27 @@ where
                 Some(grant) => self.arc.claim(grant).map_err(VmmError::from),
                 None => Ok(()),
             }
-        })
+        });
+        match claimed {
+            Ok(()) => Ok(c.into_state()),
+            Err(error) => Err(StepFailed { creation: c, error }),
+        }
     }
 
     /// Step 3, repeated: allocates up to `chunk` bytes (whole pages, at
     /// least one) of the next segment that is not fully allocated, then
     /// marks them allocated in the reservation, so its pending part shrinks
     /// as the guest's memory grows and nothing is counted twice for longer
-    /// than one chunk. `EINVAL` before headroom was found; the allocator's
+    /// than one chunk. The allocator's
     /// errno if it fails (nothing of this chunk stays allocated);
     /// `ENOENT` if the instance was destroyed (what was allocated stays
     /// recorded, for [`abort`](Self::abort) to free).
-    pub fn allocate_chunk(
+    pub fn allocate_chunk<S: MayAllocate>(
         &self,
-        c: &mut Creation,
+        c: &mut Creation<S>,
         alloc: &mut impl SegmentAllocator,
         chunk: Bytes,
     ) -> Result<AllocProgress, VmmError> {
-        if !c.ready {
-            return Err(VmmError::OutOfOrder);
-        }
         let ps = self.page_size.bytes();
         let chunk = core::cmp::max(Bytes(chunk.get() & !ps.get().wrapping_sub(1)), ps);
 
@@ -700,9 +856,9 @@ where
     /// overhead was marked allocated when it was reserved). If the
     /// instance was destroyed meanwhile, or the create is not complete, it
     /// rolls back instead and returns why.
-    pub fn finish(
+    pub fn finish<S: MayAllocate>(
         &self,
-        c: Creation,
+        c: Creation<S>,
         alloc: &mut impl SegmentAllocator,
     ) -> Result<InstanceId, VmmError> {
         let committed = self.locked().with(|t| {
@@ -711,7 +867,7 @@ where
                 return Err(VmmError::Destroyed);
             }
             let pending = r.segments.iter().filter(|s| !s.committed);
-            if !c.ready || pending.clone().any(|s| s.allocated < s.guest) {
+            if pending.clone().any(|s| s.allocated < s.guest) {
                 return Err(VmmError::OutOfOrder);
             }
             for s in r.segments.iter_mut() {
@@ -738,7 +894,12 @@ where
     /// reserved and pending bytes and the table are as before the create.
     /// If the instance's destruction was waiting for this create, it
     /// finishes here.
-    pub fn abort(&self, c: Creation, alloc: &mut impl SegmentAllocator, err: VmmError) -> VmmError {
+    pub fn abort<S: CreateState>(
+        &self,
+        c: Creation<S>,
+        alloc: &mut impl SegmentAllocator,
+        err: VmmError,
+    ) -> VmmError {
         let mut g = self.locked();
         g.with(|t| {
             t.counters.count_failure(err.failure());
@@ -772,9 +933,9 @@ where
     }
 
     /// The record a create belongs to, if the create is its current one.
-    fn own_record<'t>(
+    fn own_record<'t, S: CreateState>(
         t: &'t mut InstanceTable,
-        c: &Creation,
+        c: &Creation<S>,
     ) -> Result<&'t mut InstanceRecord, VmmError> {
         t.get_mut(c.instance)
             .filter(|r| r.create.is_some_and(|cr| cr.token == c.token))
@@ -819,12 +980,13 @@ where
 
     fn complete(
         &self,
-        mut c: Creation,
+        c: Creation<Reserved>,
         alloc: &mut impl SegmentAllocator,
     ) -> Result<InstanceId, VmmError> {
-        if let Err(e) = self.wait_headroom(&mut c) {
-            return Err(self.abort(c, alloc, e));
-        }
+        let mut c = match self.wait_headroom(c) {
+            Ok(c) => c,
+            Err(f) => return Err(self.abort(f.creation, alloc, f.error)),
+        };
         loop {
             match self.allocate_chunk(&mut c, alloc, self.config.alloc_chunk) {
                 Ok(AllocProgress::More) => {}

@@ -64,10 +64,11 @@ pub enum VmmError {
         /// The allocator's errno.
         errno: i32,
     },
-    /// A create step called out of order (allocating before headroom was
-    /// found, finishing before everything was allocated) or with a create
-    /// that is not this client's (`EINVAL`). A bug in the caller; the
-    /// create rolls back.
+    /// A create step called out of order (finishing before everything was
+    /// allocated; through the C ABI, marking a segment allocated before
+    /// its wait succeeded: in Rust the create's type rules out the rest)
+    /// or with a create that is not this client's (`EINVAL`). A bug in the
+    /// caller; the create rolls back.
     OutOfOrder,
 }
 

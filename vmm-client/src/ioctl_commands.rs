@@ -6,7 +6,7 @@
 //! |-----------------------|----------|-------------------------------------|--------------------------|
 //! | `VMM_CREATE_VM`       | ctl      | `vmmdev_do_vm_create()`             | [`vmm_create_vm`]        |
 //! | `VMM_DESTROY_VM`      | ctl      | `vmmdev_do_vm_destroy()`            | [`vmm_destroy_vm`]       |
-//! | `VM_ALLOC_MEMSEG`     | instance | `vmmdev_alloc_memseg()` → `vm_alloc_memseg()` | [`vm_alloc_memseg`] |
+//! | `VM_ALLOC_MEMSEG`     | instance | `vmmdev_alloc_memseg()` → `vm_alloc_memseg()` | [`vm_alloc_memseg`]: [`memseg_reserve`], [`memseg_wait`] (or [`memseg_poll`]), [`memseg_commit`], [`memseg_release`] |
 //! | `VM_DESTROY_SELF`     | instance | `vmm_destroy_locked()`              | [`vm_destroy_self`]      |
 //! | `VM_SET_AUTODESTRUCT` | instance | sets `VMM_AUTODESTROY`              | [`vm_set_autodestruct`]  |
 //!
@@ -42,7 +42,10 @@ use core::ops::Deref;
 
 use zfs_tunables::{errno, ArcTunables, Bytes, Platform, TunableError};
 
-use crate::client::{DestroyOutcome, VmmArcClient};
+use crate::client::{
+    AllocProgress, Claimed, Creation, DestroyOutcome, MayAllocate, Polled, Ready, Reserved,
+    VmmArcClient,
+};
 use crate::error::VmmError;
 use crate::instance_table::{InstanceId, VM_MAX_NAMELEN};
 use crate::segment_allocator::SegmentAllocator;
@@ -120,13 +123,16 @@ where
 }
 
 /// `VM_ALLOC_MEMSEG` on `instance`'s device: segment `segid` of `len`
-/// bytes. Reserves the segment's pages plus their overhead, waits for the
-/// ARC to free them (up to the client's limit), allocates them through
-/// `alloc` and commits; any failure rolls the segment back. `EINVAL`
-/// (bad segment id, zero length, segment exists with another size),
-/// `EEXIST` (segment exists as asked), `EOVERFLOW`, `ENOENT` (no such
-/// instance, or destroyed meanwhile), `EBUSY`, `ENOMEM` (no headroom now,
-/// or the allocator's: bhyve retries), `ENOSPC` (never on this host: bhyve
+/// bytes, the driver's steps in order ([`memseg_reserve`],
+/// [`memseg_wait`], the allocation of the whole segment through `alloc`
+/// and [`memseg_commit`], [`memseg_release`] after a failure): reserves
+/// the segment's pages plus their overhead, waits for the ARC to free
+/// them (up to the client's limit), claims them, allocates them and
+/// commits; any failure rolls the segment back. `EINVAL` (bad segment
+/// id, zero length, segment exists with another size), `EEXIST` (segment
+/// exists as asked), `EOVERFLOW`, `ENOENT` (no such instance, or
+/// destroyed meanwhile), `EBUSY`, `ENOMEM` (no headroom now, or the
+/// allocator's: bhyve retries), `ENOSPC` (never on this host: bhyve
 /// exits), `ETIME`, `EINTR` ([`ioctl_errno`]).
 pub fn vm_alloc_memseg<P, A, L>(
     client: &VmmArcClient<P, A, L>,
@@ -141,18 +147,171 @@ where
     A: Deref<Target = ArcTunables<P>>,
     L: TableLock,
 {
-    let segid = SegmentId::new(i64::from(segid)).map_err(|e| {
-        client.count_failure(e);
-        ioctl_errno(e)
-    })?;
+    let c = memseg_reserve(client, instance, i64::from(segid), len, sysmem).map_err(ioctl_errno)?;
+    let c = memseg_wait(client, c)
+        .map_err(|(c, e)| ioctl_errno(memseg_release(client, c, alloc, e)))?;
+    memseg_commit(client, c, alloc).map_err(ioctl_errno)
+}
+
+/// `VM_ALLOC_MEMSEG`'s create in flight between the driver's calls, in
+/// the state its last step left it: [`Reserved`] after
+/// [`memseg_reserve`] or a failed wait, [`Ready`] after a failed claim,
+/// [`Claimed`] after [`memseg_wait`] or [`memseg_poll`].
+#[must_use = "a create must end in memseg_commit() or memseg_release()"]
+#[derive(Debug)]
+pub enum MemsegCreate {
+    /// Reserved; waiting for headroom, or its wait failed.
+    Reserved(Creation<Reserved>),
+    /// Headroom found; its claim failed.
+    Ready(Creation<Ready>),
+    /// Claimed: the driver is taking the segment's pages.
+    Claimed(Creation<Claimed>),
+}
+
+/// What one [`memseg_poll`] found.
+#[must_use = "a create must end in memseg_commit() or memseg_release()"]
+#[derive(Debug)]
+pub enum MemsegPolled {
+    /// Not yet: poll again later.
+    Waiting(Creation<Reserved>),
+    /// Headroom found and claimed: the driver takes the segment's pages.
+    Claimed(Creation<Claimed>),
+}
+
+/// A step of `VM_ALLOC_MEMSEG` that failed: the create, to be released
+/// with [`memseg_release`], and why.
+pub type MemsegFailed = (MemsegCreate, VmmError);
+
+/// Step 1 of `VM_ALLOC_MEMSEG` (`arctun_vmm_reserve()`): segment `segid`
+/// of `len` bytes of `instance` is sized and reserved. Refusals are
+/// immediate and leave nothing reserved, only their counter: `EINVAL`
+/// (bad segment id, zero length, segment exists with another size),
+/// `EEXIST`, `EOVERFLOW`, `ENOENT`, `EBUSY`, `ENOMEM` (no headroom now),
+/// and "never fits" (`ENOSPC` at the boundary).
+pub fn memseg_reserve<P, A, L>(
+    client: &VmmArcClient<P, A, L>,
+    instance: InstanceId,
+    segid: i64,
+    len: u64,
+    sysmem: bool,
+) -> Result<Creation<Reserved>, VmmError>
+where
+    P: Platform,
+    A: Deref<Target = ArcTunables<P>>,
+    L: TableLock,
+{
+    let segid = SegmentId::new(segid).inspect_err(|&e| client.count_failure(e))?;
     let seg = MemSegRequest {
         segid,
         len: Bytes(len),
         sysmem,
     };
+    client.begin_alloc_memseg(instance, seg)
+}
+
+/// Claims a create whose headroom was found.
+fn memseg_claim<P, A, L>(
+    client: &VmmArcClient<P, A, L>,
+    c: Creation<Ready>,
+) -> Result<Creation<Claimed>, MemsegFailed>
+where
+    P: Platform,
+    A: Deref<Target = ArcTunables<P>>,
+    L: TableLock,
+{
     client
-        .alloc_memseg(instance, seg, alloc)
-        .map_err(ioctl_errno)
+        .claim_headroom(c)
+        .map_err(|f| (MemsegCreate::Ready(f.creation), f.error))
+}
+
+/// Step 2 of `VM_ALLOC_MEMSEG` (`arctun_vmm_wait()`): sleeps until free
+/// memory covers the segment plus `lotsfree + desfree`, then claims it,
+/// because the driver takes `freemem` for the whole segment next
+/// (`page_create_va()`) and zeroes it for seconds before step 3: out of
+/// the headroom term, so the ARC does not free it a second time, but
+/// still counted by younger waiters until it is recorded. `ETIME`,
+/// `EINTR`, `ENOENT` (destroyed meanwhile).
+pub fn memseg_wait<P, A, L>(
+    client: &VmmArcClient<P, A, L>,
+    c: Creation<Reserved>,
+) -> Result<Creation<Claimed>, MemsegFailed>
+where
+    P: Platform,
+    A: Deref<Target = ArcTunables<P>>,
+    L: TableLock,
+{
+    let ready = client
+        .wait_headroom(c)
+        .map_err(|f| (MemsegCreate::Reserved(f.creation), f.error))?;
+    memseg_claim(client, ready)
+}
+
+/// Step 2 without sleeping, for a caller in discrete time (the
+/// simulator): one check of the headroom, and the claim of
+/// [`memseg_wait`] once it is there.
+pub fn memseg_poll<P, A, L>(
+    client: &VmmArcClient<P, A, L>,
+    c: Creation<Reserved>,
+) -> Result<MemsegPolled, MemsegFailed>
+where
+    P: Platform,
+    A: Deref<Target = ArcTunables<P>>,
+    L: TableLock,
+{
+    match client.poll_headroom(c) {
+        Ok(Polled::Waiting(c)) => Ok(MemsegPolled::Waiting(c)),
+        Ok(Polled::Ready(c)) => memseg_claim(client, c).map(MemsegPolled::Claimed),
+        Err(f) => Err((MemsegCreate::Reserved(f.creation), f.error)),
+    }
+}
+
+/// Step 3 of `VM_ALLOC_MEMSEG` (`arctun_vmm_mark_allocated()`): the
+/// segment's pages are taken whole, through `alloc` (which, for a driver
+/// that took them itself, as `vm_object_allocate()` does, only records
+/// them), then marked allocated and committed. On a failure the segment
+/// is rolled back (freed through `alloc`, its reservation released) and
+/// the error returned: `ENOENT` if the instance was destroyed meanwhile,
+/// the allocator's errno.
+pub fn memseg_commit<P, A, L, S>(
+    client: &VmmArcClient<P, A, L>,
+    mut c: Creation<S>,
+    alloc: &mut impl SegmentAllocator,
+) -> Result<(), VmmError>
+where
+    P: Platform,
+    A: Deref<Target = ArcTunables<P>>,
+    L: TableLock,
+    S: MayAllocate,
+{
+    loop {
+        match client.allocate_chunk(&mut c, alloc, Bytes(u64::MAX)) {
+            Ok(AllocProgress::More) => {}
+            Ok(AllocProgress::Done) => break,
+            Err(e) => return Err(client.abort(c, alloc, e)),
+        }
+    }
+    client.finish(c, alloc).map(|_| ())
+}
+
+/// Step 4 of `VM_ALLOC_MEMSEG` (`arctun_vmm_release()`), after any
+/// failure: frees through `alloc` what was recorded of the segment,
+/// releases its reservation, counts `err` under its cause and returns it.
+pub fn memseg_release<P, A, L>(
+    client: &VmmArcClient<P, A, L>,
+    c: MemsegCreate,
+    alloc: &mut impl SegmentAllocator,
+    err: VmmError,
+) -> VmmError
+where
+    P: Platform,
+    A: Deref<Target = ArcTunables<P>>,
+    L: TableLock,
+{
+    match c {
+        MemsegCreate::Reserved(c) => client.abort(c, alloc, err),
+        MemsegCreate::Ready(c) => client.abort(c, alloc, err),
+        MemsegCreate::Claimed(c) => client.abort(c, alloc, err),
+    }
 }
 
 /// `VM_DESTROY_SELF` on `instance`'s device. The device is open while the

@@ -61,19 +61,35 @@
 //!
 //! ## A create, step by step
 //!
-//! | step | method | what it does |
-//! |---|---|---|
-//! | begin | [`begin_create`], [`begin_alloc_memseg`] | validate, size, take the slot, reserve, mark the page overhead allocated (it lowers the ceiling, nobody waits for it; refusals are immediate: nothing waits for a reservation that cannot be granted) |
-//! | wait | [`wait_headroom`] (sleeps) or [`poll_headroom`] (does not) | until free memory covers this create's pending bytes, those of older reservations and `lotsfree + desfree`; `ETIME` at the deadline (60 s by default, the old loop's bound), `EINTR` on a signal |
-//! | allocate | [`allocate_chunk`], repeated | allocate the next chunk through the [`SegmentAllocator`], then mark it allocated, so the pending part shrinks as the guest's memory grows |
-//! | finish | [`finish`] | commit |
-//! | abort | [`abort`] | free what was allocated, release the reservation, remove what the create added, count the failure |
+//! A create in flight is a [`Creation`] whose type says which step it has
+//! reached ([`CreateState`]): each step takes the state it needs and
+//! returns the next, so a Rust caller cannot allocate before the headroom
+//! is there, claim before it waits, or wait twice.
 //!
-//! [`create`](VmmArcClient::create), [`alloc_memseg`](VmmArcClient::alloc_memseg)
-//! and [`create_instance`](VmmArcClient::create_instance) are exactly
-//! these steps composed, with `wait_headroom`; the simulator calls the same
-//! steps one by one in simulated time with `poll_headroom`, so it runs the
-//! code the kernel would.
+//! | step | method | state after it | what it does |
+//! |---|---|---|---|
+//! | begin | [`begin_create`], [`begin_alloc_memseg`] | [`Reserved`] | validate, size, take the slot, reserve, mark the page overhead allocated (it lowers the ceiling, nobody waits for it; refusals are immediate: nothing waits for a reservation that cannot be granted) |
+//! | wait | [`wait_headroom`] (sleeps) or [`poll_headroom`] (does not) | [`Ready`] | until free memory covers this create's pending bytes, those of older reservations and `lotsfree + desfree`; `ETIME` at the deadline (60 s by default, the old loop's bound), `EINTR` on a signal |
+//! | claim | [`claim_headroom`] | [`Claimed`] | for a caller that takes a whole segment's pages at once (the driver): its pending bytes leave the headroom term, younger waiters still count them |
+//! | allocate | [`allocate_chunk`], repeated | unchanged | allocate the next chunk through the [`SegmentAllocator`], then mark it allocated, so the pending part shrinks as the guest's memory grows |
+//! | finish | [`finish`] | gone | commit |
+//! | abort | [`abort`] | gone | from any state: free what was allocated, release the reservation, remove what the create added, count the failure |
+//!
+//! A step that fails returns the create with its error ([`StepFailed`]),
+//! to be aborted.
+//!
+//! `VM_ALLOC_MEMSEG` is these steps in the driver's order, one segment at
+//! a time: [`ioctl_commands::memseg_reserve`], [`memseg_wait`] (wait and
+//! claim; [`memseg_poll`] in discrete time), [`memseg_commit`] once the
+//! driver has taken and zeroed the segment, [`memseg_release`] after any
+//! failure. The kernel module's `arctun_vmm_*` entry points are exactly
+//! these functions.
+//! [`create`](VmmArcClient::create) and
+//! [`alloc_memseg`](VmmArcClient::alloc_memseg) compose begin, wait,
+//! allocate and finish for a caller whose allocator takes memory chunk by
+//! chunk, which must not claim (a claim would hide the chunks not yet
+//! taken from the headroom term); the simulator calls these steps one by
+//! one in simulated time with `poll_headroom`.
 //!
 //! ## Locking
 //!
@@ -164,6 +180,11 @@
 //! instances, reserved and overhead bytes, creates, destroys, and failed
 //! creates by cause ([`ArcResvStats::fields`] is the kstat's layout).
 //!
+//! [`claim_headroom`]: VmmArcClient::claim_headroom
+//! [`memseg_wait`]: ioctl_commands::memseg_wait
+//! [`memseg_poll`]: ioctl_commands::memseg_poll
+//! [`memseg_commit`]: ioctl_commands::memseg_commit
+//! [`memseg_release`]: ioctl_commands::memseg_release
 //! [`begin_create`]: VmmArcClient::begin_create
 //! [`begin_alloc_memseg`]: VmmArcClient::begin_alloc_memseg
 //! [`wait_headroom`]: VmmArcClient::wait_headroom
@@ -208,8 +229,9 @@ mod stats;
 pub mod table_lock;
 
 pub use client::{
-    AllocProgress, ClientConfig, Creation, DestroyOutcome, NameOwner, VmmArcClient, CONSUMER,
-    DEFAULT_ALLOC_CHUNK, DEFAULT_WAIT_LIMIT,
+    AllocProgress, Claimed, ClientConfig, CreateState, Creation, DestroyOutcome, MayAllocate,
+    NameOwner, Polled, Ready, Reserved, StepFailed, VmmArcClient, CONSUMER, DEFAULT_ALLOC_CHUNK,
+    DEFAULT_WAIT_LIMIT,
 };
 pub use error::{Failure, VmmError};
 pub use instance_table::{

@@ -7,7 +7,9 @@ mod common;
 use std::sync::Mutex;
 use std::thread;
 
-use common::{arc_state, client, client_with, host, until_sleeping, FakeMemory, WakeOnPanic};
+use common::{
+    arc_state, client, client_with, host, ready_now, until_sleeping, FakeMemory, WakeOnPanic,
+};
 use vmm_client::ioctl_commands::{
     ioctl_errno, vm_alloc_memseg, vm_destroy_self, vm_set_autodestruct, vmm_create_vm,
     vmm_destroy_vm,
@@ -200,8 +202,8 @@ fn destroying_a_create_that_is_allocating_leaves_it_to_roll_back() {
     let vmm = client(&arc);
     let mut mem = FakeMemory::default();
     let start = arc_state(&arc);
-    let mut c = vmm.begin_create(b"vm", &guest(4)).unwrap();
-    assert!(vmm.poll_headroom(&mut c).unwrap());
+    let c = vmm.begin_create(b"vm", &guest(4)).unwrap();
+    let mut c = ready_now(&vmm, c);
     assert_eq!(
         vmm.allocate_chunk(&mut c, &mut mem, Bytes(GIB)),
         Ok(AllocProgress::More)
@@ -220,8 +222,8 @@ fn destroying_a_create_that_is_allocating_leaves_it_to_roll_back() {
     assert_eq!(vmm.stats().instances, 0);
 
     // Destroyed after the last chunk, before finish: finish rolls back.
-    let mut c = vmm.begin_create(b"vm", &guest(1)).unwrap();
-    assert!(vmm.poll_headroom(&mut c).unwrap());
+    let c = vmm.begin_create(b"vm", &guest(1)).unwrap();
+    let mut c = ready_now(&vmm, c);
     while vmm.allocate_chunk(&mut c, &mut mem, Bytes(GIB)).unwrap() == AllocProgress::More {}
     vmm.destroy(c.instance()).unwrap();
     assert_eq!(vmm.finish(c, &mut mem), Err(VmmError::Destroyed));

@@ -3,8 +3,11 @@
 
 mod common;
 
-use common::{arc_state, client, host, FakeMemory};
-use vmm_client::{bhyve_memsegs, AllocProgress, ArcResvStats, VmmError, DEFAULT_ALLOC_CHUNK};
+use common::{arc_state, client, host, ready_now, FakeMemory};
+use vmm_client::{
+    bhyve_memsegs, AllocProgress, ArcResvStats, Creation, Polled, Reserved, VmmError,
+    DEFAULT_ALLOC_CHUNK,
+};
 use zfs_tunables::errno::ETIME;
 use zfs_tunables::{Bytes, Hrtime, Pages, Platform, GIB};
 
@@ -21,30 +24,31 @@ fn a_create_polled_in_simulated_time() {
     arc.platform().set_freemem(Pages(GIB / PAGE));
 
     let segs = bhyve_memsegs(Bytes(8 * GIB)).unwrap();
-    let mut c = vmm.begin_create(b"sim", &segs).unwrap();
+    let mut waiting: Creation<Reserved> = vmm.begin_create(b"sim", &segs).unwrap();
     let reserved = 8 * GIB + 8 * GIB / PAGE * 120;
-    assert_eq!(c.deadline(), Hrtime::from_secs(60));
+    assert_eq!(waiting.deadline(), Hrtime::from_secs(60));
     // Reserved: RAM and page overhead; pending: the RAM only.
     assert_eq!(arc.headroom_stats().reserved, Bytes(reserved));
     assert_eq!(arc.headroom_stats().pending, Bytes(8 * GIB));
-    // Allocating before headroom is found is a caller's bug.
-    assert_eq!(
-        vmm.allocate_chunk(&mut c, &mut mem, Bytes(GIB)),
-        Err(VmmError::OutOfOrder)
-    );
+    // Allocating before headroom is found is a caller's bug, which does
+    // not compile: `allocate_chunk` takes a `Ready` or `Claimed` create
+    // (the `compile_fail` examples of `CreateState`).
 
     // One tick a second: the ARC frees 1 GiB per tick.
     let mut ticks = 0;
-    while !vmm.poll_headroom(&mut c).unwrap() {
+    let mut c = loop {
+        match vmm.poll_headroom(waiting).unwrap() {
+            Polled::Ready(c) => break c,
+            Polled::Waiting(c) => waiting = c,
+        }
         ticks += 1;
         arc.platform().advance(Hrtime::SECOND);
         let free = arc.platform().memory().freemem;
         arc.platform().set_freemem(Pages(free.0 + GIB / PAGE));
-    }
+    };
     // Ready once free memory covers the guest, lotsfree and desfree.
     let need = (8 * GIB).div_ceil(PAGE) + lotsfree.0 + desfree.0;
     assert_eq!(ticks, need.div_ceil(GIB / PAGE) - 1);
-    assert!(c.is_ready());
 
     // Allocate 2 GiB per tick; free memory falls as the guest's grows,
     // and the headroom term of arc_available_memory() stays put: nothing
@@ -88,12 +92,16 @@ fn a_polled_create_times_out_at_its_deadline() {
         .begin_create(b"sim", &bhyve_memsegs(Bytes(GIB)).unwrap())
         .unwrap();
     for _ in 0..60 {
-        assert_eq!(vmm.poll_headroom(&mut c), Ok(false));
+        c = match vmm.poll_headroom(c) {
+            Ok(Polled::Waiting(c)) => c,
+            other => panic!("ready or failed early: {other:?}"),
+        };
         arc.platform().advance(Hrtime::SECOND);
     }
-    let e = vmm.poll_headroom(&mut c).unwrap_err();
+    let f = vmm.poll_headroom(c).unwrap_err();
+    let e = f.error;
     assert_eq!(e.to_errno(), ETIME);
-    assert_eq!(vmm.abort(c, &mut mem, e), e);
+    assert_eq!(vmm.abort(f.creation, &mut mem, e), e);
     assert_eq!(arc_state(&arc), before.0);
     assert_eq!(
         vmm.stats(),
@@ -119,8 +127,8 @@ fn the_blocking_create_is_the_composition_of_the_steps() {
     let arc = host(64);
     let vmm = client(&arc);
     let mut stepped = FakeMemory::default();
-    let mut c = vmm.begin_create(b"vm", &segs).unwrap();
-    assert!(vmm.poll_headroom(&mut c).unwrap());
+    let c = vmm.begin_create(b"vm", &segs).unwrap();
+    let mut c = ready_now(&vmm, c);
     while vmm
         .allocate_chunk(&mut c, &mut stepped, DEFAULT_ALLOC_CHUNK)
         .unwrap()
@@ -158,39 +166,49 @@ fn a_claimed_segment_leaves_the_term_but_still_holds_younger_waiters_back() {
     };
     let a = vmm.create_instance(b"a").unwrap();
     let b = vmm.create_instance(b"b").unwrap();
-    let mut ca = vmm.begin_alloc_memseg(a, seg(8)).unwrap();
-    let mut cb = vmm.begin_alloc_memseg(b, seg(8)).unwrap();
+    let ca = vmm.begin_alloc_memseg(a, seg(8)).unwrap();
+    let cb = vmm.begin_alloc_memseg(b, seg(8)).unwrap();
     // Free memory covers a and the margin, not a and b.
     let margin = m.lotsfree.0 + m.desfree.0;
     p.set_freemem(Pages(8 * GIB / PAGE + margin));
-    assert!(vmm.poll_headroom(&mut ca).unwrap());
-    assert!(!vmm.poll_headroom(&mut cb).unwrap());
-    // Claiming before the wait succeeded is a caller's bug.
-    assert_eq!(vmm.claim_headroom(&cb), Err(VmmError::OutOfOrder));
+    let ca = ready_now(&vmm, ca);
+    let cb = still_waiting(&vmm, cb);
+    // Claiming before the wait succeeded is a caller's bug, which does
+    // not compile: `claim_headroom` takes a `Ready` create (the
+    // `compile_fail` examples of `CreateState`).
 
-    vmm.claim_headroom(&ca).unwrap();
+    let mut ca = vmm.claim_headroom(ca).unwrap();
     // The term asks the ARC for b's 8 GiB only...
     let term = |free: u64| arc.headroom_term(Pages(free), m.lotsfree, m.desfree);
     assert_eq!(term(8 * GIB / PAGE + margin), 0);
     // ...and b, younger, is not admitted on the memory a is taking.
-    assert!(!vmm.poll_headroom(&mut cb).unwrap());
+    let cb = still_waiting(&vmm, cb);
     // a takes its pages; the ARC frees b's; a records its segment.
     p.set_freemem(Pages(margin));
     assert_eq!(term(margin), -8 * GIB as i64);
     p.set_freemem(Pages(8 * GIB / PAGE + margin));
-    assert!(!vmm.poll_headroom(&mut cb).unwrap(), "a not recorded yet");
+    let cb = still_waiting(&vmm, cb); // a is not recorded yet
     while vmm
         .allocate_chunk(&mut ca, &mut mem, Bytes(u64::MAX))
         .unwrap()
         == AllocProgress::More
     {}
     vmm.finish(ca, &mut mem).unwrap();
-    assert!(vmm.poll_headroom(&mut cb).unwrap());
-    vmm.claim_headroom(&cb).unwrap();
+    let cb = ready_now(&vmm, cb);
+    let cb = vmm.claim_headroom(cb).unwrap();
     // A release returns a claimed create whole.
     let reserved = arc.headroom_stats().reserved;
     vmm.abort(cb, &mut mem, VmmError::AllocFailed { errno: 12 });
     assert!(arc.headroom_stats().reserved < reserved);
     assert_eq!(arc.headroom_stats().pending, Bytes::ZERO);
     assert_eq!(term(margin), i64::MAX);
+}
+
+/// Polls `c` once and returns it still waiting: panics (failing the test)
+/// if it is ready or the poll fails.
+fn still_waiting(vmm: &vmm_client::StdVmmClient<'_>, c: Creation<Reserved>) -> Creation<Reserved> {
+    match vmm.poll_headroom(c) {
+        Ok(Polled::Waiting(c)) => c,
+        other => panic!("expected to wait: {other:?}"),
+    }
 }

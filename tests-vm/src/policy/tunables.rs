@@ -34,7 +34,7 @@ use kstat_export::{Credential, KstatSet, RawVariables, Sources};
 use vmm_client::ioctl_commands::ioctl_errno;
 use vmm_client::table_lock::StdTableLock;
 use vmm_client::{
-    bhyve_memsegs, AllocProgress, ClientConfig, Creation, DestroyOutcome, InstanceId,
+    bhyve_memsegs, AllocProgress, ClientConfig, DestroyOutcome, InstanceId, Polled,
     SegmentAllocator, SegmentId, VmmArcClient, VmmError,
 };
 use zfs_tunables::sync::AtomicU64;
@@ -42,7 +42,7 @@ use zfs_tunables::{errno, ArcTunables, Bytes, Hrtime, ReservationId, TunableErro
 
 use crate::admin::{hrtime, kstat_lines, selector, AdminPaths};
 use crate::event::{CreateStage, Detail, Event, EventRecord};
-use crate::guest::{AllocFault, Guest, GuestMemory, Phase};
+use crate::guest::{AllocFault, Guest, GuestMemory, InFlight, Phase};
 use crate::log::{Log, Message};
 use crate::machine::Machine;
 use crate::params::{btopr, per_tick, ptob, Params, HZ};
@@ -167,7 +167,7 @@ fn begin(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
         .and_then(|segs| client.begin_create(g.name.as_bytes(), &segs));
     match r {
         Ok(c) => {
-            g.creation = Some(c);
+            g.creation = Some(InFlight::Waiting(c));
             g.phase = Phase::HeadroomWait {
                 deadline: m.now + m.p.vmm_wait_deadline_s * HZ,
             };
@@ -210,7 +210,7 @@ fn step(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
         }
         _ => {}
     }
-    let Some(mut c) = g.creation.take() else {
+    let Some(c) = g.creation.take() else {
         return;
     };
     m.sync_platform();
@@ -221,31 +221,31 @@ fn step(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
         log,
         name: &g.name,
     };
-    let outcome: Result<Option<Creation>, VmmError> = match g.phase {
-        Phase::HeadroomWait { .. } => match client.poll_headroom(&mut c) {
-            Ok(true) => {
+    let outcome: Result<Option<InFlight>, VmmError> = match (g.phase, c) {
+        (Phase::HeadroomWait { .. }, InFlight::Waiting(c)) => match client.poll_headroom(c) {
+            Ok(Polled::Ready(c)) => {
                 g.phase = Phase::HeadroomAlloc {
                     left: g.segs.iter().sum(),
                 };
-                Ok(Some(c))
+                Ok(Some(InFlight::Allocating(c)))
             }
-            Ok(false) => Ok(Some(c)),
-            Err(e) => Err(client.abort(c, &mut pages, e)),
+            Ok(Polled::Waiting(c)) => Ok(Some(InFlight::Waiting(c))),
+            Err(f) => Err(client.abort(f.creation, &mut pages, f.error)),
         },
-        Phase::HeadroomAlloc { left } => {
+        (Phase::HeadroomAlloc { left }, InFlight::Allocating(mut c)) => {
             let chunk = Bytes(per_tick(pages.m.p.alloc_rate));
             match client.allocate_chunk(&mut c, &mut pages, chunk) {
                 Ok(AllocProgress::More) => {
                     g.phase = Phase::HeadroomAlloc {
                         left: left.saturating_sub(btopr(chunk.0)),
                     };
-                    Ok(Some(c))
+                    Ok(Some(InFlight::Allocating(c)))
                 }
                 Ok(AllocProgress::Done) => client.finish(c, &mut pages).map(|_| None),
                 Err(e) => Err(client.abort(c, &mut pages, e)),
             }
         }
-        _ => Ok(Some(c)),
+        (_, c) => Ok(Some(c)),
     };
     match outcome {
         Ok(Some(c)) => g.creation = Some(c),

@@ -178,3 +178,17 @@ pub fn until_sleeping(arc: &ArcTunables<StdPlatform>, n: u64) {
         thread::yield_now();
     }
 }
+
+/// Polls `c` once and returns it ready: panics (failing the test) if its
+/// headroom is not there yet or the poll fails.
+#[allow(dead_code)]
+pub fn ready_now(
+    vmm: &StdVmmClient<'_>,
+    c: vmm_client::Creation<vmm_client::Reserved>,
+) -> vmm_client::Creation<vmm_client::Ready> {
+    match vmm.poll_headroom(c) {
+        Ok(vmm_client::Polled::Ready(c)) => c,
+        Ok(vmm_client::Polled::Waiting(_)) => panic!("no headroom yet"),
+        Err(f) => panic!("poll failed: {:?}", f.error),
+    }
+}
