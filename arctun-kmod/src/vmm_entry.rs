@@ -56,10 +56,10 @@ use vmm_client::ioctl_commands::{
     ioctl_errno, memseg_commit, memseg_release, memseg_reserve, memseg_wait, MemsegCreate,
 };
 use vmm_client::{
-    Claimed, ClientConfig, Creation, InstanceId, NameOwner, Ready, Reserved, SegmentAllocator,
-    SegmentId, VmmError,
+    Claimed, ClientConfig, Creation, DriverAllocates, InstanceId, NameOwner, Ready, Reserved,
+    VmmError,
 };
-use zfs_tunables::{Bytes, TunableError};
+use zfs_tunables::TunableError;
 
 use crate::raw_vars::{self, arctun_var_t};
 use crate::state::{self, client, component, VarOwner};
@@ -358,19 +358,6 @@ fn put(t: &mut Token, c: MemsegCreate) {
             t.magic = CLAIMED;
         }
     }
-}
-
-/// The driver's own allocation, seen from vmm-client: the segment is
-/// allocated (and, on failure, freed) by the driver, so `allocate` only
-/// lets vmm-client record it and `free` has nothing to do.
-pub struct DriverAllocates;
-
-impl SegmentAllocator for DriverAllocates {
-    fn allocate(&mut self, _: InstanceId, _: SegmentId, _: Bytes) -> Result<(), i32> {
-        Ok(())
-    }
-
-    fn free(&mut self, _: InstanceId, _: SegmentId, _: Bytes) {}
 }
 
 /// `int arctun_vmm_reserve(uint64_t, int, uint64_t, int,

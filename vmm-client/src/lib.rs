@@ -238,7 +238,7 @@ pub use instance_table::{
     InstanceId, InstanceInfo, InstanceName, InstanceState, MAX_INSTANCES, MAX_NAME_LEN,
 };
 pub use page_overhead::{DEFAULT_PAGE_OVERHEAD, PAGE_OVERHEAD_TUNABLE};
-pub use segment_allocator::SegmentAllocator;
+pub use segment_allocator::{DriverAllocates, SegmentAllocator};
 pub use sizing::{bhyve_memsegs, size_segment, MemSegRequest, MemSegs, SegmentId, MAX_SEGMENTS};
 pub use stats::ArcResvStats;
 pub use table_lock::TableLock;

@@ -35,3 +35,21 @@ pub trait SegmentAllocator {
     /// allocated of it.
     fn free(&mut self, instance: InstanceId, segid: SegmentId, bytes: Bytes);
 }
+
+/// The allocator of a driver that allocates each segment itself, whole,
+/// between the wait and the commit (`vm_object_allocate()`, one
+/// `vmem_alloc()`), and frees it itself after a failure: `allocate` only
+/// lets the client record the segment and `free` has nothing to do. The
+/// kernel module hands it to
+/// [`memseg_commit`](crate::ioctl_commands::memseg_commit) and
+/// [`memseg_release`](crate::ioctl_commands::memseg_release).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DriverAllocates;
+
+impl SegmentAllocator for DriverAllocates {
+    fn allocate(&mut self, _: InstanceId, _: SegmentId, _: Bytes) -> Result<(), i32> {
+        Ok(())
+    }
+
+    fn free(&mut self, _: InstanceId, _: SegmentId, _: Bytes) {}
+}

@@ -212,3 +212,56 @@ fn still_waiting(vmm: &vmm_client::StdVmmClient<'_>, c: Creation<Reserved>) -> C
         other => panic!("expected to wait: {other:?}"),
     }
 }
+
+/// `VM_ALLOC_MEMSEG` as the kernel module runs it (`memseg_reserve`,
+/// `memseg_wait`, `memseg_commit`: `vm_alloc_memseg`) and as a caller in
+/// discrete time steps it (`memseg_poll` instead of the wait) leave the
+/// same state behind, and both claim the segment before it is taken: the
+/// steps are one sequence whichever way they are driven.
+#[test]
+fn vm_alloc_memseg_is_the_drivers_steps_polled_or_waited() {
+    use vmm_client::ioctl_commands::{
+        memseg_commit, memseg_poll, memseg_reserve, vm_alloc_memseg, MemsegPolled,
+    };
+    let segs = bhyve_memsegs(Bytes(5 * GIB + 12345)).unwrap();
+
+    let arc = host(64);
+    let vmm = client(&arc);
+    let mut waited = FakeMemory::default();
+    let a = vmm.create_instance(b"vm").unwrap();
+    for s in &segs {
+        let segid = i32::from(s.segid.get());
+        vm_alloc_memseg(&vmm, a, segid, s.len.0, s.sysmem, &mut waited).unwrap();
+    }
+    let waited_state = (arc_state(&arc), vmm.stats(), vmm.instance(a).unwrap());
+
+    let arc = host(64);
+    let vmm = client(&arc);
+    let mut polled = FakeMemory::default();
+    let b = vmm.create_instance(b"vm").unwrap();
+    for s in &segs {
+        let c = memseg_reserve(&vmm, b, i64::from(s.segid.get()), s.len.0, s.sysmem).unwrap();
+        let pending = arc.headroom_stats().pending;
+        assert!(pending > Bytes::ZERO);
+        let MemsegPolled::Claimed(c) = memseg_poll(&vmm, c).unwrap() else {
+            panic!("the headroom is there at once on an idle 64 GiB host");
+        };
+        // Claimed: out of the headroom term, still pending until recorded.
+        assert_eq!(arc.headroom_stats().pending, pending);
+        let m = arc.platform().memory();
+        assert_eq!(
+            arc.headroom_term(m.freemem, m.lotsfree, m.desfree),
+            i64::MAX
+        );
+        memseg_commit(&vmm, c, &mut polled).unwrap();
+        assert_eq!(arc.headroom_stats().pending, Bytes::ZERO);
+    }
+
+    assert_eq!(
+        (arc_state(&arc), vmm.stats(), vmm.instance(b).unwrap()),
+        waited_state
+    );
+    assert_eq!(polled.live, waited.live);
+    // One allocation per segment, whole, as the driver makes it.
+    assert_eq!((polled.calls, waited.calls), (2, 2));
+}
