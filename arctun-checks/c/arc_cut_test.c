@@ -41,6 +41,7 @@
 #include <sys/arctun.h>
 
 #include "fakekernel.h"
+#include "checks.h"
 
 #define	KIB	(1024ULL)
 #define	MIB	(1024ULL * KIB)
@@ -50,34 +51,6 @@
 
 /* The fake host: 128 GiB; lotsfree 2 GiB and desfree 1 GiB (fake_host()). */
 #define	HOST_BYTES	(128 * GIB)
-
-static int checks;
-static int failures;
-
-#define	CHECK(cond)	check((cond) != 0, #cond, __FILE__, __LINE__)
-#define	CHECK_U64(a, b)	check_u64((a), (b), #a, __FILE__, __LINE__)
-
-static void
-check(int ok, const char *what, const char *file, int line)
-{
-	checks++;
-	if (!ok) {
-		failures++;
-		(void) printf("FAILED %s:%d: %s\n", file, line, what);
-	}
-}
-
-static void
-check_u64(uint64_t got, uint64_t want, const char *what, const char *file,
-    int line)
-{
-	checks++;
-	if (got != want) {
-		failures++;
-		(void) printf("FAILED %s:%d: %s is %" PRIu64 ", want %" PRIu64
-		    "\n", file, line, what, got, want);
-	}
-}
 
 /*
  * What of arc.c the series' functions use, as ARC_TUNABLES builds have

@@ -28,6 +28,7 @@
 #include <sys/arctun.h>
 
 #include "fakekernel.h"
+#include "checks.h"
 
 #define	KIB	(1024ULL)
 #define	MIB	(1024ULL * KIB)
@@ -37,25 +38,6 @@
 /* The fake host: 16 GiB, swapfs_minfree at its 256 MiB cap. */
 #define	HOST_BYTES	(16 * GIB)
 #define	ALLMEM		(HOST_BYTES - 256 * MIB)
-
-static int checks;
-static int failures;
-
-#define	CHECK_U64(a, b)	check_u64((a), (b), #a, __FILE__, __LINE__)
-#define	CHECK_INT(a, b)	check_u64((uint64_t)(int64_t)(a), \
-	(uint64_t)(int64_t)(b), #a, __FILE__, __LINE__)
-
-static void
-check_u64(uint64_t got, uint64_t want, const char *what, const char *file,
-    int line)
-{
-	checks++;
-	if (got != want) {
-		failures++;
-		(void) printf("FAILED %s:%d: %s is %" PRIu64 ", want %" PRIu64
-		    "\n", file, line, what, got, want);
-	}
-}
 
 /* The ARC, as far as the module sees it. */
 static uint64_t arc_size = 4 * GIB;

@@ -25,53 +25,13 @@
 #include <sys/arctun.h>
 
 #include "fakekernel.h"
+#include "checks.h"
 
 #define	KIB	(1024ULL)
 #define	MIB	(1024ULL * KIB)
 #define	GIB	(1024ULL * MIB)
 #define	SEC	(1000000000LL)
 #define	PAGES(b)	((b) / 4096)
-
-static int checks;
-static int failures;
-
-#define	CHECK(cond)	check((cond), #cond, __FILE__, __LINE__)
-#define	CHECK_U64(a, b)	check_u64((a), (b), #a, __FILE__, __LINE__)
-#define	CHECK_INT(a, b)	check_int((a), (b), #a, __FILE__, __LINE__)
-
-static void
-check(int ok, const char *what, const char *file, int line)
-{
-	checks++;
-	if (!ok) {
-		failures++;
-		(void) printf("FAILED %s:%d: %s\n", file, line, what);
-	}
-}
-
-static void
-check_u64(uint64_t got, uint64_t want, const char *what, const char *file,
-    int line)
-{
-	checks++;
-	if (got != want) {
-		failures++;
-		(void) printf("FAILED %s:%d: %s is %" PRIu64 " (%#" PRIx64
-		    "), want %" PRIu64 " (%#" PRIx64 ")\n", file, line, what,
-		    got, got, want, want);
-	}
-}
-
-static void
-check_int(int got, int want, const char *what, const char *file, int line)
-{
-	checks++;
-	if (got != want) {
-		failures++;
-		(void) printf("FAILED %s:%d: %s is %d, want %d\n", file, line,
-		    what, got, want);
-	}
-}
 
 /*
  * The ARC, as far as the module sees it: its size, its evictor, and its
