@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use vmm_client::VmmError;
+use zfs_tunables::TunableError;
 
 use crate::params::HZ;
 
@@ -97,7 +98,50 @@ pub const LOG_CAP: usize = 400;
 /// period of bhyve's retry) is counted as a repeat.
 const REPEAT_WINDOW: u64 = HZ;
 
+/// A create refused because the host could not give its memory now
+/// (`ShortOfMemory`), as the kernel's line printed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShortOfMemoryLine {
+    /// Tick.
+    pub at: u64,
+    /// Bytes the reservation asked for.
+    pub requested: u64,
+    /// Bytes the host could give without paging.
+    pub available: u64,
+    /// The line as printed.
+    pub text: String,
+}
+
+impl ShortOfMemoryLine {
+    /// How many bytes the host was short.
+    #[must_use]
+    pub fn shortfall(&self) -> u64 {
+        self.requested.saturating_sub(self.available)
+    }
+}
+
 impl Log {
+    /// Every refusal for want of memory now, in the order printed.
+    #[must_use]
+    pub fn short_of_memory(&self) -> Vec<ShortOfMemoryLine> {
+        self.lines
+            .iter()
+            .filter_map(|l| match l.message {
+                Message::CannotReserve(VmmError::Arc(TunableError::ShortOfMemory {
+                    requested,
+                    available,
+                    ..
+                })) => Some(ShortOfMemoryLine {
+                    at: l.at,
+                    requested: requested.0,
+                    available: available.0,
+                    text: l.message.to_string(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Appends a line, counts it as a repeat of the guest's last one, or
     /// counts it past the cap.
     pub fn push(&mut self, at: u64, guest: &str, message: Message) {

@@ -12,8 +12,7 @@ use tests_vm::params::{Params, HZ};
 use tests_vm::policy::Policy;
 use tests_vm::scenario::{self, parse_scenario, Scenario};
 use tests_vm::sim::{self, RunResult, VmOutcome};
-use vmm_client::VmmError;
-use zfs_tunables::{errno, TunableError};
+use zfs_tunables::errno;
 
 fn seed_4g() -> Scenario {
     scenario::builtin("seed-4g").unwrap().unwrap()
@@ -27,16 +26,9 @@ fn vm1(r: &RunResult) -> &VmOutcome {
 /// printed at.
 fn refusals(r: &RunResult) -> Vec<(u64, u64, u64)> {
     r.log
-        .lines
-        .iter()
-        .filter_map(|l| match l.message {
-            Message::CannotReserve(VmmError::Arc(TunableError::ShortOfMemory {
-                requested,
-                available,
-                ..
-            })) => Some((l.at, requested.0, available.0)),
-            _ => None,
-        })
+        .short_of_memory()
+        .into_iter()
+        .map(|l| (l.at, l.requested, l.available))
         .collect()
 }
 

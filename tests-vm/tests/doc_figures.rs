@@ -44,8 +44,6 @@ use tests_vm::policy::Policy;
 use tests_vm::scenario::{self, EventKind, Scenario};
 use tests_vm::sim::{self, RunResult, VmOutcome};
 use tests_vm::tables;
-use vmm_client::VmmError;
-use zfs_tunables::TunableError;
 
 // ---------------------------------------------------------------------
 // The documents
@@ -930,18 +928,9 @@ fn retry_lines(r: &RunResult, guest: &str) -> Vec<f64> {
 /// The first refusal of `seed-4g`'s guest under `tunables`: the
 /// message's text and its shortfall in bytes.
 fn seed_4g_refusal(r: &RunResult) -> (String, u64) {
-    r.log
-        .lines
-        .iter()
-        .find_map(|l| match l.message {
-            Message::CannotReserve(VmmError::Arc(TunableError::ShortOfMemory {
-                requested,
-                available,
-                ..
-            })) => Some((l.message.to_string(), requested.0 - available.0)),
-            _ => None,
-        })
-        .unwrap()
+    let first = r.log.short_of_memory().into_iter().next().unwrap();
+    let short = first.shortfall();
+    (first.text, short)
 }
 
 /// A scenario file with nothing but its host's `physmem` (bytes) and an

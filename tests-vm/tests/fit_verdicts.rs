@@ -9,14 +9,11 @@ use std::process::Command;
 
 use tests_vm::fit::{fit, FitReport, FitRequest, Outcome, DEFAULT_WITHIN_S};
 use tests_vm::import::{import, Input};
-use tests_vm::log::Message;
 use tests_vm::params::{Params, HZ, PAGESIZE};
 use tests_vm::policy::Policy;
 use tests_vm::report::human;
 use tests_vm::scenario::{builtin, EventKind, Scenario};
 use tests_vm::sim::{self, RunResult};
-use vmm_client::VmmError;
-use zfs_tunables::TunableError;
 
 const GIB: u64 = 1 << 30;
 
@@ -166,16 +163,9 @@ fn fit_on_the_seed_4g_table_with_its_reader_gives_seed_4g_s_verdicts_while_it_re
     let run = sim::run(&reading, Policy::Tunables, &Params::default());
     let run_short = run
         .log
-        .lines
-        .iter()
-        .find_map(|l| match l.message {
-            Message::CannotReserve(VmmError::Arc(TunableError::ShortOfMemory {
-                requested,
-                available,
-                ..
-            })) => Some((requested.0, available.0)),
-            _ => None,
-        })
+        .short_of_memory()
+        .first()
+        .map(|l| (l.requested, l.available))
         .expect("the built-in's refusal");
     assert_eq!(fit_short.requested_bytes, run_short.0);
     assert!(
