@@ -11,7 +11,7 @@
 //!   moves (with preemption disabled inside it), so the ARC may call them
 //!   from its allocation path and with any of its locks held.
 
-use illumos_ddi::{c_int, pgcnt_t, uint_t};
+use illumos_ddi::{boolean_t, c_int, pgcnt_t, uint_t};
 use zfs_tunables::{Bytes, LimitsSnapshot, Pages};
 
 use crate::kernel_platform::{self, arctun_admission_t, ArcCallbacks};
@@ -305,17 +305,57 @@ pub extern "C" fn arctun_arc_headroom(
     })
 }
 
-/// `int64_t arctun_arc_reap_to_free(int64_t, uint64_t);`
+/// `int64_t arctun_arc_headroom_availrmem(pgcnt_t, pgcnt_t);`
 ///
-/// `arc_reap_cb()`'s `to_free` less `in_flight` (the bytes the ARC has
-/// asked for that are still on their way to `freemem`) while a
-/// reservation is pending; `to_free` unchanged otherwise, and before
-/// `arctun_mod_init()`. Every argument is accepted: `in_flight` above
-/// `INT64_MAX` counts as `INT64_MAX`, and the result saturates instead of
-/// wrapping. One atomic load; no lock.
+/// `availrmem - floor - pending` in bytes, the headroom term's
+/// `availrmem` half: a guest's pages are locked down, so they leave
+/// `availrmem` as well as `freemem`, and the ARC's `FMR_PAGES_PP_MAXIMUM`
+/// term keeps `availrmem` above `floor` (`pages_pp_maximum +
+/// arc_pages_pp_reserve`). The ARC's headroom term is the smaller of this
+/// and [`arctun_arc_headroom`]. `i64::MAX` while nothing is pending, and
+/// before `arctun_mod_init()`. Every argument is accepted (the core
+/// saturates). One atomic load; no lock.
 #[unsafe(no_mangle)]
-pub extern "C" fn arctun_arc_reap_to_free(to_free: i64, in_flight: u64) -> i64 {
-    with_component(to_free, |c| c.reap_to_free(to_free, Bytes(in_flight)))
+pub extern "C" fn arctun_arc_headroom_availrmem(availrmem: pgcnt_t, floor: pgcnt_t) -> i64 {
+    with_component(i64::MAX, |c| {
+        c.headroom_term_availrmem(Pages(availrmem), Pages(floor))
+    })
+}
+
+/// `int64_t arctun_arc_reap_to_free(int64_t, int64_t, boolean_t, uint64_t,
+/// uint64_t);`
+///
+/// `arc_reap_cb()`'s `to_free` while a reservation is pending: with
+/// `headroom` true (`last_free_reason == FMR_HEADROOM`) the deficit
+/// `-free_memory` without the stock `arc_c >> arc_shrink_shift` slack,
+/// otherwise `to_free`; either less what is on its way to `freemem`:
+/// `to_evict` (`arc_size - arc_c`) and `depots` (the bytes in the full
+/// magazines of the ARC's kmem caches), the depots only while the
+/// headroom deficit shrinks from one call to the next
+/// ([`ArcTunables::reap_to_free`](zfs_tunables::ArcTunables::reap_to_free)).
+/// `to_free` unchanged while nothing is pending, and before
+/// `arctun_mod_init()`. Only the ARC's reap thread may call it (it keeps
+/// the last deficit). Every argument is accepted: any nonzero `headroom`
+/// is true, byte counts above `INT64_MAX` count as `INT64_MAX`, and the
+/// result saturates instead of wrapping. Atomic loads and one swap; no
+/// lock.
+#[unsafe(no_mangle)]
+pub extern "C" fn arctun_arc_reap_to_free(
+    to_free: i64,
+    free_memory: i64,
+    headroom: boolean_t,
+    to_evict: u64,
+    depots: u64,
+) -> i64 {
+    with_component(to_free, |c| {
+        c.reap_to_free(
+            to_free,
+            free_memory,
+            headroom != 0,
+            Bytes(to_evict),
+            Bytes(depots),
+        )
+    })
 }
 
 /// `uint64_t arctun_arc_headroom_cut(int64_t, uint64_t, uint64_t, uint64_t);`

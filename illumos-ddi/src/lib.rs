@@ -77,6 +77,14 @@ pub type ulong_t = c_ulong;
 pub type pgcnt_t = ulong_t;
 /// `size_t` (`ulong_t` on LP64).
 pub type size_t = ulong_t;
+/// `typedef enum { B_FALSE, B_TRUE } boolean_t;`: an `int`-sized enum.
+/// Taken as its integer, so that a caller passing any other value cannot
+/// make a Rust `enum` hold an invalid discriminant; nonzero is true.
+pub type boolean_t = c_int;
+/// `B_FALSE`.
+pub const B_FALSE: boolean_t = 0;
+/// `B_TRUE`.
+pub const B_TRUE: boolean_t = 1;
 
 // ---------------------------------------------------------------------
 // uts/common/sys/time.h

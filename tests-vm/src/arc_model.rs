@@ -224,7 +224,7 @@ impl ArcModel {
             lowest = lowest.min((availrmem - pages_i(reserved) - desfree).saturating_mul(ps));
         }
         // The component's headroom term (i64::MAX when there is none).
-        lowest.min(self.limits.headroom_term(mem, thr))
+        lowest.min(self.limits.headroom_term(mem, thr, p))
     }
 
     /// `arc_reduce_target_size(to_free)`.
@@ -248,7 +248,7 @@ impl ArcModel {
     /// The arithmetic is zfs-tunables' [`headroom_cut`], which the kernel
     /// module exports as `arctun_arc_headroom_cut()`: one rule for both.
     fn cut_for_headroom(&mut self, mem: &Memory, thr: &Thresholds, p: &Params) {
-        let term = self.limits.headroom_term(mem, thr);
+        let term = self.limits.headroom_term(mem, thr, p);
         let cut = headroom_cut(
             term,
             Bytes(mem.arc_size),
@@ -298,7 +298,7 @@ impl ArcModel {
         // Paced, the band closes only while the deficit is real (the
         // headroom term is negative): a reader then takes no free memory a
         // guest was promised; otherwise it keeps the stock band.
-        let term = self.limits.headroom_term(mem, thr);
+        let term = self.limits.headroom_term(mem, thr, p);
         let waiting = if self.limits.paced_cut() {
             term < 0
         } else {
@@ -384,8 +384,14 @@ impl ArcModel {
             .unwrap_or(i64::MAX)
             .saturating_sub(free);
         if to_free > 0 && self.limits.headroom_pending() {
-            let in_flight = mem.arc_size.saturating_sub(c).saturating_add(mem.arc_depot);
-            to_free = self.limits.reap_to_free(to_free, in_flight);
+            let headroom_is_reason = free == self.limits.headroom_term(mem, thr, p);
+            to_free = self.limits.reap_to_free(
+                to_free,
+                free,
+                headroom_is_reason,
+                mem.arc_size.saturating_sub(c),
+                mem.arc_depot,
+            );
             // `size - c` counts as in flight only if the adjust zthr is
             // asked to evict it; with nothing to cut, ask here
             // (`arc_tunables_adjust()` in the patch).

@@ -248,6 +248,11 @@ pub struct ArcTunables<P: Platform> {
     /// `zfs_arc_headroom_margin` as last stored (0: the default), read by
     /// the headroom term without the lock.
     margin: AtomicU64,
+    /// The headroom deficit the reaper's last pass saw, in bytes
+    /// (`u64::MAX`: none, the headroom term was not the reason, or a
+    /// reservation was made since). The ARC's reap thread writes it (see
+    /// `reap_to_free`), a new reservation resets it.
+    reap_deficit: AtomicU64,
     /// The host's page size (immutable; kept out of the locked state so
     /// the headroom term needs no lock).
     page_size: PageSize,
@@ -308,6 +313,7 @@ impl<P: Platform> ArcTunables<P> {
             values: RegistryValues::new(),
             pending: AtomicU64::new(0),
             margin: AtomicU64::new(0),
+            reap_deficit: AtomicU64::new(u64::MAX),
             page_size: host.page_size,
             defaults: limits,
             state: UnsafeCell::new(State {
@@ -366,6 +372,7 @@ impl<P: Platform> ArcTunables<P> {
             values: RegistryValues::new(),
             pending: AtomicU64::new(0),
             margin: AtomicU64::new(0),
+            reap_deficit: AtomicU64::new(u64::MAX),
             page_size: host.page_size,
             defaults: ArcLimits {
                 c_min: Bytes::ZERO,
@@ -738,6 +745,38 @@ impl<P: Platform> ArcTunables<P> {
         i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
     }
 
+    /// The headroom term's `availrmem` half, in bytes: `availrmem - floor
+    /// - pending`, or `i64::MAX` when nothing is pending.
+    ///
+    /// A guest's pages leave `availrmem` as well as `freemem` (they are
+    /// locked down), and `arc_available_memory()`'s `FMR_PAGES_PP_MAXIMUM`
+    /// term keeps `availrmem` above `pages_pp_maximum +
+    /// arc_pages_pp_reserve` (the `floor`, the admission's
+    /// [`availrmem_floor`](crate::AdmissionFigures::availrmem_floor)). On
+    /// a host whose kernel holds much locked memory, `availrmem` is the
+    /// tighter of the two: a guest admitted on `freemem` alone would take
+    /// `availrmem` under the floor once its pages were locked, and the
+    /// stock reaper would then cut `c` again, by `c >> arc_shrink_shift`
+    /// beyond the deficit, for memory the headroom term had not asked for.
+    /// So the ARC takes the smaller of this and
+    /// [`headroom_term`](Self::headroom_term) as its headroom term, and a
+    /// waiter proceeds only when both cover it. No margin is added: the
+    /// floor is the ARC's own. Claimed bytes are not pending here. One
+    /// atomic load and integer arithmetic; no lock.
+    #[inline]
+    pub fn headroom_term_availrmem(&self, availrmem: Pages, floor: Pages) -> i64 {
+        let pending = self.pending.load(Ordering::Relaxed);
+        if pending == 0 {
+            return i64::MAX;
+        }
+        let ps = i128::from(self.page_size.bytes().0);
+        let n = i128::from(availrmem.0)
+            .saturating_mul(ps)
+            .saturating_sub(i128::from(floor.0).saturating_mul(ps))
+            .saturating_sub(i128::from(pending));
+        i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
+    }
+
     /// The margin in force for these page counts, in bytes.
     fn margin_for(&self, lotsfree: Pages, desfree: Pages) -> Bytes {
         let ps = self.page_size;
@@ -766,18 +805,44 @@ impl<P: Platform> ArcTunables<P> {
         })
     }
 
-    /// `arc_reap_cb()`'s `to_free`, less what is already on its way to
-    /// free memory, while a reservation is pending.
+    /// `arc_reap_cb()`'s `to_free` while a reservation is pending: the
+    /// headroom deficit when the headroom term is the reason memory is
+    /// short, less what is already on its way to free memory.
+    ///
+    /// The stock reaper frees `(c >> arc_shrink_shift) - free_memory`:
+    /// the deficit plus a slack of `c >> arc_shrink_shift`. When the
+    /// headroom term is the reason (`headroom_is_reason`, the ARC's
+    /// `last_free_reason == FMR_HEADROOM`; `free_memory` is then that
+    /// term), the deficit is exact (the pending bytes, with the margin
+    /// already in the term), so the slack is not taken: it would be
+    /// evicted for nobody. Under any other reason the stock figure stands.
     ///
     /// The headroom term is satisfied only when memory reaches `freemem`.
-    /// The ARC's reaper computes `to_free` once a second from that term,
-    /// but bytes it already asked for may still be in flight: the adjust
-    /// thread has yet to evict `size - c`, and evicted buffers sit in the
-    /// ARC's kmem caches until they are reaped. Cutting `c` again by the
-    /// same deficit every second until the memory arrives is how OS-8005
-    /// over-evicted. So, while anything is pending, the reaper subtracts
-    /// `in_flight` (the ARC computes it: `size - c` plus the free bytes of
-    /// its kmem caches). With nothing pending the stock rule is kept.
+    /// The reaper computes `to_free` once a second, but bytes it already
+    /// asked for may still be on their way: `to_evict` (`size - c`, which
+    /// the adjust thread has yet to evict) and `depots` (evicted buffers in
+    /// the full magazines of the ARC's kmem caches, which the reap at the
+    /// start of each pass returns). Cutting `c` again by the same deficit
+    /// every second until the memory arrives is how OS-8005 over-evicted,
+    /// so, while anything is pending, both are subtracted.
+    ///
+    /// That holds while the memory arrives, that is while the headroom
+    /// deficit shrinks from one pass to the next. When it has not shrunk,
+    /// what was counted is not arriving: a reader that keeps taking back
+    /// what the ARC evicts keeps a float of buffers in the depots for good
+    /// (each reap returns it, and the reader takes as much from
+    /// `freemem`), so a deficit the size of that float would never close;
+    /// or the evictor is stalled. The pass then asks for the deficit less
+    /// `to_evict` (an evictor that is slow or stalled has not lost those
+    /// bytes), and at least the stock slack `c >> arc_shrink_shift`
+    /// (`to_free + free_memory`) up to the deficit: one pass closes a
+    /// reader's float, and a stall costs no more per pass than the stock
+    /// slack. The last deficit is kept in an atomic; a new reservation
+    /// resets it, so a pass after one is a first pass. Only the ARC's reap
+    /// thread may call this.
+    ///
+    /// With nothing pending the stock rule is kept: `to_free` is returned
+    /// unchanged.
     ///
     /// `size - c` is in flight only if the adjust thread was asked to
     /// evict it; a reader can hold the ARC in its overflow band above `c`
@@ -785,11 +850,33 @@ impl<P: Platform> ArcTunables<P> {
     /// therefore ask for that eviction itself (the patched `arc_reap_cb()`
     /// does, through `arc_tunables_adjust()`).
     #[inline]
-    pub fn reap_to_free(&self, to_free: i64, in_flight: Bytes) -> i64 {
+    pub fn reap_to_free(
+        &self,
+        to_free: i64,
+        free_memory: i64,
+        headroom_is_reason: bool,
+        to_evict: Bytes,
+        depots: Bytes,
+    ) -> i64 {
         if self.pending.load(Ordering::Relaxed) == 0 {
+            self.reap_deficit.store(u64::MAX, Ordering::Relaxed);
             return to_free;
         }
-        to_free.saturating_sub(in_flight.saturating_as_i64())
+        // The headroom term's deficit (none if the term is met).
+        let shortfall = free_memory.saturating_neg().max(0);
+        let (wanted, deficit) = if headroom_is_reason {
+            (shortfall, shortfall.unsigned_abs())
+        } else {
+            (to_free, u64::MAX)
+        };
+        let last = self.reap_deficit.swap(deficit, Ordering::Relaxed);
+        if !headroom_is_reason || deficit < last {
+            return wanted.saturating_sub(to_evict.saturating_add(depots).saturating_as_i64());
+        }
+        let slack = to_free.saturating_add(free_memory).max(0).min(wanted);
+        wanted
+            .saturating_sub(to_evict.saturating_as_i64())
+            .max(slack)
     }
 
     /// How far the ARC lowers `c` at once when its evictor is kicked
@@ -858,6 +945,8 @@ impl<P: Platform> ArcTunables<P> {
             )
         })?;
         self.republish(&mut g);
+        // A new deficit: the reaper's next pass is its first.
+        self.reap_deficit.store(u64::MAX, Ordering::Relaxed);
         drop(g);
         self.platform.kick_evictor();
         Ok(id)
@@ -961,7 +1050,8 @@ impl<P: Platform> ArcTunables<P> {
     }
 
     /// Whether free memory covers `id`'s pending bytes, those of every
-    /// older reservation, and the margin.
+    /// older reservation, and the margin, and `availrmem` covers the same
+    /// bytes above the ARC's floor there.
     fn headroom_ready(&self, s: &State, id: ReservationId) -> Result<bool, TunableError> {
         let need = match s.headroom.pending_through(id) {
             Some(n) => n,
@@ -974,7 +1064,17 @@ impl<P: Platform> ArcTunables<P> {
         let mem = self.platform.memory();
         let free = mem.freemem.saturating_to_bytes(s.host.page_size);
         let margin = self.margin_for(mem.lotsfree, mem.desfree);
-        Ok(free >= need.saturating_add(margin))
+        if free < need.saturating_add(margin) {
+            return Ok(false);
+        }
+        // The pages come out of availrmem too; above the ARC's floor there
+        // (see `headroom_term_availrmem`). Read only once freemem covers
+        // the need, since the figures take the ARC's callback.
+        Ok(self.platform.admission_figures().is_none_or(|f| {
+            let ps = s.host.page_size;
+            f.availrmem.saturating_to_bytes(ps)
+                >= need.saturating_add(f.availrmem_floor.saturating_to_bytes(ps))
+        }))
     }
 
     /// One check of a wait, under the lock: `Ok(true)` when headroom is

@@ -37,7 +37,12 @@
 //! first served: a waiter proceeds when free memory covers its own pending
 //! bytes *and* those of every older reservation, claimed or not, plus the
 //! margin (`lotsfree + desfree` by default), so two guests starting
-//! together cannot both take the same freed memory.
+//! together cannot both take the same freed memory. The pages are locked
+//! down, so they leave `availrmem` too: the same bytes must also be there
+//! above the ARC's `availrmem` floor (`pages_pp_maximum +
+//! arc_pages_pp_reserve`), and the ARC's headroom term is the smaller of
+//! the two (`ArcTunables::headroom_term`,
+//! `ArcTunables::headroom_term_availrmem`).
 //!
 //! # Admission
 //!

@@ -19,7 +19,7 @@ use zfs_tunables::{
 };
 
 use crate::host::memory::{Memory, Thresholds};
-use crate::params::HZ;
+use crate::params::{Params, HZ};
 use crate::platform::SimPlatform;
 use crate::scenario::Generation;
 
@@ -69,14 +69,26 @@ pub trait ArcLimits {
     /// ARC is below `c_max` and near `c`).
     fn grow_target(&mut self, bytes: u64);
     /// The component's term of `arc_available_memory()` for the host's
-    /// `freemem`, `lotsfree` and `desfree`, bytes; `i64::MAX` when there
-    /// is none (no headroom pending, or a stock kernel).
-    fn headroom_term(&self, mem: &Memory, thr: &Thresholds) -> i64;
+    /// `freemem`, `lotsfree` and `desfree`, or for `availrmem` above the
+    /// ARC's floor there if that is smaller (the patch's `arc_headroom()`),
+    /// bytes; `i64::MAX` when there is none (no headroom pending, or a
+    /// stock kernel).
+    fn headroom_term(&self, mem: &Memory, thr: &Thresholds, p: &Params) -> i64;
     /// Whether headroom is pending (a guest waits for its memory).
     fn headroom_pending(&self) -> bool;
-    /// The reaper's `to_free` less what is `in_flight` to `freemem`
-    /// (the patch's `reap_to_free()`; the stock rule keeps `to_free`).
-    fn reap_to_free(&self, to_free: i64, in_flight: u64) -> i64;
+    /// The reaper's `to_free` while headroom is pending: the deficit
+    /// `-free_memory` if the headroom term is the reason, else `to_free`,
+    /// less what is on its way to `freemem`: `to_evict` (`size - c`) and
+    /// the depots while the deficit shrinks (the patch's
+    /// `reap_to_free()`; the stock rule keeps `to_free`).
+    fn reap_to_free(
+        &self,
+        to_free: i64,
+        free_memory: i64,
+        headroom_is_reason: bool,
+        to_evict: u64,
+        depots: u64,
+    ) -> i64;
     /// Takes the evictor kicks made since the last call (admin writes,
     /// reservations).
     fn take_kicks(&self) -> u64;
@@ -180,7 +192,7 @@ impl ArcLimits for StockLimits {
         }
     }
 
-    fn headroom_term(&self, _: &Memory, _: &Thresholds) -> i64 {
+    fn headroom_term(&self, _: &Memory, _: &Thresholds, _: &Params) -> i64 {
         i64::MAX
     }
 
@@ -188,7 +200,7 @@ impl ArcLimits for StockLimits {
         false
     }
 
-    fn reap_to_free(&self, to_free: i64, _: u64) -> i64 {
+    fn reap_to_free(&self, to_free: i64, _: i64, _: bool, _: u64, _: u64) -> i64 {
         to_free
     }
 
@@ -278,20 +290,39 @@ impl ArcLimits for TunablesLimits {
         self.component.published().grow_target(Bytes(bytes));
     }
 
-    fn headroom_term(&self, mem: &Memory, thr: &Thresholds) -> i64 {
-        self.component.headroom_term(
+    fn headroom_term(&self, mem: &Memory, thr: &Thresholds, p: &Params) -> i64 {
+        // The patch's arc_headroom(): the smaller of the two halves.
+        let free = self.component.headroom_term(
             Pages(mem.freemem()),
             Pages(thr.lotsfree),
             Pages(thr.desfree),
-        )
+        );
+        let locked = self.component.headroom_term_availrmem(
+            Pages(mem.availrmem()),
+            Pages(thr.pages_pp_maximum + p.arc_pages_pp_reserve),
+        );
+        free.min(locked)
     }
 
     fn headroom_pending(&self) -> bool {
         self.component.headroom_term(Pages(0), Pages(0), Pages(0)) != i64::MAX
     }
 
-    fn reap_to_free(&self, to_free: i64, in_flight: u64) -> i64 {
-        self.component.reap_to_free(to_free, Bytes(in_flight))
+    fn reap_to_free(
+        &self,
+        to_free: i64,
+        free_memory: i64,
+        headroom_is_reason: bool,
+        to_evict: u64,
+        depots: u64,
+    ) -> i64 {
+        self.component.reap_to_free(
+            to_free,
+            free_memory,
+            headroom_is_reason,
+            Bytes(to_evict),
+            Bytes(depots),
+        )
     }
 
     fn take_kicks(&self) -> u64 {
