@@ -362,15 +362,17 @@ impl ArcModel {
     /// The second half of `arc_reap_cb()`, after its one-second sleep:
     /// `to_free = (c >> arc_shrink_shift) - free`, at least `ptob(needfree)`.
     ///
-    /// Under the component, while headroom is pending, the kernel also
-    /// subtracts what is already on its way to `freemem` (bytes the adjust
-    /// thread will evict, `size - c`, and evicted bytes waiting in kmem
-    /// magazines) from `to_free`, through the component's
-    /// `reap_to_free()`: the headroom term is only satisfied when memory
-    /// reaches `freemem`, so without this the stock callback cuts `c`
-    /// again by the same deficit every second until the memory arrives. A
-    /// callback started only for the reap after a ceiling drop stops after
-    /// its sleep. The stock kernels keep the stock rule.
+    /// Under the component, while headroom is pending, `to_free` is the
+    /// component's `reap_to_free()`: the headroom deficit without the
+    /// `c >> arc_shrink_shift` slack when the headroom term is the reason,
+    /// less what is already on its way to `freemem` (bytes the adjust
+    /// thread will evict, `size - c`, and, while the deficit shrinks,
+    /// evicted bytes waiting in kmem magazines): the headroom term is only
+    /// satisfied when memory reaches `freemem`, so without this the stock
+    /// callback cuts `c` again by the same deficit every second until the
+    /// memory arrives. A callback started only for the reap after a
+    /// ceiling drop stops after its sleep. The stock kernels keep the
+    /// stock rule.
     fn reap_cb_finish(&mut self, p: &Params, mem: &Memory, thr: &Thresholds) {
         if self.reap_only {
             // Started only to give evicted memory back: c stays.

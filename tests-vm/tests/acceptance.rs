@@ -744,3 +744,24 @@ fn the_fleet_generator_is_deterministic_and_every_run_adds_up() {
         assert_eq!(sum, m.total, "{p:?}");
     }
 }
+
+/// The ARC gives a guest what it takes and no more: on the 128 GiB seeds
+/// `tunables` ends within a page rounding of the ideal. Two rules make it
+/// so, and each alone had left hundreds of MiB evicted for nobody:
+/// - the headroom term has an `availrmem` half (a guest's pages are
+///   locked, and the ARC keeps `availrmem` above `pages_pp_maximum +
+///   arc_pages_pp_reserve`): without it, once seed-128g-home's guest took
+///   its pages, `availrmem` fell under that floor and the stock reaper cut
+///   `c` twice more (688 MiB) under `FMR_PAGES_PP_MAXIMUM`;
+/// - while the headroom term is the reason, the reaper asks for its
+///   deficit without the stock `c >> arc_shrink_shift` slack (120 to 160
+///   MiB per pass on these hosts).
+#[test]
+fn tunables_evicts_for_a_guest_no_more_than_the_ideal_asks() {
+    for name in ["seed-128g", "seed-128g-home", "seed-128g-fix"] {
+        let r = run(&builtin(name), Policy::Tunables);
+        assert!(r.vms.iter().all(|v| v.started), "{name}");
+        let under = r.arc_ideal_after_bytes.saturating_sub(r.arc_after_bytes);
+        assert!(under < MIB, "{name}: {under} bytes under the ideal");
+    }
+}

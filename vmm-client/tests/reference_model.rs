@@ -22,7 +22,7 @@ use kstat_export::RawVariables;
 use proptest::prelude::*;
 use vmm_client::table_lock::StdTableLock;
 use vmm_client::{InstanceId, MemSegRequest, SegmentAllocator, SegmentId, StdVmmClient};
-use zfs_tunables::errno::{EBUSY, EINVAL, ENOENT, ENOMEM, EOVERFLOW, ERANGE};
+use zfs_tunables::errno::{EBUSY, EINVAL, ENOENT, ENOMEM, EOVERFLOW, ERANGE, ETIME};
 use zfs_tunables::std_platform::StdPlatform;
 use zfs_tunables::sync::AtomicU64;
 use zfs_tunables::{
@@ -87,8 +87,10 @@ struct ModelVm {
 }
 
 /// The host's figures admission reads, in bytes (`freemem` stays so
-/// large that a granted wait never sleeps: the model checks admission,
-/// not waiting, and `availrmem` is what binds).
+/// large that it never binds: `availrmem` is what binds, for admission
+/// and for the wait; nothing frees memory here, so a wait that
+/// `availrmem` does not cover times out, on a clock that jumps to its
+/// deadline).
 #[derive(Clone, Copy, Debug)]
 struct ModelHost {
     freemem: u64,
@@ -411,7 +413,7 @@ impl SegmentAllocator for Memory {
 
 fn host(physmem: Pages, generation: Generation) -> (ArcTunables<StdPlatform>, ModelHost) {
     let t = ArcTunables::new(
-        StdPlatform::manual(),
+        StdPlatform::jumping(),
         HostMemory::new(physmem, PS),
         generation,
     );
@@ -665,6 +667,15 @@ fn run(physmem: Pages, generation: Generation, ops: &[Op]) -> Result<(), TestCas
                     }
                     match m.check_reserve(total, o) {
                         Some(e) => Err(e),
+                        // Admitted; the wait needs the pending bytes in
+                        // `availrmem` above the ARC's floor.
+                        None if u128::from(m.host.availrmem)
+                            < u128::from(m.pending())
+                                + u128::from(total - o)
+                                + u128::from(m.host.availrmem_floor) =>
+                        {
+                            Err(ETIME)
+                        }
                         None => Ok((total, o)),
                     }
                 });

@@ -19,6 +19,9 @@ use crate::units::{Bytes, Hrtime, Pages};
 enum Clock {
     /// Moves only through [`StdPlatform::advance`].
     Manual(AtomicU64),
+    /// As `Manual`, but a thread about to sleep in `wait` moves it to its
+    /// deadline instead (see [`StdPlatform::jumping`]).
+    Jumping(AtomicU64),
     /// Real time since the platform was made.
     #[cfg(not(loom))]
     Real(std::time::Instant),
@@ -167,6 +170,16 @@ impl StdPlatform {
         Self::with_clock(Clock::Manual(AtomicU64::new(0)))
     }
 
+    /// A platform whose clock starts at zero and moves only when told,
+    /// except that a `wait` that would sleep moves it to its deadline and
+    /// times out: for a single-threaded test that checks what a call
+    /// decides (a wait that cannot succeed ends in `ETIME`), where a
+    /// sleep on [`manual`](Self::manual)'s clock would never end.
+    #[must_use]
+    pub fn jumping() -> Self {
+        Self::with_clock(Clock::Jumping(AtomicU64::new(0)))
+    }
+
     /// A platform on the real clock.
     #[cfg(not(loom))]
     #[must_use]
@@ -177,8 +190,7 @@ impl StdPlatform {
     /// Moves a manual clock forward by `d` and wakes sleepers so they see
     /// their deadlines. Does nothing on the real clock.
     pub fn advance(&self, d: Hrtime) {
-        #[allow(irrefutable_let_patterns)] // irrefutable under loom only
-        if let Clock::Manual(t) = &self.clock {
+        if let Clock::Manual(t) | Clock::Jumping(t) = &self.clock {
             // One read-modify-write: two racing advances both count.
             let _ = t.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
                 Some(now.saturating_add(d.0))
@@ -282,6 +294,12 @@ unsafe impl Platform for StdPlatform {
             c.sleeps_begun = c.sleeps_begun.saturating_add(1);
             c = match &self.clock {
                 Clock::Manual(_) => relock(self.cond_cv.wait(c)),
+                Clock::Jumping(t) => {
+                    let _ = t.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                        Some(now.max(deadline.0))
+                    });
+                    c
+                }
                 #[cfg(not(loom))]
                 Clock::Real(_) => {
                     let left = std::time::Duration::from_nanos(deadline.saturating_sub(now).0);
@@ -310,7 +328,7 @@ unsafe impl Platform for StdPlatform {
 
     fn now(&self) -> Hrtime {
         match &self.clock {
-            Clock::Manual(t) => Hrtime(t.load(Ordering::SeqCst)),
+            Clock::Manual(t) | Clock::Jumping(t) => Hrtime(t.load(Ordering::SeqCst)),
             #[cfg(not(loom))]
             Clock::Real(start) => {
                 Hrtime(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX))

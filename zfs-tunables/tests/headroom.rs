@@ -431,3 +431,133 @@ fn a_stepwise_owner_lowers_and_restores_the_ceiling_exactly() {
     assert_eq!(t.headroom_stats().reservations, 0);
     assert_eq!(t.release(held), Ok(ReleaseOutcome::AlreadyReleased));
 }
+
+#[test]
+fn a_waiter_also_needs_its_bytes_in_availrmem_above_the_arcs_floor() {
+    let t = shared(16);
+    t.platform().set_lotsfree(Pages(2000));
+    // freemem covers 5000 pending + 2000 lotsfree + 1000 desfree.
+    t.platform().set_freemem(Pages(8_000));
+    t.platform()
+        .set_admission(Some(zfs_tunables::AdmissionFigures {
+            availrmem: Pages(1_000_000),
+            availrmem_floor: Pages(1000),
+            arc_evictable: Bytes(8 * GIB),
+            arc_evicted_cached: Bytes::ZERO,
+        }));
+    let id = t.reserve("vmm", Bytes(5_000 * 4096)).unwrap();
+    let mut ticket = WaitTicket::default();
+    let deadline = Hrtime::from_secs(60);
+    // availrmem one page short of the pending bytes above the floor.
+    let set_availrmem = |pages: u64| {
+        t.platform()
+            .set_admission(Some(zfs_tunables::AdmissionFigures {
+                availrmem: Pages(pages),
+                availrmem_floor: Pages(1000),
+                arc_evictable: Bytes(8 * GIB),
+                arc_evicted_cached: Bytes::ZERO,
+            }))
+    };
+    set_availrmem(5_999);
+    assert_eq!(t.poll_wait(id, deadline, &mut ticket), Ok(false));
+    // The ARC's availrmem half of the term sees exactly that page.
+    assert_eq!(t.headroom_term_availrmem(Pages(5_999), Pages(1000)), -4096);
+    set_availrmem(6_000);
+    assert_eq!(t.poll_wait(id, deadline, &mut ticket), Ok(true));
+    t.release(id).unwrap();
+}
+
+#[test]
+fn the_availrmem_half_counts_pending_bytes_only_and_saturates() {
+    let t = booted(64, Generation::Current);
+    assert_eq!(
+        t.headroom_term_availrmem(Pages(0), Pages(u64::MAX)),
+        i64::MAX
+    );
+    let id = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
+    let avail = Pages(12 * 262_144); // 12 GiB
+    let floor = Pages(262_144); // 1 GiB
+    assert_eq!(
+        t.headroom_term_availrmem(avail, floor),
+        (12 * GIB) as i64 - (GIB as i64) - (10 * GIB) as i64
+    );
+    t.mark_allocated(id, Bytes(4 * GIB)).unwrap();
+    assert_eq!(
+        t.headroom_term_availrmem(avail, floor),
+        (12 * GIB) as i64 - (GIB as i64) - (6 * GIB) as i64
+    );
+    assert!(t.headroom_term_availrmem(Pages(u64::MAX), Pages(0)) > 0);
+    assert!(t.headroom_term_availrmem(Pages(0), Pages(u64::MAX)) < 0);
+    t.release(id).unwrap();
+}
+
+/// `arc_reap_cb()`'s rule while headroom is pending, pass by pass.
+#[test]
+fn the_reaper_asks_for_the_headroom_deficit_less_what_arrives() {
+    let t = booted(64, Generation::Current);
+    let slack = 256 * MIB as i64; // c >> arc_shrink_shift
+    let deficit = 6 * GIB as i64;
+    let stock = |free: i64| slack - free;
+    let (to_evict, depots) = (Bytes(GIB), Bytes(2 * GIB));
+    // Nothing pending: the stock figure, whatever else is passed.
+    assert_eq!(
+        t.reap_to_free(stock(-deficit), -deficit, true, to_evict, depots),
+        stock(-deficit)
+    );
+    let id = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
+    // First pass: the deficit without the slack, less both in flight.
+    assert_eq!(
+        t.reap_to_free(stock(-deficit), -deficit, true, to_evict, depots),
+        deficit - (3 * GIB) as i64
+    );
+    // The deficit shrank: the depots are arriving, counted again.
+    let smaller = deficit - GIB as i64;
+    assert_eq!(
+        t.reap_to_free(stock(-smaller), -smaller, true, to_evict, depots),
+        smaller - (3 * GIB) as i64
+    );
+    // It did not shrink: the depots are not arriving (a reader's float),
+    // so the pass asks for the deficit less only what the adjust thread
+    // still has to evict.
+    assert_eq!(
+        t.reap_to_free(stock(-smaller), -smaller, true, to_evict, depots),
+        smaller - GIB as i64
+    );
+    // A small float: at least the stock slack, never beyond the deficit.
+    let float = 10 * MIB as i64;
+    let f = Bytes(5 * MIB);
+    assert_eq!(t.reap_to_free(stock(-float), -float, true, f, f), 0);
+    assert_eq!(t.reap_to_free(stock(-float), -float, true, f, f), float);
+    // A stall: the deficit is all still to evict and does not shrink;
+    // each pass costs the slack and no more.
+    let stalled = Bytes(deficit as u64);
+    for _ in 0..3 {
+        assert_eq!(
+            t.reap_to_free(stock(-deficit), -deficit, true, stalled, Bytes::ZERO),
+            slack
+        );
+    }
+    // A new reservation starts a new deficit: its first pass counts the
+    // depots even though the deficit grew.
+    let id2 = t.reserve("vmm", Bytes(GIB)).unwrap();
+    let bigger = deficit + GIB as i64;
+    assert_eq!(
+        t.reap_to_free(stock(-bigger), -bigger, true, to_evict, depots),
+        bigger - (3 * GIB) as i64
+    );
+    // Another reason (generic pressure): the stock figure less both.
+    let free = -(GIB as i64);
+    assert_eq!(
+        t.reap_to_free(stock(free), free, false, to_evict, depots),
+        stock(free) - (3 * GIB) as i64
+    );
+    // The headroom term met: nothing to ask.
+    assert!(t.reap_to_free(slack - 5, 5, true, Bytes::ZERO, Bytes::ZERO) <= 0);
+    // Extremes saturate.
+    assert_eq!(
+        t.reap_to_free(i64::MIN, i64::MIN, true, Bytes(u64::MAX), Bytes(u64::MAX)),
+        i64::MAX.saturating_sub(i64::MAX)
+    );
+    t.release(id).unwrap();
+    t.release(id2).unwrap();
+}
