@@ -74,6 +74,9 @@ pub struct ArcModel {
     pub evicted_total: u64,
     /// `last_free_memory`.
     pub last_free_memory: i64,
+    /// Whether the headroom term was the reason at the check that started
+    /// the callback now sleeping (the patch's `arc_reap_reason`).
+    pub reap_for_headroom: bool,
     /// Fault (`evictor_stall`): the adjust thread evicts nothing before
     /// this tick.
     pub stalled_until: u64,
@@ -122,6 +125,7 @@ impl ArcModel {
             vm_reserved_pages: None,
             evicted_total: 0,
             last_free_memory: 0,
+            reap_for_headroom: false,
             stalled_until: 0,
             zfs_blocked: Vec::new(),
             blocked_since: None,
@@ -341,6 +345,7 @@ impl ArcModel {
         self.last_free_memory = free;
         let c = self.c();
         if !kmem.cache_reap_active() && free < 0 {
+            self.reap_for_headroom = free == self.limits.headroom_term(mem, thr, p);
             self.no_grow = true;
             self.growtime = now + p.arc_grow_retry_s * HZ;
             // This reap also serves a request whose eviction is done.
@@ -385,8 +390,9 @@ impl ArcModel {
         let mut to_free = i64::try_from(c >> p.arc_shrink_shift)
             .unwrap_or(i64::MAX)
             .saturating_sub(free);
-        if to_free > 0 && self.limits.headroom_pending() {
-            let headroom_is_reason = free == self.limits.headroom_term(mem, thr, p);
+        let headroom_is_reason = std::mem::take(&mut self.reap_for_headroom)
+            || free == self.limits.headroom_term(mem, thr, p);
+        if to_free > 0 && (headroom_is_reason || self.limits.headroom_pending()) {
             to_free = self.limits.reap_to_free(
                 to_free,
                 free,

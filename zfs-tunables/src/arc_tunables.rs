@@ -805,17 +805,23 @@ impl<P: Platform> ArcTunables<P> {
         })
     }
 
-    /// `arc_reap_cb()`'s `to_free` while a reservation is pending: the
-    /// headroom deficit when the headroom term is the reason memory is
-    /// short, less what is already on its way to free memory.
+    /// `arc_reap_cb()`'s `to_free` under headroom: the headroom deficit
+    /// when the headroom term is or was the reason memory is short, less
+    /// what is already on its way to free memory.
     ///
     /// The stock reaper frees `(c >> arc_shrink_shift) - free_memory`:
     /// the deficit plus a slack of `c >> arc_shrink_shift`. When the
-    /// headroom term is the reason (`headroom_is_reason`, the ARC's
-    /// `last_free_reason == FMR_HEADROOM`; `free_memory` is then that
-    /// term), the deficit is exact (the pending bytes, with the margin
-    /// already in the term), so the slack is not taken: it would be
-    /// evicted for nobody. Under any other reason the stock figure stands.
+    /// headroom term is the reason (`headroom_is_reason`), the deficit is
+    /// exact (the pending bytes, with the margin already in the term), so
+    /// the slack is not taken: it would be evicted for nobody. The caller
+    /// says the term is the reason when it is now (the ARC's
+    /// `last_free_reason == FMR_HEADROOM`) or when it was at the check that
+    /// started this pass: a guest that claimed its bytes during the pass's
+    /// one-second sleep leaves the term met, and the stock rule would then
+    /// cut `c >> arc_shrink_shift` for the memory the guest just took.
+    /// The deficit is then that of whichever term binds now (none if
+    /// `free_memory` is not negative). Under any other reason the stock
+    /// figure stands.
     ///
     /// The headroom term is satisfied only when memory reaches `freemem`.
     /// The reaper computes `to_free` once a second, but bytes it already
@@ -824,7 +830,8 @@ impl<P: Platform> ArcTunables<P> {
     /// the full magazines of the ARC's kmem caches, which the reap at the
     /// start of each pass returns). Cutting `c` again by the same deficit
     /// every second until the memory arrives is how OS-8005 over-evicted,
-    /// so, while anything is pending, both are subtracted.
+    /// so, while anything is pending or the term is the reason, both are
+    /// subtracted.
     ///
     /// That holds while the memory arrives, that is while the headroom
     /// deficit shrinks from one pass to the next. When it has not shrunk,
@@ -841,8 +848,8 @@ impl<P: Platform> ArcTunables<P> {
     /// resets it, so a pass after one is a first pass. Only the ARC's reap
     /// thread may call this.
     ///
-    /// With nothing pending the stock rule is kept: `to_free` is returned
-    /// unchanged.
+    /// With nothing pending and another reason, the stock rule is kept:
+    /// `to_free` is returned unchanged.
     ///
     /// `size - c` is in flight only if the adjust thread was asked to
     /// evict it; a reader can hold the ARC in its overflow band above `c`
@@ -858,7 +865,7 @@ impl<P: Platform> ArcTunables<P> {
         to_evict: Bytes,
         depots: Bytes,
     ) -> i64 {
-        if self.pending.load(Ordering::Relaxed) == 0 {
+        if !headroom_is_reason && self.pending.load(Ordering::Relaxed) == 0 {
             self.reap_deficit.store(u64::MAX, Ordering::Relaxed);
             return to_free;
         }
