@@ -499,10 +499,26 @@ fn the_reaper_asks_for_the_headroom_deficit_less_what_arrives() {
     let deficit = 6 * GIB as i64;
     let stock = |free: i64| slack - free;
     let (to_evict, depots) = (Bytes(GIB), Bytes(2 * GIB));
-    // Nothing pending: the stock figure, whatever else is passed.
+    // Nothing pending, another reason: the stock figure.
     assert_eq!(
-        t.reap_to_free(stock(-deficit), -deficit, true, to_evict, depots),
+        t.reap_to_free(stock(-deficit), -deficit, false, to_evict, depots),
         stock(-deficit)
+    );
+    // Nothing pending, but the pass began for the headroom term (its
+    // guest claimed during the sleep): no slack, only a real deficit.
+    assert_eq!(
+        t.reap_to_free(stock(0), 0, true, Bytes::ZERO, Bytes::ZERO),
+        0
+    );
+    assert_eq!(
+        t.reap_to_free(
+            stock(-(GIB as i64)),
+            -(GIB as i64),
+            true,
+            Bytes::ZERO,
+            Bytes::ZERO
+        ),
+        GIB as i64
     );
     let id = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
     // First pass: the deficit without the slack, less both in flight.
