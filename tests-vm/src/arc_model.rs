@@ -371,8 +371,8 @@ impl ArcModel {
     /// component's `reap_to_free()`: the headroom deficit without the
     /// `c >> arc_shrink_shift` slack when the headroom term is the reason,
     /// less what is already on its way to `freemem` (bytes the adjust
-    /// thread will evict, `size - c`, and, while the deficit shrinks,
-    /// evicted bytes waiting in kmem magazines): the headroom term is only
+    /// thread will evict, `size - c`, and, while the last pass's are seen
+    /// arriving, evicted bytes waiting in kmem magazines): the headroom term is only
     /// satisfied when memory reaches `freemem`, so without this the stock
     /// callback cuts `c` again by the same deficit every second until the
     /// memory arrives. A callback started only for the reap after a

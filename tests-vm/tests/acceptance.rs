@@ -171,15 +171,14 @@ fn tunables_starts_four_guests_at_once_beside_a_busy_reader() {
         run(&parse_scenario(&text, "four").unwrap(), Policy::Tunables)
     };
     // Each guest within its own allocation, plus the eviction of all four
-    // guests' memory, plus two of the reaper's passes (a second's sleep
-    // each, and the reap before it, half a second in all): the stock
-    // reaper's sleep, and the pass that finds the last few MiB of the
-    // deficit not arriving because the reader keeps taking back the
+    // guests' memory, plus two of the reaper's passes (a second each): the
+    // stock reaper's sleep, and the pass that finds the last few MiB of
+    // the deficit not arriving because the reader keeps taking back the
     // buffers in the kmem depots (`reap_to_free()`), at the model's rates;
     // the run ends 10 s after the starts' worst case.
     let p = Params::default();
     let ram = 9830.0 * MIB as f64;
-    let bound = ram / p.alloc_rate as f64 + 4.0 * ram / p.evict_rate as f64 + 2.5;
+    let bound = ram / p.alloc_rate as f64 + 4.0 * ram / p.evict_rate as f64 + 2.0;
     let starts = host(&format!("{}s", 10 + bound.ceil() as u64));
     for v in &starts.vms {
         assert!(v.started, "{}: {:?}", v.name, v.error);

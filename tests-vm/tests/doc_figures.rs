@@ -448,7 +448,7 @@ fn figures() -> Vec<Figure> {
             format!("the {mb} MB Kernel (about {s:.0} s)")
         }),
         input(M, "the 61 GiB segment", || format!("the {} segment", gib0(rams(&builtin("seed-128g-fix"))[1] - p().lowmem_limit))),
-        run(M, "`tunables` on `busy-reader`: starts in 15.9 s", || format!("`tunables` on `busy-reader`: starts in {}", tables::seconds(latency(&result("busy-reader", Tunables), "vm1")))),
+        run(M, "`tunables` on `busy-reader`: starts in 14.8 s", || format!("`tunables` on `busy-reader`: starts in {}", tables::seconds(latency(&result("busy-reader", Tunables), "vm1")))),
         run(M, "ARC ends at most 2 KiB under the ideal", || {
             let under = SEEDS_128G.iter().map(|n| {
                 let r = result(n, Tunables);
@@ -730,7 +730,7 @@ fn figures() -> Vec<Figure> {
             assert!(fast.iter().all(|n| n.contains("reader 2G ") || n.starts_with("16G fill") && n.contains("reader 500M ")), "{fast:?}");
             format!("and {} hosts with fast readers (the same hosts with 2 GB/s of misses, and 500 MB/s on 16 GiB)", grid::FAST_READER_HOSTS)
         }),
-        run(M, "At the model's eviction rate (20 GiB/s) the cut at once stalls ZFS for 0.65 to 2.48 s on the 128 GiB seeds, less than each stock kernel there, and for 7.38 s beside `busy-reader`'s 500 MiB/s reader, longer than every stock kernel.", || {
+        run(M, "At the model's eviction rate (20 GiB/s) the cut at once stalls ZFS for 0.65 to 2.48 s on the 128 GiB seeds, less than each stock kernel there, and for 6.98 s beside `busy-reader`'s 500 MiB/s reader, longer than every stock kernel.", || {
             // The ZFS stall table's columns ("tunables, cut at once" and
             // the stock kernels), from the same runs.
             let at_once = Params { paced_cut: false, ..Params::default() };

@@ -248,11 +248,12 @@ pub struct ArcTunables<P: Platform> {
     /// `zfs_arc_headroom_margin` as last stored (0: the default), read by
     /// the headroom term without the lock.
     margin: AtomicU64,
-    /// The headroom deficit the reaper's last pass saw, in bytes
-    /// (`u64::MAX`: none, the headroom term was not the reason, or a
-    /// reservation was made since). The ARC's reap thread writes it (see
+    /// The headroom deficit the reaper's last pass expected to remain once
+    /// the depots it counted were returned, in bytes (`u64::MAX`: no
+    /// expectation: the headroom term was not the reason, or a reservation
+    /// was made since). The ARC's reap thread writes it (see
     /// `reap_to_free`), a new reservation resets it.
-    reap_deficit: AtomicU64,
+    reap_expect: AtomicU64,
     /// The host's page size (immutable; kept out of the locked state so
     /// the headroom term needs no lock).
     page_size: PageSize,
@@ -313,7 +314,7 @@ impl<P: Platform> ArcTunables<P> {
             values: RegistryValues::new(),
             pending: AtomicU64::new(0),
             margin: AtomicU64::new(0),
-            reap_deficit: AtomicU64::new(u64::MAX),
+            reap_expect: AtomicU64::new(u64::MAX),
             page_size: host.page_size,
             defaults: limits,
             state: UnsafeCell::new(State {
@@ -372,7 +373,7 @@ impl<P: Platform> ArcTunables<P> {
             values: RegistryValues::new(),
             pending: AtomicU64::new(0),
             margin: AtomicU64::new(0),
-            reap_deficit: AtomicU64::new(u64::MAX),
+            reap_expect: AtomicU64::new(u64::MAX),
             page_size: host.page_size,
             defaults: ArcLimits {
                 c_min: Bytes::ZERO,
@@ -833,20 +834,22 @@ impl<P: Platform> ArcTunables<P> {
     /// so, while anything is pending or the term is the reason, both are
     /// subtracted.
     ///
-    /// That holds while the memory arrives, that is while the headroom
-    /// deficit shrinks from one pass to the next. When it has not shrunk,
-    /// what was counted is not arriving: a reader that keeps taking back
-    /// what the ARC evicts keeps a float of buffers in the depots for good
-    /// (each reap returns it, and the reader takes as much from
-    /// `freemem`), so a deficit the size of that float would never close;
-    /// or the evictor is stalled. The pass then asks for the deficit less
-    /// `to_evict` (an evictor that is slow or stalled has not lost those
-    /// bytes), and at least the stock slack `c >> arc_shrink_shift`
-    /// (`to_free + free_memory`) up to the deficit: one pass closes a
-    /// reader's float, and a stall costs no more per pass than the stock
-    /// slack. The last deficit is kept in an atomic; a new reservation
-    /// resets it, so a pass after one is a first pass. Only the ARC's reap
-    /// thread may call this.
+    /// That holds while the memory arrives. Each pass begins with a reap
+    /// of the depots (`arc_kmem_reap_soon()`), and the next check waits
+    /// for it to finish (`kmem_cache_reap_active()`), so by the next pass
+    /// the depots a pass counted have reached `freemem`, and the deficit
+    /// should be at most this one less them. When it is more, someone took
+    /// as much from `freemem`: a reader that keeps taking back what the
+    /// ARC evicts keeps a float of buffers in the depots for good, and a
+    /// deficit the size of that float would never close. The pass then
+    /// does not count the depots: it asks for the deficit less `to_evict`,
+    /// and at least the stock slack `c >> arc_shrink_shift` (`to_free +
+    /// free_memory`) up to the deficit, so one pass closes the float. A
+    /// stalled evictor leaves the deficit where it was, which is what was
+    /// expected of it (its bytes are still in `to_evict`): no pass cuts
+    /// for it twice. The expectation is kept in an atomic; a new
+    /// reservation resets it, so a pass after one is a first pass. Only the
+    /// ARC's reap thread may call this.
     ///
     /// With nothing pending and another reason, the stock rule is kept:
     /// `to_free` is returned unchanged.
@@ -866,18 +869,19 @@ impl<P: Platform> ArcTunables<P> {
         depots: Bytes,
     ) -> i64 {
         if !headroom_is_reason && self.pending.load(Ordering::Relaxed) == 0 {
-            self.reap_deficit.store(u64::MAX, Ordering::Relaxed);
+            self.reap_expect.store(u64::MAX, Ordering::Relaxed);
             return to_free;
         }
         // The headroom term's deficit (none if the term is met).
         let shortfall = free_memory.saturating_neg().max(0);
-        let (wanted, deficit) = if headroom_is_reason {
-            (shortfall, shortfall.unsigned_abs())
+        let (wanted, deficit, expect) = if headroom_is_reason {
+            let d = shortfall.unsigned_abs();
+            (shortfall, d, d.saturating_sub(depots.0))
         } else {
-            (to_free, u64::MAX)
+            (to_free, u64::MAX, u64::MAX)
         };
-        let last = self.reap_deficit.swap(deficit, Ordering::Relaxed);
-        if !headroom_is_reason || deficit < last {
+        let expected = self.reap_expect.swap(expect, Ordering::Relaxed);
+        if !headroom_is_reason || deficit <= expected {
             return wanted.saturating_sub(to_evict.saturating_add(depots).saturating_as_i64());
         }
         let slack = to_free.saturating_add(free_memory).max(0).min(wanted);
@@ -953,7 +957,7 @@ impl<P: Platform> ArcTunables<P> {
         })?;
         self.republish(&mut g);
         // A new deficit: the reaper's next pass is its first.
-        self.reap_deficit.store(u64::MAX, Ordering::Relaxed);
+        self.reap_expect.store(u64::MAX, Ordering::Relaxed);
         drop(g);
         self.platform.kick_evictor();
         Ok(id)

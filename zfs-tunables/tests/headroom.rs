@@ -526,31 +526,37 @@ fn the_reaper_asks_for_the_headroom_deficit_less_what_arrives() {
         t.reap_to_free(stock(-deficit), -deficit, true, to_evict, depots),
         deficit - (3 * GIB) as i64
     );
-    // The deficit shrank: the depots are arriving, counted again.
-    let smaller = deficit - GIB as i64;
+    // The depots arrived (the deficit is down by them): counted again.
+    let smaller = deficit - 2 * GIB as i64;
     assert_eq!(
         t.reap_to_free(stock(-smaller), -smaller, true, to_evict, depots),
         smaller - (3 * GIB) as i64
     );
-    // It did not shrink: the depots are not arriving (a reader's float),
-    // so the pass asks for the deficit less only what the adjust thread
-    // still has to evict.
+    // They did not (the deficit is more than the last pass less its
+    // depots: a reader took as much from freemem), so the pass asks for
+    // the deficit less only what the adjust thread still has to evict.
     assert_eq!(
         t.reap_to_free(stock(-smaller), -smaller, true, to_evict, depots),
         smaller - GIB as i64
     );
-    // A small float: at least the stock slack, never beyond the deficit.
+    // A reader's small float: at least the stock slack, never beyond the
+    // deficit, so one pass closes it.
     let float = 10 * MIB as i64;
     let f = Bytes(5 * MIB);
     assert_eq!(t.reap_to_free(stock(-float), -float, true, f, f), 0);
     assert_eq!(t.reap_to_free(stock(-float), -float, true, f, f), float);
-    // A stall: the deficit is all still to evict and does not shrink;
-    // each pass costs the slack and no more.
+    // A stall: the deficit is all still to evict and stays where it was,
+    // as expected of it: the first pass after the float asks for the
+    // slack, and no later pass asks again.
     let stalled = Bytes(deficit as u64);
+    assert_eq!(
+        t.reap_to_free(stock(-deficit), -deficit, true, stalled, Bytes::ZERO),
+        slack
+    );
     for _ in 0..3 {
         assert_eq!(
             t.reap_to_free(stock(-deficit), -deficit, true, stalled, Bytes::ZERO),
-            slack
+            0
         );
     }
     // A new reservation starts a new deficit: its first pass counts the

@@ -79,7 +79,7 @@ pub trait ArcLimits {
     /// The reaper's `to_free` while headroom is pending: the deficit
     /// `-free_memory` if the headroom term is the reason, else `to_free`,
     /// less what is on its way to `freemem`: `to_evict` (`size - c`) and
-    /// the depots while the deficit shrinks (the patch's
+    /// the depots while the last pass's are seen arriving (the patch's
     /// `reap_to_free()`; the stock rule keeps `to_free`).
     fn reap_to_free(
         &self,
