@@ -318,14 +318,16 @@ impl Model {
     }
 
     /// What a new reservation can be given: free memory and availrmem,
-    /// each plus what the ARC can return, less every pending byte and
-    /// what each side keeps.
+    /// each plus what the ARC can return, less every unclaimed pending
+    /// byte (claimed ones are out of free memory already) and what each
+    /// side keeps.
     fn can_give(&self) -> u128 {
         let h = &self.host;
         let c_min = u128::from(self.limits().c_min);
         let shed = u128::from(h.arc_evictable).min(u128::from(h.arc_size).saturating_sub(c_min));
         let back = shed + u128::from(h.arc_evicted_cached);
-        let pending = u128::from(self.pending());
+        // Claimed bytes are already out of freemem: not counted again.
+        let pending = u128::from(self.unclaimed());
         let free_side = (u128::from(h.freemem) + back).saturating_sub(pending + self.margin());
         let avail_side = (u128::from(h.availrmem) + back)
             .saturating_sub(pending + u128::from(h.availrmem_floor));

@@ -1183,7 +1183,7 @@ impl<P: Platform> ArcTunables<P> {
                 },
                 available_now: self
                     .host_supply(s)
-                    .map_or(Bytes(u64::MAX), |h| h.can_give(pending)),
+                    .map_or(Bytes(u64::MAX), |h| h.can_give(s.headroom.unclaimed())),
                 counters: s.headroom.counters(),
             }
         })

@@ -50,8 +50,13 @@
 //! without paging anything out ([`HostSupply::can_give`]): free memory,
 //! plus what the ARC can still shed (its evictable bytes, down to
 //! `c_min`), plus what it has evicted already and its kmem caches hold,
-//! less the pending bytes of every earlier reservation and the margin.
-//! The same sum is taken against `availrmem` (less the part the ARC keeps
+//! less the unclaimed pending bytes of every earlier reservation and the
+//! margin. Claimed bytes are not subtracted: the driver takes them out of
+//! `freemem` as it claims them (`page_create_va()` reserves a whole
+//! segment at once) and zeroes them for seconds before it marks them
+//! allocated, so counting them would refuse a guest for memory that free
+//! memory has already lost. (A younger *waiter* still counts them, as
+//! above: admission is an estimate, a wait is the guarantee.) The same sum is taken against `availrmem` (less the part the ARC keeps
 //! untouched), since a guest's pages must come out of both; the smaller
 //! wins. Memory held by the kernel, by processes (Anon, Exec and libs,
 //! Page cache) or by running guests is not counted: only the page
@@ -393,7 +398,8 @@ impl HeadroomTable {
             });
         }
         if let Some(supply) = supply {
-            let can_give = supply.can_give(self.pending);
+            // Claimed bytes are already out of freemem (see Admission).
+            let can_give = supply.can_give(self.unclaimed());
             if pending_part > can_give {
                 self.counters.rejections_memory = self.counters.rejections_memory.saturating_add(1);
                 return Err(TunableError::ShortOfMemory {
