@@ -284,8 +284,8 @@ extern int64_t arctun_arc_headroom_availrmem(pgcnt_t, pgcnt_t);
  *
  * The module keeps the last deficit, and a new reservation resets it: only
  * the ARC's reap thread may call this.  Any value of any argument is
- * accepted: any nonzero headroom is true, to_evict and depots above
- * INT64_MAX count as INT64_MAX, and the result saturates instead of
+ * accepted: any nonzero headroom is true, to_evict, depots and their sum
+ * count as INT64_MAX at most, and the result saturates instead of
  * wrapping.  A result of zero or less means nothing more to free.  Takes
  * no lock.
  */
