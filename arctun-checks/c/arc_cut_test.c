@@ -7,7 +7,7 @@
 /*
  * The headroom cut and the paced cut of patches/0002, with the series' own
  * code: c_abi.rs extracts from the patch the functions it adds to arc.c
- * whole (arc_adjust_target(), arc_adjust_pass_start(),
+ * whole (arc_headroom(), arc_adjust_target(), arc_adjust_pass_start(),
  * arc_adjust_pass_end(), arc_overflow_target(), arc_tunables_evict())
  * into arc_cut_series.c, which this file includes after the few parts of
  * arc.c they use.  arc_tunables_evict() is the ARC's aao_evict callback,
@@ -21,6 +21,9 @@
  *   bytes) lowers arc_c at the kick by the rest (arctun_arc_headroom_cut()
  *   through arc_reduce_target_size()), and by nothing when what is in
  *   flight covers it, or when there is no deficit;
+ * - the deficit is that of freemem or of availrmem above
+ *   pages_pp_maximum + arc_pages_pp_reserve, whichever is larger
+ *   (arc_headroom()): a guest's pages are locked, so they leave both;
  * - a cut is evicted in passes of one overflow band, readers comparing
  *   arc_size with the pass's start rather than arc_c: at the start of a
  *   cut of tens of gigabytes, where the stock rule makes every reader
@@ -81,6 +84,7 @@ static boolean_t arc_tunables_reap_wanted = B_FALSE;
 static uint64_t arc_adjust_pass_target = 0;
 static int zfs_arc_overflow_shift = 8;
 static int arc_shrink_shift = 7;
+static int64_t arc_pages_pp_reserve = 64;
 
 /* The evicted bytes in our kmem caches' depots. */
 static uint64_t depot_bytes;
@@ -153,7 +157,7 @@ arc_is_overflowing(void)
 	uint64_t overflow = MAX(SPA_MAXBLOCKSIZE,
 	    c >> zfs_arc_overflow_shift);
 
-	if (arctun_arc_headroom(freemem, lotsfree, desfree) < 0)
+	if (arc_headroom() < 0)
 		overflow = SPA_MAXBLOCKSIZE;
 	return (aggsum_value(&arc_size) >= c + overflow);
 }
@@ -203,7 +207,7 @@ arc_size_cb(void)
 static int
 pending_term_negative(void)
 {
-	return (arctun_arc_headroom(freemem, lotsfree, desfree) < 0);
+	return (arc_headroom() < 0);
 }
 
 uint64_t zfs_arc_max;
@@ -413,6 +417,71 @@ test_cut_from_the_tick(uint64_t vm)
 	arctun_vmm_release(&ac, ENOMEM);
 }
 
+/*
+ * availrmem is the tighter half: a host whose kernel holds much locked
+ * memory.  Free memory covers the guest with room to spare, but its
+ * locked pages would take availrmem under pages_pp_maximum +
+ * arc_pages_pp_reserve, so the term is availrmem's deficit, the kick cuts
+ * arc_c by it, and a reader gets one block above the target.
+ */
+static void
+test_cut_by_availrmem(uint64_t vm)
+{
+	arctun_vmm_create_t ac;
+	pgcnt_t avail0 = availrmem;
+	pgcnt_t pp_floor = pages_pp_maximum + (pgcnt_t)arc_pages_pp_reserve;
+	uint64_t c;
+
+	/* Below the 50 GiB zfs_arc_max of the test before, and the guest's. */
+	(void) arctun_arc_set_target(30 * GIB);
+	c = arctun_arc_c();
+	CHECK_U64(c, 30 * GIB);
+	arc_size.as_value = c;
+	depot_bytes = 0;
+	reduce_calls = 0;
+	arc_adjust_needed = B_FALSE;
+	/* 40 GiB free; availrmem 3 GiB above its floor. */
+	fake_set_freemem(PAGES(40 * GIB));
+	availrmem = pp_floor + PAGES(3 * GIB);
+
+	/* Nothing pending: neither half is in the way. */
+	CHECK(arctun_arc_headroom_availrmem(availrmem, pp_floor) == INT64_MAX);
+	CHECK(arc_headroom() == INT64_MAX);
+
+	CHECK_INT(arctun_vmm_reserve(vm, 0, 8 * GIB, 1, &ac), 0);
+	/* freemem: 40 - 8 - 3 GiB kept; availrmem: 3 - 8 GiB. */
+	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) ==
+	    (int64_t)(29 * GIB));
+	CHECK(arctun_arc_headroom_availrmem(availrmem, pp_floor) ==
+	    -(int64_t)(5 * GIB));
+	CHECK(arc_headroom() == -(int64_t)(5 * GIB));
+	/* The kick cut arc_c by availrmem's 5 GiB; nothing was in flight. */
+	CHECK(reduce_calls == 1);
+	CHECK_U64(reduce_to_free, 5 * GIB);
+	CHECK_U64(arctun_arc_c(), c - 5 * GIB);
+	/*
+	 * Once the cut is evicted, the narrow band: one block above arc_c
+	 * overflows, where freemem's half alone would leave the stock band.
+	 */
+	while (arc_adjust_needed)
+		(void) adjust_pass();
+	CHECK_U64(arc_size.as_value, c - 5 * GIB);
+	arc_size.as_value = c - 5 * GIB + SPA_MAXBLOCKSIZE;
+	CHECK(arc_is_overflowing());
+	CHECK(!stock_is_overflowing());
+
+	/*
+	 * A negative arc_pages_pp_reserve counts as 0, as the admission's
+	 * figures count it: the floor is pages_pp_maximum.
+	 */
+	arc_pages_pp_reserve = -(int64_t)PAGES(GIB);
+	CHECK(arc_headroom() == -(int64_t)(5 * GIB) + 64 * 4096);
+	arc_pages_pp_reserve = 64;
+
+	arctun_vmm_release(&ac, ENOMEM);
+	availrmem = avail0;
+}
+
 int
 main(void)
 {
@@ -443,6 +512,7 @@ main(void)
 	test_cut_and_passes(vm);
 	test_no_cut(vm);
 	test_cut_from_the_tick(vm);
+	test_cut_by_availrmem(vm);
 
 	CHECK(arctun_vmm_instance_destroy(vm) == 0);
 	arctun_vmm_unregister();

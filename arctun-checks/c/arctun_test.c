@@ -137,8 +137,10 @@ test_before_init(void)
 	CHECK_U64(arctun_arc_c_max(), 0);
 	CHECK_U64(arctun_arc_set_target(GIB), 0);
 	CHECK(arctun_arc_headroom(0, 0, 0) == INT64_MAX);
+	CHECK(arctun_arc_headroom_availrmem(0, UINT64_MAX) == INT64_MAX);
 	/* The reaper's rule is the stock one until the module is up. */
-	CHECK(arctun_arc_reap_to_free(GIB, GIB) == (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(GIB, -(int64_t)GIB, B_TRUE, GIB, GIB) ==
+	    (int64_t)GIB);
 	/* ... and the kick cuts nothing. */
 	CHECK_U64(arctun_arc_headroom_cut(INT64_MIN, 2 * GIB, GIB, 0), 0);
 	(void) memset(&l, 0xff, sizeof (l));
@@ -350,11 +352,20 @@ test_arc_moves(void)
 	CHECK(arctun_arc_headroom(UINT64_MAX, UINT64_MAX, UINT64_MAX) ==
 	    INT64_MAX);
 	CHECK(arctun_arc_headroom(freemem, lotsfree, desfree) == INT64_MAX);
-	/* ... and the reaper keeps its stock to_free, whatever is in flight. */
-	CHECK(arctun_arc_reap_to_free(GIB, 3 * GIB) == (int64_t)GIB);
-	CHECK(arctun_arc_reap_to_free(GIB, UINT64_MAX) == (int64_t)GIB);
-	CHECK(arctun_arc_reap_to_free(-5, GIB) == -5);
-	CHECK(arctun_arc_reap_to_free(INT64_MIN, UINT64_MAX) == INT64_MIN);
+	CHECK(arctun_arc_headroom_availrmem(0, UINT64_MAX) == INT64_MAX);
+	CHECK(arctun_arc_headroom_availrmem(availrmem, pages_pp_maximum) ==
+	    INT64_MAX);
+	/*
+	 * ... and the reaper keeps its stock to_free, whatever the reason and
+	 * whatever is in flight.
+	 */
+	CHECK(arctun_arc_reap_to_free(GIB, 0, B_TRUE, 3 * GIB, 0) ==
+	    (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(GIB, -(int64_t)GIB, B_FALSE, UINT64_MAX,
+	    UINT64_MAX) == (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(-5, 0, B_TRUE, GIB, GIB) == -5);
+	CHECK(arctun_arc_reap_to_free(INT64_MIN, INT64_MIN, B_TRUE, UINT64_MAX,
+	    UINT64_MAX) == INT64_MIN);
 	/* ... nor does the kick cut c, whatever term it is given. */
 	CHECK_U64(arctun_arc_headroom_cut(INT64_MIN, 0, 0, 0), 0);
 	CHECK_U64(arctun_arc_headroom_cut(-1, 0, 0, 0), 0);
@@ -816,21 +827,10 @@ test_vmm_guests(void)
 	    PAGES(8 * GIB) * 120);
 	CHECK_U64(headroom("pending"), 8 * GIB);
 	/*
-	 * With headroom pending, the reaper's to_free loses what is already
-	 * on its way to freemem; an in_flight larger than to_free leaves
-	 * nothing to cut, and extreme arguments saturate.
-	 */
-	CHECK(arctun_arc_reap_to_free(10 * GIB, 3 * GIB) ==
-	    (int64_t)(7 * GIB));
-	CHECK(arctun_arc_reap_to_free(GIB, 3 * GIB) == -(int64_t)(2 * GIB));
-	CHECK(arctun_arc_reap_to_free(GIB, 0) == (int64_t)GIB);
-	CHECK(arctun_arc_reap_to_free(0, UINT64_MAX) == -INT64_MAX);
-	CHECK(arctun_arc_reap_to_free(INT64_MIN, UINT64_MAX) == INT64_MIN);
-	CHECK(arctun_arc_reap_to_free(INT64_MAX, UINT64_MAX) == 0);
-	/*
-	 * The kick's cut counts the same bytes in flight: the deficit less
-	 * size - c and the depots' bytes, nothing once they cover it, and
-	 * nothing without a deficit.
+	 * With headroom pending, the kick's cut is the deficit less what is
+	 * on its way to freemem, size - c and the depots' bytes (as the
+	 * reaper's first pass counts them; see test_reaper()), nothing once
+	 * they cover it, and nothing without a deficit.
 	 */
 	CHECK_U64(arctun_arc_headroom_cut(-(int64_t)(10 * GIB), 12 * GIB,
 	    10 * GIB, GIB), 7 * GIB);
@@ -844,7 +844,8 @@ test_vmm_guests(void)
 	CHECK_INT(wait_result(&w), ETIME);
 	arctun_vmm_release(&ac, ETIME);
 	/* Only allocated reservations are left: the stock rule again. */
-	CHECK(arctun_arc_reap_to_free(GIB, 3 * GIB) == (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(GIB, -(int64_t)GIB, B_TRUE, 3 * GIB, 0) ==
+	    (int64_t)GIB);
 	CHECK_U64(resv("fail_timeout"), 1);
 	CHECK_U64(headroom("wait_timeouts"), 1);
 	CHECK_U64(headroom("pending"), 0);
@@ -1005,6 +1006,158 @@ test_vmm_guests(void)
 	fake_set_freemem(PAGES(16 * GIB));
 
 	/* Back where the other tests expect the ARC. */
+	zfs_arc_max = 4 * GIB;
+	tick();
+	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
+}
+
+/*
+ * The ARC's reaper while headroom is pending, as 0002's arc_reap_cb()
+ * calls it: arctun_arc_reap_to_free(to_free, free_memory, headroom,
+ * to_evict, depots).  1 GiB free, 8 GiB pending and 3 GiB kept
+ * (lotsfree + desfree): the headroom term is 10 GiB short, and the stock
+ * to_free is that plus a slack of 1 GiB (arc_c >> arc_shrink_shift).
+ * 2 GiB are still to be evicted (arc_size - arc_c) and 3 GiB wait in the
+ * depots.  When the headroom term is the reason, the deficit is wanted
+ * without the slack; both in-flight figures come off while the deficit
+ * shrinks from one pass to the next (and on the first pass after a
+ * reservation), only to_evict when it has not (a reader's float in the
+ * depots, or a stalled evictor), and then at least the slack, up to the
+ * deficit.  Under any other reason, to_free less both.  And the headroom
+ * term's availrmem half.
+ */
+static void
+test_reaper(void)
+{
+	arctun_vmm_create_t ac, ac2;
+	uint64_t vm, vm2;
+	pgcnt_t pp_floor = pages_pp_maximum + 64;
+	int64_t term;
+
+	zfs_arc_max = 0;
+	tick();
+	arc_size = 100 * GIB;
+	arc_pinned = 0;
+	arc_evicted_cached = 0;
+	fake_set_freemem(PAGES(GIB));
+	CHECK_INT(arctun_vmm_instance_create("vm-reap", &vm), 0);
+	CHECK_INT(arctun_vmm_instance_create("vm-reap2", &vm2), 0);
+
+	/* Nothing pending: to_free as it is, and no availrmem half. */
+	CHECK(arctun_arc_reap_to_free(11 * GIB, -(int64_t)(10 * GIB), B_TRUE,
+	    2 * GIB, 3 * GIB) == (int64_t)(11 * GIB));
+	CHECK(arctun_arc_reap_to_free(11 * GIB, -(int64_t)(10 * GIB), B_FALSE,
+	    2 * GIB, 3 * GIB) == (int64_t)(11 * GIB));
+	CHECK(arctun_arc_headroom_availrmem(pp_floor, pp_floor) == INT64_MAX);
+
+	CHECK_INT(arctun_vmm_reserve(vm, 0, 8 * GIB, 1, &ac), 0);
+	term = arctun_arc_headroom(freemem, lotsfree, desfree);
+	CHECK(term == -(int64_t)(10 * GIB));
+
+	/*
+	 * The first pass since the reservation, the headroom term the
+	 * reason: the 10 GiB deficit without the slack, less 2 GiB to evict
+	 * and 3 GiB in the depots.
+	 */
+	CHECK(arctun_arc_reap_to_free(11 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)(5 * GIB));
+	/*
+	 * A second pass, the deficit as it was: the depots' bytes are not
+	 * arriving, so they are not counted; to_evict still is.
+	 */
+	CHECK(arctun_arc_reap_to_free(11 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)(8 * GIB));
+	/* to_evict covers the deficit: at least the stock slack... */
+	CHECK(arctun_arc_reap_to_free(11 * GIB, term, B_TRUE, 10 * GIB,
+	    3 * GIB) == (int64_t)GIB);
+	/* ... but never more than the deficit. */
+	CHECK(arctun_arc_reap_to_free(30 * GIB, term, B_TRUE, 10 * GIB,
+	    3 * GIB) == (int64_t)(10 * GIB));
+
+	/* The reap returned 1 GiB: the deficit shrank, the depots count. */
+	fake_set_freemem(PAGES(2 * GIB));
+	term = arctun_arc_headroom(freemem, lotsfree, desfree);
+	CHECK(term == -(int64_t)(9 * GIB));
+	CHECK(arctun_arc_reap_to_free(10 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)(4 * GIB));
+	/* Then it stays: not counted again. */
+	CHECK(arctun_arc_reap_to_free(10 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)(7 * GIB));
+	/* A reader took 1 GiB back: a deficit that grew has not shrunk. */
+	fake_set_freemem(PAGES(GIB));
+	term = arctun_arc_headroom(freemem, lotsfree, desfree);
+	CHECK(arctun_arc_reap_to_free(11 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)(8 * GIB));
+
+	/*
+	 * A new reservation (another guest's 1 GiB, 11 GiB short): its
+	 * deficit is new, so the next pass is a first pass and counts the
+	 * depots, though the deficit grew.
+	 */
+	CHECK_INT(arctun_vmm_reserve(vm2, 0, GIB, 1, &ac2), 0);
+	term = arctun_arc_headroom(freemem, lotsfree, desfree);
+	CHECK(term == -(int64_t)(11 * GIB));
+	CHECK(arctun_arc_reap_to_free(12 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)(6 * GIB));
+	arctun_vmm_release(&ac2, ENOMEM);
+	term = arctun_arc_headroom(freemem, lotsfree, desfree);
+	CHECK(term == -(int64_t)(10 * GIB));
+
+	/*
+	 * Another term the reason (free_memory is then that term): to_free,
+	 * slack and all, less both figures, pass after pass.
+	 */
+	CHECK(arctun_arc_reap_to_free(10 * GIB, -(int64_t)(9 * GIB), B_FALSE,
+	    2 * GIB, 3 * GIB) == (int64_t)(5 * GIB));
+	CHECK(arctun_arc_reap_to_free(10 * GIB, -(int64_t)(9 * GIB), B_FALSE,
+	    2 * GIB, 3 * GIB) == (int64_t)(5 * GIB));
+	/* What is in flight may cover it: nothing to free. */
+	CHECK(arctun_arc_reap_to_free(GIB, 0, B_FALSE, 2 * GIB, 0) ==
+	    -(int64_t)GIB);
+	/* The headroom term the reason again: a first pass. */
+	CHECK(arctun_arc_reap_to_free(11 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)(5 * GIB));
+	/* Any nonzero headroom is true: the same deficit, not shrunk. */
+	CHECK(arctun_arc_reap_to_free(11 * GIB, term, (boolean_t)2, 2 * GIB,
+	    3 * GIB) == (int64_t)(8 * GIB));
+	/* A deficit the term does not show: nothing wanted. */
+	CHECK(arctun_arc_reap_to_free(GIB, 0, B_TRUE, 0, 0) == 0);
+	/* Extreme arguments saturate. */
+	CHECK(arctun_arc_reap_to_free(INT64_MAX, INT64_MIN, B_TRUE, UINT64_MAX,
+	    UINT64_MAX) == 0);
+	CHECK(arctun_arc_reap_to_free(INT64_MIN, 0, B_FALSE, UINT64_MAX,
+	    UINT64_MAX) == INT64_MIN);
+	CHECK(arctun_arc_reap_to_free(INT64_MAX, INT64_MAX, B_FALSE, 0, 0) ==
+	    INT64_MAX);
+
+	/*
+	 * The availrmem half: availrmem less its floor less the 8 GiB
+	 * pending, in bytes; it saturates at the extremes.
+	 */
+	CHECK(arctun_arc_headroom_availrmem(pp_floor + PAGES(20 * GIB),
+	    pp_floor) == (int64_t)(12 * GIB));
+	CHECK(arctun_arc_headroom_availrmem(pp_floor + PAGES(8 * GIB),
+	    pp_floor) == 0);
+	CHECK(arctun_arc_headroom_availrmem(pp_floor, pp_floor) ==
+	    -(int64_t)(8 * GIB));
+	CHECK(arctun_arc_headroom_availrmem(0, 0) == -(int64_t)(8 * GIB));
+	CHECK(arctun_arc_headroom_availrmem(0, UINT64_MAX) == INT64_MIN);
+	CHECK(arctun_arc_headroom_availrmem(UINT64_MAX, 0) == INT64_MAX);
+	/* No margin in it: lotsfree and desfree are freemem's half's. */
+	CHECK(arctun_arc_headroom_availrmem(PAGES(11 * GIB), 0) ==
+	    (int64_t)(3 * GIB));
+
+	/* Released: the stock rule again, and no availrmem half. */
+	arctun_vmm_release(&ac, ENOMEM);
+	CHECK(arctun_arc_reap_to_free(11 * GIB, -(int64_t)(10 * GIB), B_TRUE,
+	    2 * GIB, 3 * GIB) == (int64_t)(11 * GIB));
+	CHECK(arctun_arc_headroom_availrmem(pp_floor, pp_floor) == INT64_MAX);
+	CHECK_U64(headroom("reserved"), 0);
+	CHECK_INT(arctun_vmm_instance_destroy(vm), 0);
+	CHECK_INT(arctun_vmm_instance_destroy(vm2), 0);
+
+	/* Back where the other tests expect the ARC. */
+	fake_set_freemem(PAGES(16 * GIB));
 	zfs_arc_max = 4 * GIB;
 	tick();
 	CHECK_U64(arctun_arc_c_max(), 4 * GIB);
@@ -1398,6 +1551,7 @@ main(void)
 	test_vmm_before_registration();
 	test_vmm_registration();
 	test_vmm_guests();
+	test_reaper();
 	test_vmm_admission();
 	test_arc_ops_version_1();
 	test_vmm_unregistration();

@@ -199,10 +199,11 @@ fn the_default_limits_follow_todays_arc_init() {
     );
 }
 
-/// The functions patches/0002 adds to `arc.c` for the headroom cut and
-/// the paced cut, extracted from the patch.
+/// The functions patches/0002 adds to `arc.c` for the headroom term, the
+/// headroom cut and the paced cut, extracted from the patch.
 const ARC_C: &str = "usr/src/uts/common/fs/zfs/arc.c";
-const ARC_CUT_FUNCTIONS: [&str; 5] = [
+const ARC_CUT_FUNCTIONS: [&str; 6] = [
+    "arc_headroom",
     "arc_adjust_target",
     "arc_adjust_pass_start",
     "arc_adjust_pass_end",
@@ -213,9 +214,10 @@ const ARC_CUT_FUNCTIONS: [&str; 5] = [
 /// The series' headroom cut and paced cut (issue 17, finding 1): the
 /// ARC's evictor callback as patches/0002 writes it lowers `c` at a kick
 /// by the headroom deficit less what is in flight
-/// (`arctun_arc_headroom_cut()`), and a cut is evicted in passes that
-/// readers wait for one at a time, where the stock rule makes every
-/// reader wait for all of it.
+/// (`arctun_arc_headroom_cut()`), the deficit of `freemem` or of
+/// `availrmem`, whichever is larger (`arc_headroom()`), and a cut is
+/// evicted in passes that readers wait for one at a time, where the stock
+/// rule makes every reader wait for all of it.
 #[test]
 #[cfg_attr(
     not(arctun_gcc),

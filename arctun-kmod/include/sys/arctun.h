@@ -218,42 +218,85 @@ extern uint64_t arctun_arc_reduce_target(uint64_t, uint64_t, int);
 extern void arctun_arc_set_p(uint64_t);
 
 /*
- * The headroom term of arc_available_memory(), in bytes:
- * ptob(freemem) - pending - ptob(lotsfree) - ptob(desfree), called as
- * arctun_arc_headroom(freemem, lotsfree, desfree), where pending is the
- * memory promised to reservations that no consumer is allocating yet (see
- * arctun_vmm_wait()); INT64_MAX when nothing is pending.  It is the
+ * The headroom term of arc_available_memory() is the smaller of two halves,
+ * each in bytes and INT64_MAX when nothing is pending (and before
+ * arctun_mod_init()); pending is the memory promised to reservations that
+ * no consumer is allocating yet (see arctun_vmm_wait()).  Any context.
+ *
+ * arctun_arc_headroom(freemem, lotsfree, desfree) is the freemem half,
+ * ptob(freemem) - pending - ptob(lotsfree) - ptob(desfree).  It is the
  * FMR_LOTSFREE term with pending in the place of needfree: the ARC frees
  * what the consumers are about to take and keeps free what it keeps free
  * anyway, so that a start never takes free memory below lotsfree, where
- * the page scanner runs.  Any context.
+ * the page scanner runs.
+ *
+ * arctun_arc_headroom_availrmem(availrmem, floor) is the availrmem half,
+ * ptob(availrmem) - ptob(floor) - pending, called with the floor the
+ * FMR_PAGES_PP_MAXIMUM term keeps, pages_pp_maximum +
+ * arc_pages_pp_reserve.  A guest's pages are locked down, so they leave
+ * availrmem as well as freemem.  On a host whose kernel holds much locked
+ * memory availrmem is the tighter of the two: a guest admitted on freemem
+ * alone would take availrmem under the floor once its pages were locked,
+ * and the stock reaper would then cut arc_c again, by arc_c >>
+ * arc_shrink_shift beyond the deficit, for memory the headroom term had
+ * not asked for.  No margin is added: the floor is the ARC's own.
+ * Every argument of either is accepted; the results saturate.
  */
 extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t, pgcnt_t);
+extern int64_t arctun_arc_headroom_availrmem(pgcnt_t, pgcnt_t);
 
 /*
- * The in-flight rule of the ARC's reaper, for arc_reap_cb(): returns
- * to_free less in_flight while headroom is pending, and to_free unchanged
- * when nothing is pending.
+ * The ARC's reaper while headroom is pending, for arc_reap_cb(): called as
+ * arctun_arc_reap_to_free(to_free, free_memory, headroom, to_evict,
+ * depots), with the stock to_free ((arc_c >> arc_shrink_shift) -
+ * free_memory), arc_available_memory()'s free_memory, headroom true when
+ * the headroom term is the reason memory is short (last_free_reason ==
+ * FMR_HEADROOM; free_memory is then that term), and what is on its way to
+ * freemem: to_evict, MAX(0, arc_size - arc_c), which the adjust zthr has
+ * yet to evict, and depots, the bytes in the full magazines of the ARC's
+ * kmem caches, which the reap at the start of each arc_reap_cb() returns.
+ * It returns how much to free; to_free unchanged when nothing is pending,
+ * and before arctun_mod_init().
  *
- * The headroom term is satisfied only once memory reaches freemem, but the
- * bytes arc_reap_cb() asked for a second ago may still be on their way:
- * the adjust zthr has yet to evict arc_size - arc_c, and evicted buffers
- * sit in the ARC's kmem caches until a reap returns them.  Cutting arc_c
- * again by the whole deficit every second until they arrive collapses the
- * ARC to arc_c_min.  in_flight is the ARC's own figure for those bytes
- * (see arc_reap_in_flight() in arc.c).
+ * The stock reaper frees the deficit plus a slack of arc_c >>
+ * arc_shrink_shift.  When the headroom term is the reason, the deficit,
+ * MAX(0, -free_memory), is exact (the pending bytes, with the margin
+ * already in the term), so it is wanted without the slack, which would be
+ * evicted for nobody; under any other reason to_free is wanted.
  *
- * Any value of either argument is accepted: an in_flight above INT64_MAX
- * counts as INT64_MAX, and the result saturates at INT64_MIN instead of
- * wrapping.  A result of zero or less means nothing more to free.  Any
- * context.
+ * The headroom term is met only once memory reaches freemem, but bytes
+ * the reaper asked for a second ago may still be on their way.  Cutting
+ * arc_c again by the same deficit every second until the memory arrives
+ * collapses the ARC to arc_c_min, so the reaper subtracts to_evict and
+ * depots from what it wants.  That holds while the memory arrives, that
+ * is while the headroom deficit shrinks from one call to the next (or on
+ * the first call since a reservation was made).  When it has not shrunk,
+ * what was counted is not arriving: a reader that keeps taking back what
+ * the ARC evicts keeps a float of buffers in the depots for good (each
+ * reap returns it, and the reader takes as much from freemem), so a
+ * deficit the size of that float would never close; or the evictor is
+ * stalled.  The call then returns the deficit less to_evict (an evictor
+ * that is slow or stalled has not lost those bytes), and at least the
+ * stock slack (to_free + free_memory) up to the deficit: one pass closes
+ * a reader's float, and a stall costs no more per pass than the stock
+ * slack.  Under any other reason it returns to_free less to_evict and
+ * depots.
+ *
+ * The module keeps the last deficit, and a new reservation resets it: only
+ * the ARC's reap thread may call this.  Any value of any argument is
+ * accepted: any nonzero headroom is true, to_evict, depots and their sum
+ * count as INT64_MAX at most, and the result saturates instead of
+ * wrapping.  A result of zero or less means nothing more to free.  Takes
+ * no lock.
  */
-extern int64_t arctun_arc_reap_to_free(int64_t, uint64_t);
+extern int64_t arctun_arc_reap_to_free(int64_t, int64_t, boolean_t,
+    uint64_t, uint64_t);
 
 /*
  * The headroom cut, for the ARC's arc_tunables_evict(): called as
  * arctun_arc_headroom_cut(headroom, size, c, evicted_cached), with the
- * headroom term (arctun_arc_headroom()), arc_size, arc_c and the bytes
+ * headroom term (the smaller of arctun_arc_headroom() and
+ * arctun_arc_headroom_availrmem()), arc_size, arc_c and the bytes
  * the ARC evicted that its kmem caches' depots still hold, it returns how
  * far to lower arc_c at once (arc_reduce_target_size()): the term's
  * deficit less what is already on its way to freemem (size - c, which
@@ -265,9 +308,9 @@ extern int64_t arctun_arc_reap_to_free(int64_t, uint64_t);
  * A guest's memory then comes out of arc_c at the kick, not out of the
  * overflow band a reader may be filling, and the reaper does not have to
  * find the same deficit a second later.  It counts in flight what
- * arctun_arc_reap_to_free() does, so the two never ask for the same
- * bytes twice.  Any value of any argument is accepted (the sums
- * saturate).  Takes no lock; any context.
+ * arctun_arc_reap_to_free() counts while the deficit shrinks, so the two
+ * never ask for the same bytes twice.  Any value of any argument is
+ * accepted (the sums saturate).  Takes no lock; any context.
  */
 extern uint64_t arctun_arc_headroom_cut(int64_t, uint64_t, uint64_t,
     uint64_t);
@@ -357,13 +400,15 @@ extern void arctun_arc_progress(void);
  *
  * arctun_vmm_wait() sleeps until free memory covers the segment (and the
  * pending memory of reservations made before it) plus lotsfree and
- * desfree, woken as the ARC frees memory: 0, ETIME after 60 seconds,
- * EINTR on a signal, ENOENT if the VM was destroyed meanwhile.  After a
- * failure the caller releases.  The margin is lotsfree, not just desfree,
- * because allocating the segment must never take free memory below
- * lotsfree, where the page scanner runs and pages processes out; it is
- * also what the headroom term keeps free, so the ARC frees no more for a
- * start than it would keep free anyway.  On success the segment is
+ * desfree, and availrmem covers the same bytes above pages_pp_maximum
+ * plus the ARC's aad_pp_reserve (the pages are locked down; with an
+ * aao_admission only), woken as the ARC frees memory: 0, ETIME after 60
+ * seconds, EINTR on a signal, ENOENT if the VM was destroyed meanwhile.
+ * After a failure the caller releases.  The margin is lotsfree, not just
+ * desfree, because allocating the segment must never take free memory
+ * below lotsfree, where the page scanner runs and pages processes out; it
+ * is also what the headroom term keeps free, so the ARC frees no more for
+ * a start than it would keep free anyway.  On success the segment is
  * claimed: the caller allocates it next, and page_create_va() takes
  * freemem for all of it at once, before the pages are zeroed (seconds,
  * for a large guest), so it leaves the headroom term at once (counted both
@@ -444,9 +489,10 @@ extern void arctun_vmm_release(arctun_vmm_create_t *, int);
  * or a NULL buffer, EOVERFLOW when the rounding overflows, EBUSY while a
  * growth is in flight, ENOENT for an unknown owner.  arctun_owner_wait()
  * is arctun_vmm_wait() for the growth: 0 once free memory covers it (and
- * older reservations) plus lotsfree and desfree, woken as the ARC frees
- * memory, ETIME after 60 seconds, EINTR on a signal; the growth is then
- * claimed (out of the headroom term, as a segment's is).
+ * older reservations) plus lotsfree and desfree, and availrmem the same
+ * bytes above its floor, woken as the ARC frees memory, ETIME after 60
+ * seconds, EINTR on a signal; the growth is then claimed (out of the
+ * headroom term, as a segment's is).
  * arctun_owner_commit() joins the growth to the owner's committed
  * headroom and consumes the buffer; arctun_owner_release() returns the
  * growth's reservation after a failure (err counts it) and consumes the
