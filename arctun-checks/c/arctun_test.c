@@ -356,16 +356,16 @@ test_arc_moves(void)
 	CHECK(arctun_arc_headroom_availrmem(availrmem, pages_pp_maximum) ==
 	    INT64_MAX);
 	/*
-	 * ... and the reaper keeps its stock to_free, whatever the reason and
-	 * whatever is in flight.
+	 * ... and the reaper keeps its stock to_free under any other reason,
+	 * whatever is in flight; a pass the headroom term began whose term is
+	 * met now frees nothing (no slack).
 	 */
-	CHECK(arctun_arc_reap_to_free(GIB, 0, B_TRUE, 3 * GIB, 0) ==
-	    (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(GIB, 0, B_TRUE, 3 * GIB, 0) <= 0);
 	CHECK(arctun_arc_reap_to_free(GIB, -(int64_t)GIB, B_FALSE, UINT64_MAX,
 	    UINT64_MAX) == (int64_t)GIB);
-	CHECK(arctun_arc_reap_to_free(-5, 0, B_TRUE, GIB, GIB) == -5);
-	CHECK(arctun_arc_reap_to_free(INT64_MIN, INT64_MIN, B_TRUE, UINT64_MAX,
-	    UINT64_MAX) == INT64_MIN);
+	CHECK(arctun_arc_reap_to_free(-5, 0, B_FALSE, GIB, GIB) == -5);
+	CHECK(arctun_arc_reap_to_free(INT64_MIN, INT64_MIN, B_FALSE,
+	    UINT64_MAX, UINT64_MAX) == INT64_MIN);
 	/* ... nor does the kick cut c, whatever term it is given. */
 	CHECK_U64(arctun_arc_headroom_cut(INT64_MIN, 0, 0, 0), 0);
 	CHECK_U64(arctun_arc_headroom_cut(-1, 0, 0, 0), 0);
@@ -844,8 +844,8 @@ test_vmm_guests(void)
 	CHECK_INT(wait_result(&w), ETIME);
 	arctun_vmm_release(&ac, ETIME);
 	/* Only allocated reservations are left: the stock rule again. */
-	CHECK(arctun_arc_reap_to_free(GIB, -(int64_t)GIB, B_TRUE, 3 * GIB, 0) ==
-	    (int64_t)GIB);
+	CHECK(arctun_arc_reap_to_free(GIB, -(int64_t)GIB, B_FALSE, 3 * GIB,
+	    0) == (int64_t)GIB);
 	CHECK_U64(resv("fail_timeout"), 1);
 	CHECK_U64(headroom("wait_timeouts"), 1);
 	CHECK_U64(headroom("pending"), 0);
@@ -1043,9 +1043,10 @@ test_reaper(void)
 	CHECK_INT(arctun_vmm_instance_create("vm-reap", &vm), 0);
 	CHECK_INT(arctun_vmm_instance_create("vm-reap2", &vm2), 0);
 
-	/* Nothing pending: to_free as it is, and no availrmem half. */
-	CHECK(arctun_arc_reap_to_free(11 * GIB, -(int64_t)(10 * GIB), B_TRUE,
-	    2 * GIB, 3 * GIB) == (int64_t)(11 * GIB));
+	/*
+	 * Nothing pending and another reason: to_free as it is, and no
+	 * availrmem half.
+	 */
 	CHECK(arctun_arc_reap_to_free(11 * GIB, -(int64_t)(10 * GIB), B_FALSE,
 	    2 * GIB, 3 * GIB) == (int64_t)(11 * GIB));
 	CHECK(arctun_arc_headroom_availrmem(pp_floor, pp_floor) == INT64_MAX);
@@ -1074,34 +1075,60 @@ test_reaper(void)
 	CHECK(arctun_arc_reap_to_free(30 * GIB, term, B_TRUE, 10 * GIB,
 	    3 * GIB) == (int64_t)(10 * GIB));
 
-	/* The reap returned 1 GiB: the deficit shrank, the depots count. */
+	/*
+	 * The reap returned only 1 GiB of the 3 GiB of depots counted: the
+	 * deficit (9 GiB) is more than the last pass's less them (7 GiB), so
+	 * the depots are not counted.
+	 */
 	fake_set_freemem(PAGES(2 * GIB));
 	term = arctun_arc_headroom(freemem, lotsfree, desfree);
 	CHECK(term == -(int64_t)(9 * GIB));
 	CHECK(arctun_arc_reap_to_free(10 * GIB, term, B_TRUE, 2 * GIB,
-	    3 * GIB) == (int64_t)(4 * GIB));
-	/* Then it stays: not counted again. */
-	CHECK(arctun_arc_reap_to_free(10 * GIB, term, B_TRUE, 2 * GIB,
 	    3 * GIB) == (int64_t)(7 * GIB));
-	/* A reader took 1 GiB back: a deficit that grew has not shrunk. */
-	fake_set_freemem(PAGES(GIB));
+	/*
+	 * This time the reap returned all 3 GiB counted: the deficit is the
+	 * last pass's less them, the depots arrive, and count again.
+	 */
+	fake_set_freemem(PAGES(5 * GIB));
 	term = arctun_arc_headroom(freemem, lotsfree, desfree);
-	CHECK(arctun_arc_reap_to_free(11 * GIB, term, B_TRUE, 2 * GIB,
-	    3 * GIB) == (int64_t)(8 * GIB));
+	CHECK(term == -(int64_t)(6 * GIB));
+	CHECK(arctun_arc_reap_to_free(8 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)GIB);
+	/* Then it stays where it was: the new depots did not arrive. */
+	CHECK(arctun_arc_reap_to_free(8 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)(4 * GIB));
+	/* A reader took 1 GiB back: more than expected, not counted. */
+	fake_set_freemem(PAGES(4 * GIB));
+	term = arctun_arc_headroom(freemem, lotsfree, desfree);
+	CHECK(term == -(int64_t)(7 * GIB));
+	CHECK(arctun_arc_reap_to_free(9 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)(5 * GIB));
+	/*
+	 * A stalled evictor: all of the deficit still to evict, and no
+	 * depots.  The first such pass is judged against the last (its 3 GiB
+	 * of depots did not arrive) and asks for the stock slack; then the
+	 * deficit stays where it was expected, and no pass asks again.
+	 */
+	CHECK(arctun_arc_reap_to_free(9 * GIB, term, B_TRUE, 7 * GIB, 0) ==
+	    (int64_t)(2 * GIB));
+	CHECK(arctun_arc_reap_to_free(9 * GIB, term, B_TRUE, 7 * GIB, 0) ==
+	    0);
+	CHECK(arctun_arc_reap_to_free(9 * GIB, term, B_TRUE, 7 * GIB, 0) ==
+	    0);
 
 	/*
-	 * A new reservation (another guest's 1 GiB, 11 GiB short): its
+	 * A new reservation (another guest's 1 GiB, 8 GiB short): its
 	 * deficit is new, so the next pass is a first pass and counts the
 	 * depots, though the deficit grew.
 	 */
 	CHECK_INT(arctun_vmm_reserve(vm2, 0, GIB, 1, &ac2), 0);
 	term = arctun_arc_headroom(freemem, lotsfree, desfree);
-	CHECK(term == -(int64_t)(11 * GIB));
-	CHECK(arctun_arc_reap_to_free(12 * GIB, term, B_TRUE, 2 * GIB,
-	    3 * GIB) == (int64_t)(6 * GIB));
+	CHECK(term == -(int64_t)(8 * GIB));
+	CHECK(arctun_arc_reap_to_free(10 * GIB, term, B_TRUE, 2 * GIB,
+	    3 * GIB) == (int64_t)(3 * GIB));
 	arctun_vmm_release(&ac2, ENOMEM);
 	term = arctun_arc_headroom(freemem, lotsfree, desfree);
-	CHECK(term == -(int64_t)(10 * GIB));
+	CHECK(term == -(int64_t)(7 * GIB));
 
 	/*
 	 * Another term the reason (free_memory is then that term): to_free,
@@ -1116,10 +1143,14 @@ test_reaper(void)
 	    -(int64_t)GIB);
 	/* The headroom term the reason again: a first pass. */
 	CHECK(arctun_arc_reap_to_free(11 * GIB, term, B_TRUE, 2 * GIB,
-	    3 * GIB) == (int64_t)(5 * GIB));
-	/* Any nonzero headroom is true: the same deficit, not shrunk. */
+	    3 * GIB) == (int64_t)(2 * GIB));
+	/*
+	 * Any nonzero headroom is true: the same deficit, its depots not
+	 * arrived; at least the slack (4 GiB), here less than the deficit
+	 * less to_evict.
+	 */
 	CHECK(arctun_arc_reap_to_free(11 * GIB, term, (boolean_t)2, 2 * GIB,
-	    3 * GIB) == (int64_t)(8 * GIB));
+	    3 * GIB) == (int64_t)(5 * GIB));
 	/* A deficit the term does not show: nothing wanted. */
 	CHECK(arctun_arc_reap_to_free(GIB, 0, B_TRUE, 0, 0) == 0);
 	/* Extreme arguments saturate. */
@@ -1147,10 +1178,18 @@ test_reaper(void)
 	CHECK(arctun_arc_headroom_availrmem(PAGES(11 * GIB), 0) ==
 	    (int64_t)(3 * GIB));
 
-	/* Released: the stock rule again, and no availrmem half. */
+	/*
+	 * Released: the stock rule again under any other reason, and no
+	 * availrmem half.  A pass the headroom term began (its guest claimed
+	 * or went during the sleep) still takes no slack: with the term met
+	 * it frees nothing, and a deficit of another term without the slack.
+	 */
 	arctun_vmm_release(&ac, ENOMEM);
-	CHECK(arctun_arc_reap_to_free(11 * GIB, -(int64_t)(10 * GIB), B_TRUE,
+	CHECK(arctun_arc_reap_to_free(11 * GIB, -(int64_t)(10 * GIB), B_FALSE,
 	    2 * GIB, 3 * GIB) == (int64_t)(11 * GIB));
+	CHECK(arctun_arc_reap_to_free(GIB, 0, B_TRUE, 0, 0) == 0);
+	CHECK(arctun_arc_reap_to_free(2 * GIB, -(int64_t)GIB, B_TRUE, 0, 0) ==
+	    (int64_t)GIB);
 	CHECK(arctun_arc_headroom_availrmem(pp_floor, pp_floor) == INT64_MAX);
 	CHECK_U64(headroom("reserved"), 0);
 	CHECK_INT(arctun_vmm_instance_destroy(vm), 0);

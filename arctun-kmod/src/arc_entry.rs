@@ -325,20 +325,21 @@ pub extern "C" fn arctun_arc_headroom_availrmem(availrmem: pgcnt_t, floor: pgcnt
 /// `int64_t arctun_arc_reap_to_free(int64_t, int64_t, boolean_t, uint64_t,
 /// uint64_t);`
 ///
-/// `arc_reap_cb()`'s `to_free` while a reservation is pending: with
-/// `headroom` true (`last_free_reason == FMR_HEADROOM`) the deficit
+/// `arc_reap_cb()`'s `to_free` under headroom: with `headroom` true (the
+/// headroom term is the reason memory is short, `last_free_reason ==
+/// FMR_HEADROOM`, or was at the check that began the pass) the deficit
 /// `-free_memory` without the stock `arc_c >> arc_shrink_shift` slack,
 /// otherwise `to_free`; either less what is on its way to `freemem`:
 /// `to_evict` (`arc_size - arc_c`) and `depots` (the bytes in the full
-/// magazines of the ARC's kmem caches), the depots only while the
-/// headroom deficit shrinks from one call to the next
+/// magazines of the ARC's kmem caches), the depots only while the last
+/// call's are seen to arrive
 /// ([`ArcTunables::reap_to_free`](zfs_tunables::ArcTunables::reap_to_free)).
-/// `to_free` unchanged while nothing is pending, and before
-/// `arctun_mod_init()`. Only the ARC's reap thread may call it (it keeps
-/// the last deficit). Every argument is accepted: any nonzero `headroom`
-/// is true, byte counts above `INT64_MAX` count as `INT64_MAX`, and the
-/// result saturates instead of wrapping. Atomic loads and one swap; no
-/// lock.
+/// `to_free` unchanged while nothing is pending and `headroom` is false,
+/// and before `arctun_mod_init()`. Only the ARC's reap thread may call it
+/// (it keeps what the last call expected). Every argument is accepted:
+/// any nonzero `headroom` is true, byte counts above `INT64_MAX` count as
+/// `INT64_MAX`, and the result saturates instead of wrapping. Atomic
+/// loads and one swap; no lock.
 #[unsafe(no_mangle)]
 pub extern "C" fn arctun_arc_reap_to_free(
     to_free: i64,

@@ -246,48 +246,51 @@ extern int64_t arctun_arc_headroom(pgcnt_t, pgcnt_t, pgcnt_t);
 extern int64_t arctun_arc_headroom_availrmem(pgcnt_t, pgcnt_t);
 
 /*
- * The ARC's reaper while headroom is pending, for arc_reap_cb(): called as
+ * The ARC's reaper under headroom, for arc_reap_cb(): called as
  * arctun_arc_reap_to_free(to_free, free_memory, headroom, to_evict,
  * depots), with the stock to_free ((arc_c >> arc_shrink_shift) -
  * free_memory), arc_available_memory()'s free_memory, headroom true when
  * the headroom term is the reason memory is short (last_free_reason ==
- * FMR_HEADROOM; free_memory is then that term), and what is on its way to
- * freemem: to_evict, MAX(0, arc_size - arc_c), which the adjust zthr has
- * yet to evict, and depots, the bytes in the full magazines of the ARC's
- * kmem caches, which the reap at the start of each arc_reap_cb() returns.
- * It returns how much to free; to_free unchanged when nothing is pending,
- * and before arctun_mod_init().
+ * FMR_HEADROOM) or was at the check that began the pass, and what is on
+ * its way to freemem: to_evict, MAX(0, arc_size - arc_c), which the
+ * adjust zthr has yet to evict, and depots, the bytes in the full
+ * magazines of the ARC's kmem caches, which the reap at the start of each
+ * arc_reap_cb() returns.  It returns how much to free; to_free unchanged
+ * when nothing is pending and headroom is false, and before
+ * arctun_mod_init().
  *
  * The stock reaper frees the deficit plus a slack of arc_c >>
- * arc_shrink_shift.  When the headroom term is the reason, the deficit,
- * MAX(0, -free_memory), is exact (the pending bytes, with the margin
- * already in the term), so it is wanted without the slack, which would be
- * evicted for nobody; under any other reason to_free is wanted.
+ * arc_shrink_shift.  When the headroom term is or was the reason, the
+ * deficit, MAX(0, -free_memory), is exact (the pending bytes, with the
+ * margin already in the term), so it is wanted without the slack, which
+ * would be evicted for nobody: a guest that claims its bytes during the
+ * pass's sleep leaves the term met, and the slack would be cut for the
+ * memory it just took.  Under any other reason to_free is wanted.
  *
  * The headroom term is met only once memory reaches freemem, but bytes
  * the reaper asked for a second ago may still be on their way.  Cutting
  * arc_c again by the same deficit every second until the memory arrives
  * collapses the ARC to arc_c_min, so the reaper subtracts to_evict and
- * depots from what it wants.  That holds while the memory arrives, that
- * is while the headroom deficit shrinks from one call to the next (or on
- * the first call since a reservation was made).  When it has not shrunk,
- * what was counted is not arriving: a reader that keeps taking back what
- * the ARC evicts keeps a float of buffers in the depots for good (each
- * reap returns it, and the reader takes as much from freemem), so a
- * deficit the size of that float would never close; or the evictor is
- * stalled.  The call then returns the deficit less to_evict (an evictor
- * that is slow or stalled has not lost those bytes), and at least the
- * stock slack (to_free + free_memory) up to the deficit: one pass closes
- * a reader's float, and a stall costs no more per pass than the stock
- * slack.  Under any other reason it returns to_free less to_evict and
- * depots.
+ * depots from what it wants.  That holds while the memory arrives.  Each
+ * pass begins with a reap of the depots and the next check waits for it,
+ * so by the next call the depots a call counted are in freemem, and the
+ * deficit should be at most that call's less them (every call is so on
+ * the first call since a reservation was made).  When it is more, someone
+ * took as much from freemem: a reader that keeps taking back what the ARC
+ * evicts keeps a float of buffers in the depots for good, so a deficit
+ * the size of that float would never close.  The call then returns the
+ * deficit less to_evict, and at least the stock slack (to_free +
+ * free_memory) up to the deficit: one pass closes a reader's float.  A
+ * stalled evictor leaves the deficit where it was expected to be (its
+ * bytes are still in to_evict), and no call cuts for it twice.  Under any
+ * other reason it returns to_free less to_evict and depots.
  *
- * The module keeps the last deficit, and a new reservation resets it: only
- * the ARC's reap thread may call this.  Any value of any argument is
- * accepted: any nonzero headroom is true, to_evict, depots and their sum
- * count as INT64_MAX at most, and the result saturates instead of
- * wrapping.  A result of zero or less means nothing more to free.  Takes
- * no lock.
+ * The module keeps what the last call expected, and a new reservation
+ * resets it: only the ARC's reap thread may call this.  Any value of any
+ * argument is accepted: any nonzero headroom is true, to_evict, depots
+ * and their sum count as INT64_MAX at most, and the result saturates
+ * instead of wrapping.  A result of zero or less means nothing more to
+ * free.  Takes no lock.
  */
 extern int64_t arctun_arc_reap_to_free(int64_t, int64_t, boolean_t,
     uint64_t, uint64_t);
@@ -308,8 +311,8 @@ extern int64_t arctun_arc_reap_to_free(int64_t, int64_t, boolean_t,
  * A guest's memory then comes out of arc_c at the kick, not out of the
  * overflow band a reader may be filling, and the reaper does not have to
  * find the same deficit a second later.  It counts in flight what
- * arctun_arc_reap_to_free() counts while the deficit shrinks, so the two
- * never ask for the same bytes twice.  Any value of any argument is
+ * arctun_arc_reap_to_free() counts on a first pass, so the two never ask
+ * for the same bytes twice.  Any value of any argument is
  * accepted (the sums saturate).  Takes no lock; any context.
  */
 extern uint64_t arctun_arc_headroom_cut(int64_t, uint64_t, uint64_t,
