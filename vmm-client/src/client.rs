@@ -518,7 +518,19 @@ where
             // Everything that can refuse is checked before the reservation,
             // so a refusal has nothing to undo.
             let (instance, token) = self.admit_target(t, &target, name.as_ref(), &sized)?;
-            let grant = self.reserve_segments(&sized, total)?;
+            // A later segment of an instance waits in its first one's
+            // place, not behind the guests that started since.
+            let first = match target {
+                Target::Existing(id) => t.get(id).and_then(|r| {
+                    r.segments
+                        .iter()
+                        .filter(|s| !s.released && s.grant != ReservationId(0))
+                        .map(|s| s.grant)
+                        .min()
+                }),
+                Target::New(_) => None,
+            };
+            let grant = self.reserve_segments(&sized, total, first)?;
             let create = CreateInFlight {
                 token,
                 grant,
@@ -642,6 +654,7 @@ where
         &self,
         sized: &[SegmentRecord],
         total: Bytes,
+        queue_with: Option<ReservationId>,
     ) -> Result<Option<ReservationId>, VmmError> {
         if sized.is_empty() {
             return Ok(None);
@@ -649,9 +662,9 @@ where
         let overhead = sized
             .iter()
             .fold(Bytes::ZERO, |a, s| a.saturating_add(s.overhead));
-        Ok(Some(
-            self.arc.reserve_with_allocated(CONSUMER, total, overhead)?,
-        ))
+        Ok(Some(self.arc.reserve_queued_with(
+            CONSUMER, total, overhead, queue_with,
+        )?))
     }
 
     /// Records the create in the table: a new instance's record, or the

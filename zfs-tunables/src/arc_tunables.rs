@@ -942,18 +942,38 @@ impl<P: Platform> ArcTunables<P> {
         bytes: Bytes,
         allocated: Bytes,
     ) -> Result<ReservationId, TunableError> {
+        self.reserve_queued_with(consumer, bytes, allocated, None)
+    }
+
+    /// As [`reserve_with_allocated`](Self::reserve_with_allocated), and
+    /// queued for the wait where `with` is (a later step of the same
+    /// object: vmm queues a guest's later segments with its first; see
+    /// [`HeadroomTable::queue_with`](crate::headroom::HeadroomTable::queue_with)).
+    /// `with` not live: queued last, as any new reservation.
+    pub fn reserve_queued_with(
+        &self,
+        consumer: &str,
+        bytes: Bytes,
+        allocated: Bytes,
+        with: Option<ReservationId>,
+    ) -> Result<ReservationId, TunableError> {
         let mut g = self.lock();
         let id = g.with(|s| {
             let base = c_max_base(&s.limits);
             let supply = self.host_supply(s);
-            s.headroom.reserve_admitted(
+            let id = s.headroom.reserve_admitted(
                 consumer,
                 bytes,
                 allocated,
                 s.limits.c_min,
                 base,
                 supply.as_ref(),
-            )
+            )?;
+            if let Some(w) = with {
+                // `id` was just made, so it is live: this cannot fail.
+                let _ = s.headroom.queue_with(id, w);
+            }
+            Ok::<_, TunableError>(id)
         })?;
         self.republish(&mut g);
         // A new deficit: the reaper's next pass is its first.

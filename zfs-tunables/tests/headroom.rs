@@ -583,3 +583,53 @@ fn the_reaper_asks_for_the_headroom_deficit_less_what_arrives() {
     t.release(id).unwrap();
     t.release(id2).unwrap();
 }
+
+/// A later step of one object waits in its first step's place: vmm
+/// queues a guest's later segments with its first, so a guest that
+/// started first is not made to wait, between its own segments, for the
+/// guests that started since.
+#[test]
+fn a_reservation_queued_with_an_older_one_waits_in_its_place() {
+    let t = shared(64);
+    t.platform().set_lotsfree(Pages(0));
+    t.platform().set_desfree(Pages(0));
+    let page = 4096;
+    let first = t.reserve("vmm", Bytes(1000 * page)).unwrap();
+    let younger = t.reserve("vmm", Bytes(1000 * page)).unwrap();
+    t.claim(first).unwrap();
+    t.mark_allocated(first, Bytes(1000 * page)).unwrap();
+    // The first guest's second segment, queued with its first.
+    let second = t
+        .reserve_queued_with("vmm", Bytes(500 * page), Bytes::ZERO, Some(first))
+        .unwrap();
+    // A reservation made after it without a place keeps the last one.
+    let last = t.reserve("vmm", Bytes(100 * page)).unwrap();
+    let deadline = Hrtime::from_secs(60);
+    let mut tickets = [WaitTicket::default(); 3];
+    // Free memory for the second segment alone: it proceeds, the younger
+    // guest (ahead of it in creation order) still waits, and so does the
+    // last, behind both.
+    t.platform().set_freemem(Pages(500));
+    assert_eq!(t.poll_wait(second, deadline, &mut tickets[0]), Ok(true));
+    assert_eq!(t.poll_wait(younger, deadline, &mut tickets[1]), Ok(false));
+    assert_eq!(t.poll_wait(last, deadline, &mut tickets[2]), Ok(false));
+    // Unqueued, it would have waited for the younger guest's 1000 pages.
+    let unqueued = t.reserve("vmm", Bytes(500 * page)).unwrap();
+    assert_eq!(
+        t.poll_wait(unqueued, deadline, &mut WaitTicket::default()),
+        Ok(false)
+    );
+    // A place that is not live, or younger, changes nothing.
+    t.release(last).unwrap();
+    let stale = t
+        .reserve_queued_with("vmm", Bytes(page), Bytes::ZERO, Some(last))
+        .unwrap();
+    t.platform().set_freemem(Pages(1));
+    assert_eq!(
+        t.poll_wait(stale, deadline, &mut WaitTicket::default()),
+        Ok(false)
+    );
+    for id in [first, younger, second, unqueued, stale] {
+        t.release(id).unwrap();
+    }
+}
