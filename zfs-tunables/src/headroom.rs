@@ -35,9 +35,13 @@
 //!
 //! The table is kept in creation order; waiters are served first come,
 //! first served: a waiter proceeds when free memory covers its own pending
-//! bytes *and* those of every older reservation, claimed or not, plus the
-//! margin (`lotsfree + desfree` by default), so two guests starting
-//! together cannot both take the same freed memory. The pages are locked
+//! bytes *and* those of every reservation ahead of it in the queue,
+//! claimed or not, plus the margin (`lotsfree + desfree` by default), so
+//! two guests starting together cannot both take the same freed memory.
+//! A reservation's place in the queue is its own id, or that of an older
+//! reservation it is queued with ([`HeadroomTable::queue_with`]): vmm
+//! queues a guest's later segments with its first, so a guest that
+//! started first finishes first. The pages are locked
 //! down, so they leave `availrmem` too: the same bytes must also be there
 //! above the ARC's `availrmem` floor (`pages_pp_maximum +
 //! arc_pages_pp_reserve`), and the ARC's headroom term is the smaller of

@@ -102,11 +102,13 @@
 //!   move both ways and the ARC moves `c` concurrently (see
 //!   [`published_limits`]).
 //! - **Waiters are first come, first served**: a waiter proceeds when free
-//!   memory covers its pending bytes and those of every older reservation,
-//!   claimed or not, plus the margin, so two guests starting at once
+//!   memory covers its pending bytes and those of every reservation ahead
+//!   of it, claimed or not, plus the margin, so two guests starting at once
 //!   cannot both claim the same freed memory, and a start never pushes
 //!   free memory below the page scanner's threshold (let alone the
-//!   swapper's).
+//!   swapper's). "Ahead" is by the object, not the step: a guest's later
+//!   segment is queued with its first, so a guest is not overtaken
+//!   between its own segments by the guests that started after it.
 //! - **The margin is `lotsfree + desfree` by default, not `desfree`**: the
 //!   brief's term, `freemem - pending - desfree`, lets a guest's
 //!   allocation take free memory below `lotsfree`, where the page scanner
