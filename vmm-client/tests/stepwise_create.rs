@@ -204,6 +204,57 @@ fn a_claimed_segment_leaves_the_term_but_still_holds_younger_waiters_back() {
     assert_eq!(term(margin), i64::MAX);
 }
 
+/// A guest's later segment waits in its first segment's place: a guest
+/// that started first is not overtaken between its own segments by the
+/// guests that started after it.
+#[test]
+fn a_later_segment_waits_in_its_guests_place_not_behind_younger_guests() {
+    let arc = host(128);
+    let vmm = client(&arc);
+    let mut mem = FakeMemory::default();
+    let p = arc.platform();
+    let m = p.memory();
+    let margin = m.lotsfree.0 + m.desfree.0;
+    let seg = |segid: vmm_client::SegmentId, gib: u64| vmm_client::MemSegRequest {
+        segid,
+        len: Bytes(gib * GIB),
+        sysmem: true,
+    };
+    let a = vmm.create_instance(b"a").unwrap();
+    let b = vmm.create_instance(b"b").unwrap();
+    // a's high segment, set up.
+    p.set_freemem(Pages(8 * GIB / PAGE + margin));
+    let ca = vmm
+        .begin_alloc_memseg(a, seg(vmm_client::SegmentId::HIGHMEM, 8))
+        .unwrap();
+    let mut ca = vmm.claim_headroom(ready_now(&vmm, ca)).unwrap();
+    while vmm
+        .allocate_chunk(&mut ca, &mut mem, Bytes(u64::MAX))
+        .unwrap()
+        == AllocProgress::More
+    {}
+    vmm.finish(ca, &mut mem).unwrap();
+    // b starts and waits for its 8 GiB; then a asks for its low 2 GiB.
+    p.set_freemem(Pages(margin));
+    let cb = vmm
+        .begin_alloc_memseg(b, seg(vmm_client::SegmentId::LOWMEM, 8))
+        .unwrap();
+    let cb = still_waiting(&vmm, cb);
+    let ca = vmm
+        .begin_alloc_memseg(a, seg(vmm_client::SegmentId::LOWMEM, 2))
+        .unwrap();
+    // Free memory for a's 2 GiB only: a proceeds, b still waits.
+    p.set_freemem(Pages(2 * GIB / PAGE + margin));
+    let cb = still_waiting(&vmm, cb);
+    let ca = ready_now(&vmm, ca);
+    vmm.abort(
+        vmm.claim_headroom(ca).unwrap(),
+        &mut mem,
+        VmmError::AllocFailed { errno: 12 },
+    );
+    vmm.abort(cb, &mut mem, VmmError::AllocFailed { errno: 12 });
+}
+
 /// Polls `c` once and returns it still waiting: panics (failing the test)
 /// if it is ready or the poll fails.
 fn still_waiting(vmm: &vmm_client::StdVmmClient<'_>, c: Creation<Reserved>) -> Creation<Reserved> {
