@@ -87,6 +87,19 @@ fn headroom_term(c: &mut Criterion) {
             ))
         })
     });
+    // The patched ARC's arc_headroom(): the smaller of the freemem half
+    // and the availrmem half.
+    let (availrmem, floor) = (Pages(1 << 21), Pages(1 << 14));
+    assert_ne!(t.headroom_term_availrmem(availrmem, floor), i64::MAX);
+    g.bench_function("both_halves", |b| {
+        b.iter(|| {
+            let t = black_box(&t);
+            black_box(
+                t.headroom_term(black_box(freemem), black_box(lotsfree), black_box(desfree))
+                    .min(t.headroom_term_availrmem(black_box(availrmem), black_box(floor))),
+            )
+        })
+    });
     // Baseline: illumos's FMR_LOTSFREE term,
     // `PAGESIZE * (freemem - lotsfree - needfree - desfree)`, on the four
     // globals it reads.
