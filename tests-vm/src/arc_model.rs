@@ -194,6 +194,18 @@ impl ArcModel {
     /// `arc_available_memory()`, in bytes: the smallest of its terms.
     #[must_use]
     pub fn available_memory(&self, mem: &Memory, thr: &Thresholds, p: &Params) -> i64 {
+        self.available_memory_and_reason(mem, thr, p).0
+    }
+
+    /// `arc_available_memory()` and whether its `last_free_reason` is
+    /// the headroom term (`FMR_HEADROOM`, taken only when the term is
+    /// below every other, as the patch's strict comparison does).
+    fn available_memory_and_reason(
+        &self,
+        mem: &Memory,
+        thr: &Thresholds,
+        p: &Params,
+    ) -> (i64, bool) {
         let ps = PAGESIZE as i64;
         let freemem = pages_i(mem.freemem());
         let availrmem = pages_i(mem.availrmem());
@@ -228,7 +240,8 @@ impl ArcModel {
             lowest = lowest.min((availrmem - pages_i(reserved) - desfree).saturating_mul(ps));
         }
         // The component's headroom term (i64::MAX when there is none).
-        lowest.min(self.limits.headroom_term(mem, thr, p))
+        let headroom = self.limits.headroom_term(mem, thr);
+        (lowest.min(headroom), headroom < lowest)
     }
 
     /// `arc_reduce_target_size(to_free)`.
@@ -252,7 +265,7 @@ impl ArcModel {
     /// The arithmetic is zfs-tunables' [`headroom_cut`], which the kernel
     /// module exports as `arctun_arc_headroom_cut()`: one rule for both.
     fn cut_for_headroom(&mut self, mem: &Memory, thr: &Thresholds, p: &Params) {
-        let term = self.limits.headroom_term(mem, thr, p);
+        let term = self.limits.headroom_term(mem, thr);
         let cut = headroom_cut(
             term,
             Bytes(mem.arc_size),
@@ -302,7 +315,7 @@ impl ArcModel {
         // Paced, the band closes only while the deficit is real (the
         // headroom term is negative): a reader then takes no free memory a
         // guest was promised; otherwise it keeps the stock band.
-        let term = self.limits.headroom_term(mem, thr, p);
+        let term = self.limits.headroom_term(mem, thr);
         let waiting = if self.limits.paced_cut() {
             term < 0
         } else {
@@ -341,11 +354,11 @@ impl ArcModel {
         thr: &Thresholds,
         kmem: &Kmem,
     ) -> bool {
-        let free = self.available_memory(mem, thr, p);
+        let (free, headroom_is_reason) = self.available_memory_and_reason(mem, thr, p);
         self.last_free_memory = free;
         let c = self.c();
         if !kmem.cache_reap_active() && free < 0 {
-            self.reap_for_headroom = free == self.limits.headroom_term(mem, thr, p);
+            self.reap_for_headroom = headroom_is_reason;
             self.no_grow = true;
             self.growtime = now + p.arc_grow_retry_s * HZ;
             // This reap also serves a request whose eviction is done.
@@ -384,14 +397,13 @@ impl ArcModel {
             self.reap_only = false;
             return;
         }
-        let free = self.available_memory(mem, thr, p);
+        let (free, reason_now) = self.available_memory_and_reason(mem, thr, p);
         self.last_free_memory = free;
         let c = self.c();
         let mut to_free = i64::try_from(c >> p.arc_shrink_shift)
             .unwrap_or(i64::MAX)
             .saturating_sub(free);
-        let headroom_is_reason = std::mem::take(&mut self.reap_for_headroom)
-            || free == self.limits.headroom_term(mem, thr, p);
+        let headroom_is_reason = std::mem::take(&mut self.reap_for_headroom) || reason_now;
         if to_free > 0 && (headroom_is_reason || self.limits.headroom_pending()) {
             to_free = self.limits.reap_to_free(
                 to_free,

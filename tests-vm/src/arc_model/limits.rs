@@ -19,7 +19,7 @@ use zfs_tunables::{
 };
 
 use crate::host::memory::{Memory, Thresholds};
-use crate::params::{Params, HZ};
+use crate::params::HZ;
 use crate::platform::SimPlatform;
 use crate::scenario::Generation;
 
@@ -73,7 +73,7 @@ pub trait ArcLimits {
     /// ARC's floor there if that is smaller (the patch's `arc_headroom()`),
     /// bytes; `i64::MAX` when there is none (no headroom pending, or a
     /// stock kernel).
-    fn headroom_term(&self, mem: &Memory, thr: &Thresholds, p: &Params) -> i64;
+    fn headroom_term(&self, mem: &Memory, thr: &Thresholds) -> i64;
     /// Whether headroom is pending (a guest waits for its memory).
     fn headroom_pending(&self) -> bool;
     /// The reaper's `to_free` while headroom is pending: the deficit
@@ -192,7 +192,7 @@ impl ArcLimits for StockLimits {
         }
     }
 
-    fn headroom_term(&self, _: &Memory, _: &Thresholds, _: &Params) -> i64 {
+    fn headroom_term(&self, _: &Memory, _: &Thresholds) -> i64 {
         i64::MAX
     }
 
@@ -244,6 +244,12 @@ impl TunablesLimits {
             paced,
         }
     }
+
+    /// `pages_pp_maximum + arc_pages_pp_reserve`: the `availrmem` the ARC
+    /// keeps untouched, for the headroom term and for admission alike.
+    fn availrmem_floor(&self, thr: &Thresholds) -> Pages {
+        Pages(thr.pages_pp_maximum.saturating_add(self.pages_pp_reserve))
+    }
 }
 
 impl ArcLimits for TunablesLimits {
@@ -290,17 +296,16 @@ impl ArcLimits for TunablesLimits {
         self.component.published().grow_target(Bytes(bytes));
     }
 
-    fn headroom_term(&self, mem: &Memory, thr: &Thresholds, p: &Params) -> i64 {
+    fn headroom_term(&self, mem: &Memory, thr: &Thresholds) -> i64 {
         // The patch's arc_headroom(): the smaller of the two halves.
         let free = self.component.headroom_term(
             Pages(mem.freemem()),
             Pages(thr.lotsfree),
             Pages(thr.desfree),
         );
-        let locked = self.component.headroom_term_availrmem(
-            Pages(mem.availrmem()),
-            Pages(thr.pages_pp_maximum + p.arc_pages_pp_reserve),
-        );
+        let locked = self
+            .component
+            .headroom_term_availrmem(Pages(mem.availrmem()), self.availrmem_floor(thr));
         free.min(locked)
     }
 
@@ -354,7 +359,7 @@ impl ArcLimits for TunablesLimits {
         // buffers are referenced, so never evictable.
         platform.set_admission(AdmissionFigures {
             availrmem: Pages(mem.availrmem()),
-            availrmem_floor: Pages(thr.pages_pp_maximum.saturating_add(self.pages_pp_reserve)),
+            availrmem_floor: self.availrmem_floor(thr),
             arc_evictable: Bytes(mem.arc_size - pinned),
             arc_evicted_cached: Bytes(mem.arc_depot),
         });
