@@ -12,7 +12,7 @@
 //! tries again; on any other error it prints "Unable to setup memory (N)"
 //! and exits.
 
-use vmm_client::{Creation, Ready, Reserved};
+use vmm_client::{Claimed, Creation, InstanceId, Reserved};
 
 use crate::event::CreateStage;
 use crate::log::{Log, Message};
@@ -97,11 +97,6 @@ pub enum Phase {
         /// The wait's deadline, in ticks.
         deadline: u64,
     },
-    /// Allocating against the reservation (`tunables`).
-    HeadroomAlloc {
-        /// Pages still to allocate.
-        left: u64,
-    },
     /// The guest's memory is set up.
     Running,
     /// Setup failed for good (bhyve exited).
@@ -114,10 +109,10 @@ pub enum Phase {
 /// its last step left it.
 #[derive(Debug)]
 pub enum InFlight {
-    /// Reserved, waiting for headroom.
+    /// The segment is reserved and waits for headroom.
     Waiting(Creation<Reserved>),
-    /// Headroom found, allocating.
-    Allocating(Creation<Ready>),
+    /// Its headroom is claimed, its pages taken; they are being zeroed.
+    Zeroing(Creation<Claimed>),
 }
 
 /// One guest.
@@ -153,7 +148,10 @@ pub struct Guest {
     pub needfree_held: u64,
     /// OS-8005: pages of `arc_virt_machine_reserved` it holds.
     pub arc_resv_pages: u64,
-    /// `tunables`: its create in flight in the vmm client.
+    /// `tunables`: its vmm instance (`VMM_CREATE_VM`), until bhyve exits
+    /// or the guest is destroyed.
+    pub instance: Option<InstanceId>,
+    /// `tunables`: its segment's create in flight in the vmm client.
     pub creation: Option<InFlight>,
     /// An armed allocation fault.
     pub alloc_fault: Option<AllocFault>,
@@ -191,6 +189,7 @@ impl Guest {
             unbacked: 0,
             needfree_held: 0,
             arc_resv_pages: 0,
+            instance: None,
             creation: None,
             alloc_fault: None,
             dying: false,

@@ -42,7 +42,8 @@ pub trait SegmentAllocator {
 /// lets the client record the segment and `free` has nothing to do. The
 /// kernel module hands it to
 /// [`memseg_commit`](crate::ioctl_commands::memseg_commit) and
-/// [`memseg_release`](crate::ioctl_commands::memseg_release).
+/// [`memseg_release`](crate::ioctl_commands::memseg_release), and so does
+/// the simulator, which takes and zeroes the pages as the driver does.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DriverAllocates;
 

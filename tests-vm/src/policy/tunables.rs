@@ -31,12 +31,12 @@ use admin_syntax::{
     OperatorMessage,
 };
 use kstat_export::{Credential, KstatSet, RawVariables, Sources};
-use vmm_client::ioctl_commands::ioctl_errno;
-use vmm_client::table_lock::StdTableLock;
-use vmm_client::{
-    bhyve_memsegs, AllocProgress, ClientConfig, DestroyOutcome, InstanceId, Polled,
-    SegmentAllocator, SegmentId, VmmArcClient, VmmError,
+use vmm_client::ioctl_commands::{
+    ioctl_errno, memseg_commit, memseg_poll, memseg_release, memseg_reserve, MemsegCreate,
+    MemsegPolled,
 };
+use vmm_client::table_lock::StdTableLock;
+use vmm_client::{bhyve_memsegs, ClientConfig, DestroyOutcome, DriverAllocates, VmmArcClient, VmmError};
 use zfs_tunables::sync::AtomicU64;
 use zfs_tunables::{errno, ArcTunables, Bytes, Hrtime, ReservationId, TunableError, WaitTicket};
 
@@ -45,7 +45,7 @@ use crate::event::{CreateStage, Detail, Event, EventRecord};
 use crate::guest::{AllocFault, Guest, GuestMemory, InFlight, Phase};
 use crate::log::{Log, Message};
 use crate::machine::Machine;
-use crate::params::{btopr, per_tick, ptob, Params, HZ};
+use crate::params::{btopr, ptob, Params, HZ};
 use crate::platform::SimPlatform;
 use crate::vmmr::ReservoirHeadroom;
 
@@ -83,7 +83,7 @@ impl TunablesGuests {
 impl GuestMemory for TunablesGuests {
     fn launch(&mut self, g: &mut Guest, m: &mut Machine, log: &mut Log) {
         if let Some(client) = &self.client {
-            begin(g, m, log, client);
+            vm_create(g, m, log, client);
         }
     }
 
@@ -95,7 +95,7 @@ impl GuestMemory for TunablesGuests {
 
     fn destroy(&mut self, g: &mut Guest, m: &mut Machine) -> Option<CreateStage> {
         if let Some(client) = &self.client {
-            if g.error.is_none() {
+            if g.instance.is_some() {
                 let r = client.destroy_by_name(g.name.as_bytes());
                 if let (Ok(DestroyOutcome::Deferred), true) = (r, g.creation.is_some()) {
                     g.dying = true;
@@ -105,6 +105,7 @@ impl GuestMemory for TunablesGuests {
                     });
                 }
             }
+            g.instance = None;
             g.creation = None;
         }
         g.free_all(m);
@@ -112,59 +113,38 @@ impl GuestMemory for TunablesGuests {
     }
 }
 
-/// The driver's page allocator for a guest's segments: pages leave the
-/// free lists at once (`page_create_va()` without `PG_WAIT`: `freemem`
-/// must stay above `pageout_reserve`) and become VMM Memory.
-struct GuestPages<'a> {
-    m: &'a mut Machine,
-    held: &'a mut u64,
-    fault: &'a mut Option<AllocFault>,
-    log: &'a mut Log,
-    name: &'a str,
-}
-
-impl SegmentAllocator for GuestPages<'_> {
-    fn allocate(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) -> Result<(), i32> {
-        let pages = btopr(bytes.0);
-        if self
-            .m
-            .mem
-            .freemem()
-            .saturating_sub(self.m.thr.pageout_reserve)
-            < pages
-        {
-            return Err(zfs_tunables::errno::ENOMEM);
-        }
-        if AllocFault::allow(self.fault, *self.held, pages) < pages {
-            self.log.push(
-                self.m.now,
-                self.name,
-                Message::AllocatorRefuses {
-                    bytes: ptob(pages),
-                    held: ptob(*self.held),
-                },
-            );
-            return Err(zfs_tunables::errno::ENOMEM);
-        }
-        self.m.mem.take_free(pages);
-        self.m.mem.vmm += pages;
-        *self.held += pages;
-        Ok(())
-    }
-
-    fn free(&mut self, _: InstanceId, _: SegmentId, bytes: Bytes) {
-        let pages = btopr(bytes.0).min(*self.held);
-        self.m.mem.vmm -= pages.min(self.m.mem.vmm);
-        *self.held -= pages;
-    }
-}
-
-/// bhyve's `vm_setup_memory()` under `tunables`: the create's first
-/// step, which reserves or is refused at once.
-fn begin(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
+/// `VMM_CREATE_VM` (bhyve's `vm_create()`, before `vm_setup_memory()`):
+/// the instance, with no memory, then its first segment.
+fn vm_create(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
     m.sync_platform();
-    let r = bhyve_memsegs(Bytes(g.requested))
-        .and_then(|segs| client.begin_create(g.name.as_bytes(), &segs));
+    match client.create_instance(g.name.as_bytes()) {
+        Ok(id) => {
+            g.instance = Some(id);
+            reserve_segment(g, m, log, client);
+        }
+        Err(e) => setup_failed(g, m, log, client, e, Message::CannotReserve(e)),
+    }
+}
+
+/// `VM_ALLOC_MEMSEG` for the segment bhyve's `vm_setup_memory()` is at
+/// (high first, then low; a retry skips the segments that exist, as
+/// libvmmapi does): its reservation, made or refused at once
+/// (`arctun_vmm_reserve()`).
+fn reserve_segment(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
+    let Some(id) = g.instance else {
+        return;
+    };
+    m.sync_platform();
+    let r = bhyve_memsegs(Bytes(g.requested)).and_then(|segs| {
+        let seg = segs.get(g.seg).copied().ok_or(VmmError::OutOfOrder)?;
+        memseg_reserve(
+            client,
+            id,
+            i64::from(seg.segid.get()),
+            seg.len.0,
+            seg.sysmem,
+        )
+    });
     match r {
         Ok(c) => {
             g.creation = Some(InFlight::Waiting(c));
@@ -172,16 +152,27 @@ fn begin(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
                 deadline: m.now + m.p.vmm_wait_deadline_s * HZ,
             };
         }
-        Err(e) => setup_failed(g, m, log, e, Message::CannotReserve(e)),
+        Err(e) => setup_failed(g, m, log, client, e, Message::CannotReserve(e)),
     }
 }
 
-/// The ioctl failed with `e` (`why` says so): bhyve retries `ENOMEM`,
-/// exits on anything else.
-fn setup_failed(g: &mut Guest, m: &mut Machine, log: &mut Log, e: VmmError, why: Message) {
+/// The ioctl failed with `e` (`why` says so), and its segment is rolled
+/// back: bhyve retries `ENOMEM`, exits on anything else. An exiting
+/// bhyve's VM is destroyed with its zone, so its instance and any segment
+/// it had committed go.
+fn setup_failed(
+    g: &mut Guest,
+    m: &mut Machine,
+    log: &mut Log,
+    client: &VmmClient,
+    e: VmmError,
+    why: Message,
+) {
     let errno = ioctl_errno(e);
     if g.dying {
-        // bhyve was killed; its instance is gone.
+        // bhyve was killed; its instance's destruction, begun then,
+        // finished with the rollback.
+        exit_bhyve(g, m, client);
         g.fail(errno, why, log, m.now);
     } else if errno == zfs_tunables::errno::ENOMEM {
         // The reason once, not with every retry (unless it changes).
@@ -191,13 +182,70 @@ fn setup_failed(g: &mut Guest, m: &mut Machine, log: &mut Log, e: VmmError, why:
         g.last_refusal = Some((errno, why));
         g.enomem_retry(m, log);
     } else {
+        exit_bhyve(g, m, client);
         g.fail(errno, why, log, m.now);
         log.push(m.now, &g.name, Message::SetupFailed { errno });
     }
 }
 
-/// One transition of the create: the headroom wait, then allocation
-/// chunk by chunk.
+/// bhyve is gone for good: its instance is destroyed (unless its
+/// destruction already began) and the memory of its committed segments is
+/// freed.
+fn exit_bhyve(g: &mut Guest, m: &mut Machine, client: &VmmClient) {
+    if let (Some(id), false) = (g.instance.take(), g.dying) {
+        m.sync_platform();
+        let _ = client.destroy(id);
+    }
+    m.mem.vmm -= g.vmm_pages.min(m.mem.vmm);
+    g.vmm_pages = 0;
+}
+
+/// The driver's `vm_object_allocate()` for a claimed segment: its pages
+/// leave the free lists at once (`page_create_va()` without `PG_WAIT`:
+/// `freemem` must stay above `pageout_reserve`) and become VMM Memory;
+/// zeroing them takes the allocation rate. `ENOMEM` if they are not there
+/// or the allocator refuses (an `alloc_fault`).
+fn take_segment(g: &mut Guest, m: &mut Machine, log: &mut Log) -> Result<(), VmmError> {
+    let pages = g.npages();
+    let enomem = VmmError::AllocFailed {
+        errno: zfs_tunables::errno::ENOMEM,
+    };
+    if m.mem.freemem().saturating_sub(m.thr.pageout_reserve) < pages {
+        return Err(enomem);
+    }
+    if AllocFault::allow(&mut g.alloc_fault, g.vmm_pages, pages) < pages {
+        log.push(
+            m.now,
+            &g.name,
+            Message::AllocatorRefuses {
+                bytes: ptob(pages),
+                held: ptob(g.vmm_pages),
+            },
+        );
+        return Err(enomem);
+    }
+    m.mem.take_free(pages);
+    m.mem.vmm += pages;
+    g.vmm_pages += pages;
+    g.seg_created = pages;
+    g.phase = Phase::Zeroing {
+        until: m.now + Guest::zero_ticks(m, pages),
+    };
+    Ok(())
+}
+
+/// The driver frees the segment it took, after a failed commit.
+fn free_segment(g: &mut Guest, m: &mut Machine) {
+    let pages = g.seg_created.min(g.vmm_pages);
+    m.mem.vmm -= pages.min(m.mem.vmm);
+    g.vmm_pages -= pages;
+    g.seg_created = 0;
+}
+
+/// One transition of the segment's create, the kernel's sequence: the
+/// headroom wait and its claim (`arctun_vmm_wait()`), the driver taking
+/// and zeroing the pages, the commit (`arctun_vmm_mark_allocated()`);
+/// after any failure the release (`arctun_vmm_release()`).
 fn step(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
     match g.phase {
         Phase::RetrySleep { until } if m.now >= until => {
@@ -205,7 +253,7 @@ fn step(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
             return;
         }
         Phase::Setup => {
-            begin(g, m, log, client);
+            reserve_segment(g, m, log, client);
             return;
         }
         _ => {}
@@ -214,46 +262,45 @@ fn step(g: &mut Guest, m: &mut Machine, log: &mut Log, client: &VmmClient) {
         return;
     };
     m.sync_platform();
-    let mut pages = GuestPages {
-        m,
-        held: &mut g.vmm_pages,
-        fault: &mut g.alloc_fault,
-        log,
-        name: &g.name,
-    };
-    let outcome: Result<Option<InFlight>, VmmError> = match (g.phase, c) {
-        (Phase::HeadroomWait { .. }, InFlight::Waiting(c)) => match client.poll_headroom(c) {
-            Ok(Polled::Ready(c)) => {
-                g.phase = Phase::HeadroomAlloc {
-                    left: g.segs.iter().sum(),
-                };
-                Ok(Some(InFlight::Allocating(c)))
+    let failed = match (g.phase, c) {
+        (Phase::HeadroomWait { .. }, InFlight::Waiting(c)) => match memseg_poll(client, c) {
+            Ok(MemsegPolled::Waiting(c)) => {
+                g.creation = Some(InFlight::Waiting(c));
+                None
             }
-            Ok(Polled::Waiting(c)) => Ok(Some(InFlight::Waiting(c))),
-            Err(f) => Err(client.abort(f.creation, &mut pages, f.error)),
-        },
-        (Phase::HeadroomAlloc { left }, InFlight::Allocating(mut c)) => {
-            let chunk = Bytes(per_tick(pages.m.p.alloc_rate));
-            match client.allocate_chunk(&mut c, &mut pages, chunk) {
-                Ok(AllocProgress::More) => {
-                    g.phase = Phase::HeadroomAlloc {
-                        left: left.saturating_sub(btopr(chunk.0)),
-                    };
-                    Ok(Some(InFlight::Allocating(c)))
+            Ok(MemsegPolled::Claimed(c)) => match take_segment(g, m, log) {
+                Ok(()) => {
+                    g.creation = Some(InFlight::Zeroing(c));
+                    None
                 }
-                Ok(AllocProgress::Done) => client.finish(c, &mut pages).map(|_| None),
-                Err(e) => Err(client.abort(c, &mut pages, e)),
+                Err(e) => Some(memseg_release(
+                    client,
+                    MemsegCreate::Claimed(c),
+                    &mut DriverAllocates,
+                    e,
+                )),
+            },
+            Err((c, e)) => Some(memseg_release(client, c, &mut DriverAllocates, e)),
+        },
+        (Phase::Zeroing { until }, InFlight::Zeroing(c)) if m.now >= until => {
+            match memseg_commit(client, c, &mut DriverAllocates) {
+                Ok(()) => {
+                    g.segment_done(m);
+                    None
+                }
+                Err(e) => {
+                    free_segment(g, m);
+                    Some(e)
+                }
             }
         }
-        (_, c) => Ok(Some(c)),
-    };
-    match outcome {
-        Ok(Some(c)) => g.creation = Some(c),
-        Ok(None) => {
-            g.phase = Phase::Running;
-            g.started_at = Some(m.now);
+        (_, c) => {
+            g.creation = Some(c);
+            None
         }
-        Err(e) => setup_failed(g, m, log, e, Message::Vmm(e)),
+    };
+    if let Some(e) = failed {
+        setup_failed(g, m, log, client, e, Message::Vmm(e));
     }
 }
 
