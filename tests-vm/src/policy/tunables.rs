@@ -36,7 +36,9 @@ use vmm_client::ioctl_commands::{
     MemsegPolled,
 };
 use vmm_client::table_lock::StdTableLock;
-use vmm_client::{bhyve_memsegs, ClientConfig, DestroyOutcome, DriverAllocates, VmmArcClient, VmmError};
+use vmm_client::{
+    bhyve_memsegs, ClientConfig, DestroyOutcome, DriverAllocates, VmmArcClient, VmmError,
+};
 use zfs_tunables::sync::AtomicU64;
 use zfs_tunables::{errno, ArcTunables, Bytes, Hrtime, ReservationId, TunableError, WaitTicket};
 
