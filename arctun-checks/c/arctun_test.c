@@ -830,8 +830,13 @@ test_vmm_guests(void)
 	 * With headroom pending, the kick's cut is the deficit less what is
 	 * on its way to freemem, size - c and the depots' bytes (as the
 	 * reaper's first pass counts them; see test_reaper()), nothing once
-	 * they cover it, and nothing without a deficit.
+	 * they cover it, and nothing without a deficit.  The first cut after
+	 * the reservation also takes the arc_c it found, below this 12 GiB
+	 * ARC: a reader's float, one block (16 MiB) here, is cut as well, and
+	 * only by that first cut.
 	 */
+	CHECK_U64(arctun_arc_headroom_cut(-(int64_t)(10 * GIB), 12 * GIB,
+	    10 * GIB, GIB), 7 * GIB + (16ULL << 20));
 	CHECK_U64(arctun_arc_headroom_cut(-(int64_t)(10 * GIB), 12 * GIB,
 	    10 * GIB, GIB), 7 * GIB);
 	CHECK_U64(arctun_arc_headroom_cut(-(int64_t)GIB, 12 * GIB, 10 * GIB,

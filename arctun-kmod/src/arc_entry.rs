@@ -364,12 +364,13 @@ pub extern "C" fn arctun_arc_reap_to_free(
 /// How far `arc_tunables_evict()` lowers `arc_c` at once for the headroom
 /// term `headroom` (from [`arctun_arc_headroom`]) of an ARC of `size`
 /// bytes with target `c` and `evicted_cached` bytes in its kmem caches'
-/// depots: the deficit less what is in flight
+/// depots: the deficit less what is in flight, and the first call after
+/// a reservation less a reader's float
 /// ([`ArcTunables::headroom_cut`](zfs_tunables::ArcTunables::headroom_cut)).
 /// 0 while nothing is pending and before `arctun_mod_init()`. Every
-/// argument is accepted (the core saturates). One atomic load; no lock,
-/// so the evictor callback may call it with arctun's locks and the reap
-/// zthr's held.
+/// argument is accepted (the core saturates). Two atomic operations; no
+/// lock, so the evictor callback may call it with arctun's locks and the
+/// reap zthr's held.
 #[unsafe(no_mangle)]
 pub extern "C" fn arctun_arc_headroom_cut(
     headroom: i64,

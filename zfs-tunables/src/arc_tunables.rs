@@ -254,6 +254,13 @@ pub struct ArcTunables<P: Platform> {
     /// was made since). The ARC's reap thread writes it (see
     /// `reap_to_free`), a new reservation resets it.
     reap_expect: AtomicU64,
+    /// The ARC's target `c` when the first of the pending reservations
+    /// was made, in bytes (`u64::MAX`: none since the last kick, or
+    /// nothing pending): the kick's cut measures a reader's float from it
+    /// ([`reader_float`](crate::headroom::reader_float)). A reservation
+    /// sets it if unset, the first cut takes it, and it is cleared when
+    /// nothing is pending.
+    kick_c_before: AtomicU64,
     /// The host's page size (immutable; kept out of the locked state so
     /// the headroom term needs no lock).
     page_size: PageSize,
@@ -315,6 +322,7 @@ impl<P: Platform> ArcTunables<P> {
             pending: AtomicU64::new(0),
             margin: AtomicU64::new(0),
             reap_expect: AtomicU64::new(u64::MAX),
+            kick_c_before: AtomicU64::new(u64::MAX),
             page_size: host.page_size,
             defaults: limits,
             state: UnsafeCell::new(State {
@@ -374,6 +382,7 @@ impl<P: Platform> ArcTunables<P> {
             pending: AtomicU64::new(0),
             margin: AtomicU64::new(0),
             reap_expect: AtomicU64::new(u64::MAX),
+            kick_c_before: AtomicU64::new(u64::MAX),
             page_size: host.page_size,
             defaults: ArcLimits {
                 c_min: Bytes::ZERO,
@@ -459,6 +468,15 @@ impl<P: Platform> ArcTunables<P> {
         &self.platform
     }
 
+    /// Publishes the unclaimed pending bytes for the lock-free readers;
+    /// with none, no reservation awaits a kick's cut either.
+    fn set_pending(&self, unclaimed: Bytes) {
+        self.pending.store(unclaimed.0, Ordering::Relaxed);
+        if unclaimed == Bytes::ZERO {
+            self.kick_c_before.store(u64::MAX, Ordering::Relaxed);
+        }
+    }
+
     /// Recomputes every derived value from the registry and the
     /// reservations, publishes them, and kicks the evictor if `c` fell
     /// below the ARC's size.
@@ -482,8 +500,7 @@ impl<P: Platform> ArcTunables<P> {
                 }
             };
             s.c_max_eff = c_max_eff;
-            self.pending
-                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
+            self.set_pending(s.headroom.unclaimed());
             (
                 LimitsSnapshot {
                     c: Bytes::ZERO,
@@ -893,10 +910,15 @@ impl<P: Platform> ArcTunables<P> {
     /// How far the ARC lowers `c` at once when its evictor is kicked
     /// while a reservation is pending: the headroom term's deficit less
     /// what is already on its way to `freemem` (`arc_size - arc_c`, and
-    /// `evicted_cached` in the ARC's kmem caches); see
-    /// [`headroom_cut`](crate::headroom::headroom_cut), the rule the
-    /// simulator uses too. Zero with nothing pending. Pure arithmetic on
-    /// its arguments and one atomic load; no lock.
+    /// `evicted_cached` in the ARC's kmem caches) that a reader does not
+    /// take back; see [`headroom_cut`](crate::headroom::headroom_cut).
+    ///
+    /// The first cut after the pending reservations were made also takes
+    /// the `c` the first of them found, and counts the reader's float
+    /// above it ([`reader_float`](crate::headroom::reader_float)) as not
+    /// in flight; later cuts count none, so a float is cut once. Zero with
+    /// nothing pending. Pure arithmetic on its arguments and two atomic
+    /// operations; no lock.
     #[inline]
     pub fn headroom_cut(
         &self,
@@ -908,7 +930,13 @@ impl<P: Platform> ArcTunables<P> {
         if self.pending.load(Ordering::Relaxed) == 0 {
             return Bytes::ZERO;
         }
-        crate::headroom::headroom_cut(headroom_term, arc_size, arc_c, evicted_cached)
+        let float = if headroom_term < 0 {
+            let before = self.kick_c_before.swap(u64::MAX, Ordering::Relaxed);
+            crate::headroom::reader_float(arc_size, Bytes(before), evicted_cached)
+        } else {
+            Bytes::ZERO
+        };
+        crate::headroom::headroom_cut(headroom_term, arc_size, arc_c, evicted_cached, float)
     }
 
     // ---------------------------------------------------------------
@@ -975,6 +1003,14 @@ impl<P: Platform> ArcTunables<P> {
             }
             Ok::<_, TunableError>(id)
         })?;
+        // The target this reservation found, unless an earlier pending
+        // one's is still to be cut from.
+        let _ = self.kick_c_before.compare_exchange(
+            u64::MAX,
+            self.limits.c().0,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
         self.republish(&mut g);
         // A new deficit: the reaper's next pass is its first.
         self.reap_expect.store(u64::MAX, Ordering::Relaxed);
@@ -994,8 +1030,7 @@ impl<P: Platform> ArcTunables<P> {
         let mut g = self.lock();
         g.with(|s| {
             s.headroom.claim(id)?;
-            self.pending
-                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
+            self.set_pending(s.headroom.unclaimed());
             Ok(())
         })
     }
@@ -1006,8 +1041,7 @@ impl<P: Platform> ArcTunables<P> {
         let mut g = self.lock();
         g.with(|s| {
             s.headroom.mark_allocated(id, bytes)?;
-            self.pending
-                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
+            self.set_pending(s.headroom.unclaimed());
             Ok::<(), TunableError>(())
         })?;
         self.platform.broadcast();
@@ -1060,8 +1094,7 @@ impl<P: Platform> ArcTunables<P> {
         let mut g = self.lock();
         g.with(|s| {
             s.headroom.merge_allocated(into, from)?;
-            self.pending
-                .store(s.headroom.unclaimed().0, Ordering::Relaxed);
+            self.set_pending(s.headroom.unclaimed());
             Ok::<(), TunableError>(())
         })?;
         self.platform.broadcast();

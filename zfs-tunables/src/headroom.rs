@@ -201,26 +201,68 @@ impl HostSupply {
     }
 }
 
+/// The largest block ZFS reads or writes (`SPA_MAXBLOCKSIZE` in
+/// `sys/spa.h`): while a guest waits for its memory, the patched
+/// `arc_is_overflowing()` lets a reader run this far ahead of the adjust
+/// zthr's pass, and no further.
+pub const SPA_MAXBLOCKSIZE: Bytes = Bytes(16 << 20);
+
+/// What a reader keeps in circulation when a reservation comes: the ARC
+/// of `arc_size` bytes above `c_before`, the target the reservation found,
+/// plus the `evicted_cached` bytes in its kmem caches' depots, up to one
+/// [`SPA_MAXBLOCKSIZE`]; nothing when the ARC is not above that target.
+///
+/// An ARC above its own target has a reader (or writer) filling it: each
+/// block it adds pushes the ARC over `c`, the adjust zthr evicts as much
+/// into the depots, and the reader's next block comes out of the depots.
+/// Those bytes circulate between the ARC and the depots; a reap returns
+/// them to `freemem` and the reader takes as much back from it. They are
+/// not on their way to `freemem`, although the kick would count them in
+/// flight (`arc_size - arc_c` and the depots). While a guest waits the
+/// band is one block, so the circulation is at most that.
+///
+/// Without this the cut leaves the guest short by the float, and only a
+/// reaper pass that sees the deficit outlast its expectation
+/// ([`ArcTunables::reap_to_free`](crate::ArcTunables::reap_to_free)) cuts
+/// it, a second and more later, once per wait. Pure arithmetic,
+/// saturating: every argument is accepted.
+#[must_use]
+pub fn reader_float(arc_size: Bytes, c_before: Bytes, evicted_cached: Bytes) -> Bytes {
+    if arc_size <= c_before {
+        return Bytes::ZERO;
+    }
+    core::cmp::min(
+        arc_size
+            .saturating_sub(c_before)
+            .saturating_add(evicted_cached),
+        SPA_MAXBLOCKSIZE,
+    )
+}
+
 /// How far to lower the ARC's target `c` at once when the evictor is
 /// kicked (`arc_tunables_evict()` in the patched `arc.c`), for the
 /// headroom term `headroom_term` of `arc_available_memory()` (see
 /// [`ArcTunables::headroom_term`](crate::ArcTunables::headroom_term)), an
-/// ARC of `arc_size` bytes with target `arc_c`, and `evicted_cached`
-/// bytes the ARC evicted that its kmem caches' depots still hold.
+/// ARC of `arc_size` bytes with target `arc_c`, `evicted_cached` bytes
+/// the ARC evicted that its kmem caches' depots still hold, and
+/// `reader_float` bytes of those that a reader keeps in circulation
+/// ([`reader_float`]).
 ///
 /// A negative term is a deficit: that much more must reach `freemem`
 /// before the waiting guests have their memory. Part of it is already on
 /// its way: `arc_size - arc_c`, which the adjust zthr has been asked to
-/// evict, and `evicted_cached`, which the next reap returns. The rest is
-/// the cut: lowering `c` by it now puts the guests' memory under `c`,
-/// where a reader filling the ARC cannot take it, instead of waiting for
-/// the reaper's next check and its one-second sleep to find the same
+/// evict, and `evicted_cached`, which the next reap returns, less the
+/// reader's float, which the reader takes back. The rest is the cut:
+/// lowering `c` by it now puts the guests' memory under `c`, where a
+/// reader filling the ARC cannot take it, instead of waiting for the
+/// reaper's next check and its one-second sleep to find the same
 /// deficit. Zero when the term is not negative (no deficit, or nothing
 /// pending: `i64::MAX`) or when what is in flight covers it.
 ///
-/// The same figures as [`ArcTunables::reap_to_free`](crate::ArcTunables::reap_to_free)
-/// counts in flight, so the kick and the reaper never ask twice for the
-/// same bytes. Pure integer arithmetic, saturating: every argument is
+/// With no float, the same figures as
+/// [`ArcTunables::reap_to_free`](crate::ArcTunables::reap_to_free) counts
+/// in flight, so the kick and the reaper never ask twice for the same
+/// bytes. Pure integer arithmetic, saturating: every argument is
 /// accepted.
 #[must_use]
 pub fn headroom_cut(
@@ -228,13 +270,15 @@ pub fn headroom_cut(
     arc_size: Bytes,
     arc_c: Bytes,
     evicted_cached: Bytes,
+    reader_float: Bytes,
 ) -> Bytes {
     if headroom_term >= 0 {
         return Bytes::ZERO;
     }
     let in_flight = arc_size
         .saturating_sub(arc_c)
-        .saturating_add(evicted_cached);
+        .saturating_add(evicted_cached)
+        .saturating_sub(reader_float);
     Bytes(headroom_term.unsigned_abs()).saturating_sub(in_flight)
 }
 
@@ -627,10 +671,16 @@ mod tests {
     #[test]
     fn headroom_cut_is_zero_without_a_deficit() {
         let (size, c) = (Bytes(60 * GIB), Bytes(50 * GIB));
-        assert_eq!(headroom_cut(i64::MAX, size, c, Bytes::ZERO), Bytes::ZERO);
-        assert_eq!(headroom_cut(0, size, c, Bytes::ZERO), Bytes::ZERO);
         assert_eq!(
-            headroom_cut(1, Bytes::ZERO, Bytes::ZERO, Bytes::ZERO),
+            headroom_cut(i64::MAX, size, c, Bytes::ZERO, Bytes::ZERO),
+            Bytes::ZERO
+        );
+        assert_eq!(
+            headroom_cut(0, size, c, Bytes::ZERO, Bytes::ZERO),
+            Bytes::ZERO
+        );
+        assert_eq!(
+            headroom_cut(1, Bytes::ZERO, Bytes::ZERO, Bytes::ZERO, Bytes::ZERO),
             Bytes::ZERO
         );
     }
@@ -640,13 +690,22 @@ mod tests {
         let g = |n: u64| Bytes(n * GIB);
         let deficit = -i64::try_from(10 * GIB).unwrap();
         // Nothing in flight: the whole deficit.
-        assert_eq!(headroom_cut(deficit, g(50), g(50), Bytes::ZERO), g(10));
+        assert_eq!(
+            headroom_cut(deficit, g(50), g(50), Bytes::ZERO, Bytes::ZERO),
+            g(10)
+        );
         // An ARC below c has nothing in flight either.
-        assert_eq!(headroom_cut(deficit, g(40), g(50), Bytes::ZERO), g(10));
+        assert_eq!(
+            headroom_cut(deficit, g(40), g(50), Bytes::ZERO, Bytes::ZERO),
+            g(10)
+        );
         // size - c and the depots count, each and together.
-        assert_eq!(headroom_cut(deficit, g(53), g(50), Bytes::ZERO), g(7));
-        assert_eq!(headroom_cut(deficit, g(50), g(50), g(2)), g(8));
-        assert_eq!(headroom_cut(deficit, g(53), g(50), g(2)), g(5));
+        assert_eq!(
+            headroom_cut(deficit, g(53), g(50), Bytes::ZERO, Bytes::ZERO),
+            g(7)
+        );
+        assert_eq!(headroom_cut(deficit, g(50), g(50), g(2), Bytes::ZERO), g(8));
+        assert_eq!(headroom_cut(deficit, g(53), g(50), g(2), Bytes::ZERO), g(5));
     }
 
     #[test]
@@ -654,15 +713,74 @@ mod tests {
         let g = |n: u64| Bytes(n * GIB);
         let deficit = -i64::try_from(10 * GIB).unwrap();
         assert_eq!(
-            headroom_cut(deficit, g(60), g(50), Bytes::ZERO),
+            headroom_cut(deficit, g(60), g(50), Bytes::ZERO, Bytes::ZERO),
             Bytes::ZERO
         );
-        assert_eq!(headroom_cut(deficit, g(58), g(50), g(2)), Bytes::ZERO);
-        assert_eq!(headroom_cut(deficit, g(70), g(50), g(5)), Bytes::ZERO);
+        assert_eq!(
+            headroom_cut(deficit, g(58), g(50), g(2), Bytes::ZERO),
+            Bytes::ZERO
+        );
+        assert_eq!(
+            headroom_cut(deficit, g(70), g(50), g(5), Bytes::ZERO),
+            Bytes::ZERO
+        );
         // One byte short of covering it.
         assert_eq!(
-            headroom_cut(deficit, Bytes(60 * GIB - 1), g(50), Bytes::ZERO),
+            headroom_cut(
+                deficit,
+                Bytes(60 * GIB - 1),
+                g(50),
+                Bytes::ZERO,
+                Bytes::ZERO
+            ),
             Bytes(1)
+        );
+    }
+
+    #[test]
+    fn headroom_cut_adds_the_float_a_reader_keeps() {
+        let g = |n| Bytes(n * GIB);
+        let deficit = -((10 * GIB) as i64);
+        // A 10 MiB float is not in flight: the cut is that much larger.
+        let f = Bytes(10 << 20);
+        let above = Bytes(50 * GIB + f.0);
+        assert_eq!(
+            headroom_cut(deficit, above, g(50), Bytes::ZERO, Bytes::ZERO),
+            Bytes(10 * GIB - f.0)
+        );
+        assert_eq!(headroom_cut(deficit, above, g(50), Bytes::ZERO, f), g(10));
+        assert_eq!(
+            headroom_cut(deficit, g(53), g(50), g(2), f),
+            Bytes(5 * GIB + f.0)
+        );
+        // The float is part of what the kick sees in flight, never more.
+        assert_eq!(headroom_cut(deficit, g(50), g(50), Bytes::ZERO, f), g(10));
+        // In flight that covers the deficit and the float: no cut.
+        assert_eq!(
+            headroom_cut(deficit, g(70), g(50), Bytes::ZERO, f),
+            Bytes::ZERO
+        );
+        // No deficit: no cut, float or not.
+        assert_eq!(headroom_cut(0, g(50), g(50), Bytes::ZERO, f), Bytes::ZERO);
+    }
+
+    #[test]
+    fn reader_float_is_what_lies_above_the_target_the_reservation_found() {
+        let m = |n: u64| Bytes(n << 20);
+        // An ARC at or under its target has no reader filling it.
+        assert_eq!(reader_float(m(100), m(100), m(5)), Bytes::ZERO);
+        assert_eq!(reader_float(m(90), m(100), m(5)), Bytes::ZERO);
+        // Above it: the bytes above and the depots' bytes.
+        assert_eq!(reader_float(m(105), m(100), m(5)), m(10));
+        assert_eq!(reader_float(m(105), m(100), Bytes::ZERO), m(5));
+        // At most one block, however far the stock band let it run.
+        assert_eq!(
+            reader_float(Bytes(12 * GIB), m(100), m(5)),
+            SPA_MAXBLOCKSIZE
+        );
+        assert_eq!(
+            reader_float(Bytes(u64::MAX), Bytes::ZERO, Bytes(u64::MAX)),
+            SPA_MAXBLOCKSIZE
         );
     }
 
@@ -671,15 +789,24 @@ mod tests {
         let max = Bytes(u64::MAX);
         // i64::MIN's magnitude is 2^63, which fits in u64.
         assert_eq!(
-            headroom_cut(i64::MIN, Bytes::ZERO, max, Bytes::ZERO),
+            headroom_cut(i64::MIN, Bytes::ZERO, max, Bytes::ZERO, Bytes::ZERO),
             Bytes(1 << 63)
         );
         // In flight saturates at u64::MAX instead of wrapping.
-        assert_eq!(headroom_cut(i64::MIN, max, Bytes::ZERO, max), Bytes::ZERO);
-        assert_eq!(headroom_cut(-1, max, Bytes::ZERO, Bytes::ZERO), Bytes::ZERO);
-        assert_eq!(headroom_cut(-1, Bytes::ZERO, Bytes::ZERO, max), Bytes::ZERO);
         assert_eq!(
-            headroom_cut(-1, Bytes::ZERO, Bytes::ZERO, Bytes::ZERO),
+            headroom_cut(i64::MIN, max, Bytes::ZERO, max, Bytes::ZERO),
+            Bytes::ZERO
+        );
+        assert_eq!(
+            headroom_cut(-1, max, Bytes::ZERO, Bytes::ZERO, Bytes::ZERO),
+            Bytes::ZERO
+        );
+        assert_eq!(
+            headroom_cut(-1, Bytes::ZERO, Bytes::ZERO, max, Bytes::ZERO),
+            Bytes::ZERO
+        );
+        assert_eq!(
+            headroom_cut(-1, Bytes::ZERO, Bytes::ZERO, Bytes::ZERO, Bytes::ZERO),
             Bytes(1)
         );
     }

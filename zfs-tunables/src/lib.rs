@@ -201,7 +201,10 @@ pub mod units;
 pub use arc_limits::{AdminValues, ArcLimits, Generation, HostMemory};
 pub use arc_tunables::{ArcTunables, HeadroomStats, WaitTicket};
 pub use error::TunableError;
-pub use headroom::{headroom_cut, HeadroomCounters, HostSupply, ReleaseOutcome, ReservationId};
+pub use headroom::{
+    headroom_cut, reader_float, HeadroomCounters, HostSupply, ReleaseOutcome, ReservationId,
+    SPA_MAXBLOCKSIZE,
+};
 pub use platform::{AdmissionFigures, MemoryFigures, Platform, Wake};
 pub use published_limits::LimitsSnapshot;
 pub use registry::{

@@ -181,12 +181,61 @@ fn the_kick_cuts_c_by_the_deficit_not_in_flight_while_a_reservation_is_pending()
     assert_eq!(term, -((6 * GIB + 768 * MIB) as i64));
     let cut = t.headroom_cut(term, size, c, Bytes(GIB));
     assert_eq!(cut, Bytes(3 * GIB + 768 * MIB));
-    assert_eq!(cut, zfs_tunables::headroom_cut(term, size, c, Bytes(GIB)));
+    assert_eq!(
+        cut,
+        zfs_tunables::headroom_cut(term, size, c, Bytes(GIB), Bytes::ZERO)
+    );
     // Claimed, the bytes leave the term, and a stale negative term read
     // before the claim cuts nothing either.
     t.claim(id).unwrap();
     assert_eq!(t.headroom_term(free, lotsfree, desfree), i64::MAX);
     assert_eq!(t.headroom_cut(-1, size, c, Bytes::ZERO), Bytes::ZERO);
+    t.release(id).unwrap();
+}
+
+#[test]
+fn the_first_kick_after_a_reservation_also_cuts_a_readers_float() {
+    let t = booted(64, Generation::Current);
+    let (lotsfree, desfree) = (Pages(131_072), Pages(65_536)); // 512 + 256 MiB
+    let free = Pages(4 * 262_144); // 4 GiB
+    let c0 = Bytes(30 * GIB);
+    t.published().set_target(c0);
+    // A reader holds the ARC 6 MiB above c, and 4 MiB sit in the depots.
+    let size = Bytes(c0.0 + 6 * MIB);
+    let id = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
+    let c = t.published().c();
+    assert_eq!(c, c0, "a ceiling above c leaves c where it was");
+    let term = t.headroom_term(free, lotsfree, desfree);
+    assert_eq!(term, -((6 * GIB + 768 * MIB) as i64));
+    let no_float = zfs_tunables::headroom_cut(term, size, c, Bytes(4 * MIB), Bytes::ZERO);
+    // The float (6 + 4 MiB) is not on its way to freemem: cut as well.
+    let cut = t.headroom_cut(term, size, c, Bytes(4 * MIB));
+    assert_eq!(cut, Bytes(no_float.0 + 10 * MIB));
+    // Once: the next kick for the same reservations counts no float.
+    assert_eq!(t.headroom_cut(term, size, c, Bytes(4 * MIB)), no_float);
+    // A later reservation while one is pending keeps no float of its own
+    // (the first cut took it); after all are gone, a new one measures
+    // from the target it finds.
+    t.release(id).unwrap();
+    t.published().set_target(c0);
+    let id = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
+    let id2 = t.reserve("vmm", Bytes(GIB)).unwrap();
+    let term = t.headroom_term(free, lotsfree, desfree);
+    let c = t.published().c();
+    assert_eq!(
+        t.headroom_cut(term, size, c, Bytes::ZERO),
+        zfs_tunables::headroom_cut(term, size, c, Bytes::ZERO, Bytes(6 * MIB))
+    );
+    // An ARC at its target has no float.
+    t.release(id).unwrap();
+    t.release(id2).unwrap();
+    t.published().set_target(c0);
+    let id = t.reserve("vmm", Bytes(10 * GIB)).unwrap();
+    let term = t.headroom_term(free, lotsfree, desfree);
+    assert_eq!(
+        t.headroom_cut(term, c0, c0, Bytes(4 * MIB)),
+        zfs_tunables::headroom_cut(term, c0, c0, Bytes(4 * MIB), Bytes::ZERO)
+    );
     t.release(id).unwrap();
 }
 

@@ -308,12 +308,20 @@ extern int64_t arctun_arc_reap_to_free(int64_t, int64_t, boolean_t,
  * flight covers the deficit, when nothing is pending, and before
  * arctun_mod_init().
  *
+ * The first call with a negative term after the pending reservations
+ * were made also takes the arc_c that the first of them found: if size
+ * is above it, a reader is filling the ARC and takes back what the
+ * adjust zthr evicts, so the bytes above it plus evicted_cached, up to
+ * SPA_MAXBLOCKSIZE (the band while a guest waits), are not in flight
+ * and are cut as well.  Later calls count no such float.
+ *
  * A guest's memory then comes out of arc_c at the kick, not out of the
  * overflow band a reader may be filling, and the reaper does not have to
  * find the same deficit a second later.  It counts in flight what
  * arctun_arc_reap_to_free() counts on a first pass, so the two never ask
  * for the same bytes twice.  Any value of any argument is
- * accepted (the sums saturate).  Takes no lock; any context.
+ * accepted (the sums saturate).  Takes no lock (one atomic swap); any
+ * context.
  */
 extern uint64_t arctun_arc_headroom_cut(int64_t, uint64_t, uint64_t,
     uint64_t);
