@@ -25,7 +25,6 @@ use crate::host::kmem::Kmem;
 use crate::host::memory::{Memory, Thresholds};
 use crate::params::{ms_to_ticks, per_tick, ptob, Params, HZ, PAGESIZE};
 use limits::ArcLimits;
-use zfs_tunables::{headroom_cut, Bytes};
 
 /// The reap zthr (`arc_reap_zthr`): idle until its timer or a wake-up,
 /// or inside `arc_reap_cb()`'s one-second sleep.
@@ -262,18 +261,21 @@ impl ArcModel {
     /// memory then comes out of `c`, not out of the overflow band a reader
     /// may be filling.
     ///
-    /// The arithmetic is zfs-tunables' [`headroom_cut`], which the kernel
-    /// module exports as `arctun_arc_headroom_cut()`: one rule for both.
+    /// The first cut after a reservation also counts as not in flight
+    /// the float of a reader that held the ARC above the target the
+    /// reservation found: what it keeps circulating between the ARC and
+    /// the depots never reaches `freemem`.
+    ///
+    /// The arithmetic is zfs-tunables' `ArcTunables::headroom_cut()`,
+    /// which the kernel module exports as `arctun_arc_headroom_cut()`: one
+    /// rule for both.
     fn cut_for_headroom(&mut self, mem: &Memory, thr: &Thresholds, p: &Params) {
         let term = self.limits.headroom_term(mem, thr);
-        let cut = headroom_cut(
-            term,
-            Bytes(mem.arc_size),
-            Bytes(self.c()),
-            Bytes(mem.arc_depot),
-        );
-        if cut.0 > 0 {
-            self.reduce_target_size(cut.0, mem, p);
+        let cut = self
+            .limits
+            .headroom_cut(term, mem.arc_size, self.c(), mem.arc_depot);
+        if cut > 0 {
+            self.reduce_target_size(cut, mem, p);
         }
     }
 
@@ -479,6 +481,14 @@ impl ArcModel {
                 self.adjust_needed = false;
                 self.reader_blocked = false;
                 self.pass_target = None;
+                // The patched arc_adjust_cb(): the pass a lowered ceiling
+                // asked for is done, so the adjust zthr reaps the ARC's
+                // kmem caches itself; the reap zthr may be in its
+                // callback's one-second delay() and would leave the
+                // evicted buffers in the depots until its next check.
+                if !kmem.cache_reap_active() && self.take_tunables_reap() {
+                    kmem.cache_reap_soon(mem.arc_depot);
+                }
             } else if paced {
                 // The pass is done: its waiters wake, the next pass's
                 // target is where this one ended.

@@ -164,8 +164,11 @@ pub struct GuestFit {
 /// `TunableError::ShortOfMemory`'s figures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Shortfall {
-    /// The bytes the reservation would wait for.
+    /// The bytes the guest's segments not yet set up would reserve (the
+    /// kernel refuses one segment, and the later ones would follow it).
     pub requested_bytes: u64,
+    /// The bytes of the segment the kernel refused.
+    pub segment_bytes: u64,
     /// What the host can give now without paging.
     pub available_bytes: u64,
     /// `zfs_arc_headroom_margin`, the free memory a start leaves.
@@ -220,20 +223,22 @@ pub struct FitReport {
 }
 
 /// The last admission refusal for lack of memory the run logged for
-/// `guest`.
-fn shortfall(r: &RunResult, guest: &str) -> Option<Shortfall> {
+/// guest `v`, with what its segments not yet set up ask for in all.
+fn shortfall(r: &RunResult, v: &VmOutcome) -> Option<Shortfall> {
+    let rest = v.requested_bytes.saturating_sub(v.held_bytes);
     r.log
         .lines
         .iter()
         .rev()
-        .filter(|l| l.guest == guest)
+        .filter(|l| l.guest == v.name)
         .find_map(|l| match l.message {
             Message::CannotReserve(VmmError::Arc(TunableError::ShortOfMemory {
                 requested,
                 available,
                 margin,
             })) => Some(Shortfall {
-                requested_bytes: requested.0,
+                requested_bytes: requested.0.max(rest),
+                segment_bytes: requested.0,
                 available_bytes: available.0,
                 margin_bytes: margin.0,
                 message: kernel_says(Some(&l.message.to_string())),
@@ -260,7 +265,7 @@ fn guest_fit(r: &RunResult, v: &VmOutcome) -> GuestFit {
         errno_name: v.errno.map(errno::name),
         message: v.error.clone(),
         shortfall: if outcome == Outcome::Waiting {
-            shortfall(r, &v.name)
+            shortfall(r, v)
         } else {
             None
         },

@@ -89,6 +89,12 @@ pub trait ArcLimits {
         to_evict: u64,
         depots: u64,
     ) -> i64;
+    /// How far the kick lowers `c` at once for the headroom term
+    /// `headroom_term`, an ARC of `size` bytes with target `c` and
+    /// `depots` bytes in its kmem caches' depots (the patch's
+    /// `arctun_arc_headroom_cut()`, which also counts a reader's float
+    /// once after a reservation); 0 for the stock kernels.
+    fn headroom_cut(&self, headroom_term: i64, size: u64, c: u64, depots: u64) -> u64;
     /// Takes the evictor kicks made since the last call (admin writes,
     /// reservations).
     fn take_kicks(&self) -> u64;
@@ -202,6 +208,10 @@ impl ArcLimits for StockLimits {
 
     fn reap_to_free(&self, to_free: i64, _: i64, _: bool, _: u64, _: u64) -> i64 {
         to_free
+    }
+
+    fn headroom_cut(&self, _: i64, _: u64, _: u64, _: u64) -> u64 {
+        0
     }
 
     fn take_kicks(&self) -> u64 {
@@ -328,6 +338,12 @@ impl ArcLimits for TunablesLimits {
             Bytes(to_evict),
             Bytes(depots),
         )
+    }
+
+    fn headroom_cut(&self, headroom_term: i64, size: u64, c: u64, depots: u64) -> u64 {
+        self.component
+            .headroom_cut(headroom_term, Bytes(size), Bytes(c), Bytes(depots))
+            .0
     }
 
     fn take_kicks(&self) -> u64 {

@@ -2,20 +2,23 @@
 //! `vmm-client` under bhyve, and `kstat-export` (the kernel side) with
 //! `admin-syntax` (what the admin types and reads) for every admin path.
 //!
-//! Guest memory is the project's vmm client step by step:
-//! `begin_create()` reserves guest RAM plus `page_t` overhead for both
-//! segments, `poll_headroom()` each tick until the headroom is there (60 s
-//! deadline), `allocate_chunk()` each tick at the allocation rate (pages
-//! leave `freemem` without `PG_WAIT`, and are marked allocated as they
-//! do), `finish()`; any failure is `abort()`ed, which frees and releases
-//! everything. The errno bhyve sees is the ioctl's,
-//! `vmm_client::ioctl_commands::ioctl_errno`, as the kernel module returns
-//! it: `ENOMEM` when the reservation does not fit now or the allocator
-//! failed (each retry is a new create, refused at once with nothing
-//! reserved while there is no headroom), `ENOSPC` when it can never fit,
-//! `ETIME` and `EINTR` from the wait. A guest destroyed while its create
-//! is in flight only has its destruction begun: the create rolls itself
-//! back at its next step.
+//! Guest memory is set up a segment at a time, in the kernel's sequence,
+//! through the same entry points the kernel module exports
+//! (`vmm_client::ioctl_commands`): bhyve's `vm_setup_memory()` asks for
+//! the segment above 4 GiB, then the low one; for each, `memseg_reserve()`
+//! reserves its RAM plus `page_t` overhead (a later segment queued in its
+//! guest's place), `memseg_poll()` each tick until the headroom is there
+//! and claims it (60 s deadline), the driver takes the segment's pages
+//! from the free lists at once (without `PG_WAIT`, keeping
+//! `pageout_reserve`) and zeroes them at the allocation rate, and
+//! `memseg_commit()` marks them allocated; any failure is
+//! `memseg_release()`d, which frees and releases that segment only. The
+//! errno bhyve sees is the ioctl's, `ioctl_errno`, as the kernel module
+//! returns it: `ENOMEM` when the segment does not fit now or the allocator
+//! failed (bhyve retries every second, keeping its instance and the
+//! segments it has), `ENOSPC` when it can never fit, `ETIME` and `EINTR`
+//! from the wait. A guest destroyed while a segment is in flight only has
+//! its destruction begun: the segment rolls itself back at its next step.
 //!
 //! The admin has the four kstats (`zfs:0:arcstats`, the writable
 //! `zfs:0:tunables`, `zfs:0:arc_headroom`, `vmm:0:arc_resv`) and the raw
